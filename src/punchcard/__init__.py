@@ -1,0 +1,1 @@
+"""Punchcard: prepaid packages and memberships for appointment-based businesses."""

@@ -1,0 +1,98 @@
+"""Domain errors. Every refusal has a stable `code` that clients can switch on.
+
+`kind` says what sort of refusal it is; the HTTP layer maps kinds to status codes
+(invalid → 422, not_found → 404, forbidden → 403, conflict → 409) and the CLI to exit codes.
+"""
+from __future__ import annotations
+
+# Every code the core can answer with, and what it means. The API serves this table
+# as documentation of problem types; tests check every raised code is listed here.
+CODES: dict[str, str] = {
+    # input
+    "invalid": "The request is malformed or a value breaks a rule.",
+    "not_found": "No such object for this tenant.",
+    "forbidden": "The caller's role lacks the permission named in the detail.",
+    "idempotency_conflict": "The idempotency key was used before with a different request.",
+    # catalogue
+    "plan_not_on_sale": "The plan is not on sale (draft, retired or outside its sale window).",
+    "plan_empty": "A plan needs at least one entitlement line with sessions.",
+    "plan_version_sold": "A sold plan version cannot be edited; a new version is made instead.",
+    "currency_mismatch": "The amount's currency is not the tenant's currency.",
+    # selling
+    "order_not_open": "The order is already paid, cancelled or otherwise closed.",
+    "overpayment": "The payment exceeds the amount still due on the order.",
+    "insufficient_credit": "The patient's credit balance does not cover the amount.",
+    # redemption checks (SPEC §5), in the order they are evaluated
+    "package_closed": "The package is completed, cancelled, refunded or upgraded.",
+    "not_started": "The package's start date has not been reached.",
+    "expired": "The package has expired (past its expiry date and any grace days).",
+    "out_of_scope": "The centre is outside the package's centre scope.",
+    "blackout_date": "The date is one of the package's blackout dates.",
+    "not_beneficiary": "The person is neither the holder nor a beneficiary of the package.",
+    "service_not_eligible": "No line of the package covers the service.",
+    "insufficient_sessions": "Not enough available sessions on the line.",
+    "usage_cap": "The package's per-day, per-week or per-month usage cap would be exceeded.",
+    "min_gap": "The minimum gap between sessions would be broken.",
+    # holds, redemptions, voids
+    "hold_resolved": "The hold was already posted or released.",
+    "already_voided": "The redemption was already voided.",
+    "not_voidable": "The redemption cannot be voided (its package is closed).",
+    # package changes
+    "transition_not_allowed": "The package's status does not allow this change.",
+    "not_shareable": "The package is not shareable.",
+    "beneficiary_limit": "The package already has its maximum number of beneficiaries.",
+    "already_beneficiary": "The person is already a beneficiary of the package.",
+    "not_transferable": "The package is not transferable.",
+    "adjustment_too_large": "The adjustment would make available sessions negative.",
+    # money
+    "refund_out_of_range": "A refund must be between 0 and the amount collected.",
+    "not_refundable": "The package cannot be refunded in its status.",
+    "upgrade_not_larger": "An upgrade must be to a plan with more sessions and a higher price.",
+    "topup_not_allowed": "The package cannot be topped up in its status or the plan has no top-up price.",
+    # appointments
+    "package_not_removable": "The package cannot be removed after arrival; void the redemption instead.",
+    "reschedule_refused": "The new date breaks the package's rules; remove the package or change its expiry first.",
+    "appointment_state": "The appointment's status does not allow this.",
+    "unknown_reference": "The event names a patient, service or centre this tenant does not have.",
+}
+
+
+class DomainError(Exception):
+    kind = "conflict"
+    default_code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None, **context):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        if self.code not in CODES:
+            raise AssertionError(f"undeclared domain error code {self.code!r}")
+        self.field = field
+        self.context = context
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(DomainError):
+    kind = "invalid"
+    default_code = "invalid"
+
+
+class NotFound(DomainError):
+    kind = "not_found"
+    default_code = "not_found"
+
+
+class Forbidden(DomainError):
+    kind = "forbidden"
+    default_code = "forbidden"
+
+
+class Conflict(DomainError):
+    kind = "conflict"
+    default_code = "invalid"
+
+
+class RuleViolation(Conflict):
+    """A package rule refuses the operation (SPEC §5 checks)."""

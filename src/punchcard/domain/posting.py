@@ -1,0 +1,126 @@
+"""Which accounts move for each business event (SPEC §8). Pure: amounts in, postings out.
+
+A posting is (account role, amount) with debits positive and credits negative; every entry's
+postings sum to zero. Account roles are stable names; each tenant's chart maps them to codes
+and names (ledger.models.Account).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CASH = "cash"
+    CARD_CLEARING = "card_clearing"
+    BANK = "bank"
+    RECEIVABLE = "receivable"
+    DEFERRED_REVENUE = "deferred_revenue"
+    PATIENT_CREDIT = "patient_credit"
+    REFUNDS_PAYABLE = "refunds_payable"
+    TAX_PAYABLE = "tax_payable"
+    COMMISSION_PAYABLE = "commission_payable"
+    PACKAGE_REVENUE = "package_revenue"
+    BREAKAGE_REVENUE = "breakage_revenue"
+    FEE_REVENUE = "fee_revenue"  # co-pays and no-show fees
+    REFUND_ADJUSTMENTS = "refund_adjustments"
+    COMMISSION_EXPENSE = "commission_expense"
+    CENTRE_SETTLEMENT = "centre_settlement"
+
+
+# Default chart: role → (code, name, beancount type). Tenants may rename; roles never change.
+DEFAULT_CHART: dict[Role, tuple[str, str, str]] = {
+    Role.CASH: ("1000", "Cash", "Assets"),
+    Role.CARD_CLEARING: ("1010", "Card clearing", "Assets"),
+    Role.BANK: ("1020", "Bank", "Assets"),
+    Role.RECEIVABLE: ("1100", "Accounts receivable", "Assets"),
+    Role.DEFERRED_REVENUE: ("2100", "Deferred revenue (contract liability)", "Liabilities"),
+    Role.PATIENT_CREDIT: ("2200", "Patient credit", "Liabilities"),
+    Role.REFUNDS_PAYABLE: ("2300", "Refunds payable", "Liabilities"),
+    Role.TAX_PAYABLE: ("2400", "Tax payable", "Liabilities"),
+    Role.COMMISSION_PAYABLE: ("2500", "Commission payable", "Liabilities"),
+    Role.CENTRE_SETTLEMENT: ("2600", "Inter-centre settlement", "Liabilities"),
+    Role.PACKAGE_REVENUE: ("4000", "Package revenue", "Income"),
+    Role.BREAKAGE_REVENUE: ("4100", "Breakage revenue", "Income"),
+    Role.FEE_REVENUE: ("4200", "Co-pay and fee revenue", "Income"),
+    Role.REFUND_ADJUSTMENTS: ("4900", "Refund adjustments", "Income"),
+    Role.COMMISSION_EXPENSE: ("5000", "Commission expense", "Expenses"),
+}
+
+PAYMENT_METHOD_ROLE = {
+    "cash": Role.CASH,
+    "card": Role.CARD_CLEARING,
+    "bank_transfer": Role.BANK,
+    "external": Role.CARD_CLEARING,
+    "credit": Role.PATIENT_CREDIT,
+}
+
+
+@dataclass(frozen=True)
+class Posting:
+    role: Role
+    amount: int  # + debit, − credit
+    line_key: object = None  # which package line it concerns, when it concerns one
+
+
+def balanced(postings: list[Posting]) -> list[Posting]:
+    postings = [p for p in postings if p.amount != 0]
+    if sum(p.amount for p in postings) != 0:
+        raise AssertionError(f"unbalanced entry: {postings}")
+    return postings
+
+
+def sale(*, gross: int, tax: int, deferred_by_line: dict[object, int]) -> list[Posting]:
+    """An order confirmed: the patient owes the gross; the net is a contract liability."""
+    assert sum(deferred_by_line.values()) + tax == gross
+    return balanced(
+        [Posting(Role.RECEIVABLE, gross), Posting(Role.TAX_PAYABLE, -tax)]
+        + [Posting(Role.DEFERRED_REVENUE, -value, line) for line, value in deferred_by_line.items()]
+    )
+
+
+def payment(*, method: str, amount: int) -> list[Posting]:
+    return balanced([Posting(PAYMENT_METHOD_ROLE[method], amount), Posting(Role.RECEIVABLE, -amount)])
+
+
+def recognition(*, value: int, line_key: object) -> list[Posting]:
+    """A redeemed session earns its allocated value."""
+    return balanced([Posting(Role.DEFERRED_REVENUE, value, line_key), Posting(Role.PACKAGE_REVENUE, -value)])
+
+
+def breakage(*, value_by_line: dict[object, int]) -> list[Posting]:
+    """Sessions that will never be used (expired, cancelled, completed): their value is breakage."""
+    postings = [Posting(Role.DEFERRED_REVENUE, v, line) for line, v in value_by_line.items()]
+    return balanced(postings + [Posting(Role.BREAKAGE_REVENUE, -sum(value_by_line.values()))])
+
+
+def refund_to_credit(*, amount: int, value_by_line: dict[object, int]) -> list[Posting]:
+    """The remaining deferred value is cleared; the refund becomes credit; any gap is an adjustment."""
+    cleared = sum(value_by_line.values())
+    postings = [Posting(Role.DEFERRED_REVENUE, v, line) for line, v in value_by_line.items()]
+    postings += [Posting(Role.PATIENT_CREDIT, -amount), Posting(Role.REFUND_ADJUSTMENTS, amount - cleared)]
+    return balanced(postings)
+
+
+def credit_paid_out(*, method: str, amount: int) -> list[Posting]:
+    return balanced([Posting(Role.PATIENT_CREDIT, amount), Posting(PAYMENT_METHOD_ROLE[method], -amount)])
+
+
+def upgrade_credit(*, value_by_line: dict[object, int]) -> list[Posting]:
+    """The old package's remaining deferred value pays part of the new order."""
+    cleared = sum(value_by_line.values())
+    postings = [Posting(Role.DEFERRED_REVENUE, v, line) for line, v in value_by_line.items()]
+    return balanced(postings + [Posting(Role.RECEIVABLE, -cleared)])
+
+
+def fee_charge(*, amount: int) -> list[Posting]:
+    """A co-pay or no-show fee: ordinary revenue when charged."""
+    return balanced([Posting(Role.RECEIVABLE, amount), Posting(Role.FEE_REVENUE, -amount)])
+
+
+def commission(*, amount: int) -> list[Posting]:
+    return balanced([Posting(Role.COMMISSION_EXPENSE, amount), Posting(Role.COMMISSION_PAYABLE, -amount)])
+
+
+def reverse(postings: list[Posting]) -> list[Posting]:
+    return [Posting(p.role, -p.amount, p.line_key) for p in postings]

@@ -1,0 +1,136 @@
+"""Tenants, their centres, staff, patients, services, API keys, and the audit trail."""
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class Role(models.TextChoices):
+    FRONT_DESK = "front_desk", "Front desk"
+    MANAGER = "manager", "Manager"
+    ACCOUNTANT = "accountant", "Accountant"
+    ADMIN = "admin", "Admin"
+
+
+class Tenant(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    currency = models.CharField(max_length=3, default="INR")
+    locale = models.CharField(max_length=16, default="en_IN")
+    # Tenant settings: no-show fees, default no-show choice, loyalty tiers... (validated by services)
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self):
+        return self.name
+
+
+def validate_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not an IANA time zone") from None
+
+
+class Centre(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="centres")
+    name = models.CharField(max_length=200)
+    code = models.SlugField(max_length=64)
+    timezone = models.CharField(max_length=64, validators=[validate_zone])
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="centre_code_unique")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class StaffMember(models.Model):
+    """A person who works for a tenant: a login user, a practitioner credited with sessions, or both."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="staff")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="staff_member")
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.FRONT_DESK)
+    is_practitioner = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Patient(models.Model):
+    """Minimal patient data (SPEC §13): a reference into the clinic's own system, a name, a contact."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="patients")
+    external_ref = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "external_ref"], name="patient_ref_unique")]
+
+    def __str__(self):
+        return f"{self.name} ({self.external_ref})"
+
+
+class Service(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="services")
+    code = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    list_price = models.BigIntegerField()  # minor units
+    delivery_cost = models.BigIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="service_code_unique"),
+            models.CheckConstraint(condition=models.Q(list_price__gte=0, delivery_cost__gte=0),
+                                   name="service_amounts_non_negative"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ApiKey(models.Model):
+    """An integration's key: shown once at creation, stored as a SHA-256 digest."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)  # public part, to find the row and show in lists
+    digest = models.CharField(max_length=64)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…, {self.role})"
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, from where and why. Written by services in the same transaction; never edited."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    action = models.CharField(max_length=64)
+    actor = models.CharField(max_length=200)  # "staff:12 Asha", "apikey:pk_ab12 (scheduler)", "cli"
+    source = models.CharField(max_length=200, blank=True)  # centre, API key, "cli", "sweep"
+    reason = models.TextField(blank=True)
+    subject_type = models.CharField(max_length=64)
+    subject_id = models.BigIntegerField()
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "subject_type", "subject_id"])]
