@@ -96,9 +96,12 @@ class Beneficiary(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
     added_at = models.DateTimeField()
     added_by = models.CharField(max_length=200)
+    removed_at = models.DateTimeField(null=True, blank=True)  # kept, never deleted: usage history needs it
+    removed_by = models.CharField(max_length=200, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["package", "patient"], name="beneficiary_unique")]
+        constraints = [models.UniqueConstraint(fields=["package", "patient"], condition=Q(removed_at__isnull=True),
+                                               name="beneficiary_unique")]
 
 
 class HoldState(models.TextChoices):

@@ -1,0 +1,71 @@
+# Punchcard: build, run and test.
+#
+#   make run          migrate, load demo data on first start, serve on http://$(HOST):$(PORT)/
+#   make test         run the tests on SQLite, then on PostgreSQL (see scripts/test.sh)
+#   make bench        benchmarks (bench-quick: a short run)
+#   make clean        remove the virtualenv and build/test leftovers (never the data dir)
+#
+# Variables (set on the command line or in the environment):
+#   PORT=8000                    port for `make run`
+#   HOST=127.0.0.1               address for `make run`
+#   PUNCHCARD_DATA=./var         data dir: SQLite database, collected static files
+#   PYTEST_ARGS=                 extra pytest arguments, e.g. PYTEST_ARGS='-x -k redeem'
+#   DBS=sqlite,postgres          databases `make test` runs against ("sqlite" to skip PostgreSQL)
+#   PUNCHCARD_TEST_POSTGRES=postgresql://postgres@127.0.0.1:5432/test   server for the PostgreSQL run
+#   CI=true                      make an unreachable PostgreSQL a test failure instead of a skip
+#   PYTHON=python3.11            interpreter for a new virtualenv (falls back to python3)
+
+PORT ?= 8000
+HOST ?= 127.0.0.1
+PUNCHCARD_DATA ?= $(CURDIR)/var
+DBS ?= sqlite,postgres
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+
+export PUNCHCARD_DATA PYTEST_ARGS
+export PUNCHCARD_TEST_DATABASES := $(DBS)
+
+.PHONY: venv run test bench bench-quick clean
+
+# --- virtualenv -----------------------------------------------------------------------------
+# A stamp per requirements set: pip only runs again when a requirements file or pyproject.toml
+# changes (the editable install picks up the console script and package data from pyproject).
+venv: $(VENV)/.installed-base
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-base: requirements/base.txt pyproject.toml | $(VENV)/bin/python
+$(VENV)/.installed-test: requirements/test.txt requirements/base.txt pyproject.toml | $(VENV)/bin/python
+$(VENV)/.installed-%:
+	$(VENV)/bin/pip install --quiet -r requirements/$*.txt
+	$(VENV)/bin/pip install --quiet -e . --no-deps
+	@touch $@
+
+# --- run ------------------------------------------------------------------------------------
+run: venv
+	@mkdir -p "$(PUNCHCARD_DATA)"
+	$(VENV)/bin/punchcard migrate
+	$(VENV)/bin/punchcard demo --if-empty
+	$(VENV)/bin/punchcard collectstatic --noinput --verbosity 0
+	@echo
+	@echo "  Punchcard is starting on http://$(HOST):$(PORT)/"
+	@echo "    API docs:  http://$(HOST):$(PORT)/api/v1/docs"
+	@echo "    Admin:     http://$(HOST):$(PORT)/admin/"
+	@echo "    Data dir:  $(PUNCHCARD_DATA)"
+	@echo
+	exec $(VENV)/bin/gunicorn punchcard.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+
+# --- tests and benchmarks -------------------------------------------------------------------
+test: $(VENV)/.installed-test
+	scripts/test.sh
+
+bench: venv
+	$(VENV)/bin/python bench/run.py
+
+bench-quick: venv
+	$(VENV)/bin/python bench/run.py --quick
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,227 @@
+"""Catalogue writes (SPEC §2). Editing a sold version makes a new version; sold packages keep theirs."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from punchcard import clock
+from punchcard.domain.eligibility import Scope
+from punchcard.domain.errors import Conflict, InvalidInput
+from punchcard.domain.expiry import ExpiryMode, ExpiryRule
+from punchcard.domain.money import check_amount
+from punchcard.tenancy.actors import Actor
+from punchcard.tenancy.models import Centre, Service, Tenant
+from punchcard.tenancy.permissions import Perm
+from punchcard.tenancy.selectors import scoped_get
+from punchcard.tenancy.services import _slug, _text, audit
+
+from .models import CommissionPolicy, PackageType, Plan, PlanLine, PlanStatus, PlanVersion
+
+MAX_SESSIONS = 10_000
+MAX_GRACE_DAYS = 365
+MAX_BENEFICIARIES = 50
+
+
+@dataclass
+class LineSpec:
+    service_ids: list[int]
+    sessions: int
+    bonus_sessions: int = 0
+    patient_pays: int = 0
+    label: str = ""
+    top_up_price: int | None = None
+
+
+@dataclass
+class PlanTerms:
+    name: str
+    price: int
+    lines: list[LineSpec]
+    currency: str | None = None  # defaults to the tenant's
+    description: str = ""
+    package_type: str | None = None
+    tax_rate_bp: int = 0
+    tax_inclusive: bool = True
+    expiry: dict = field(default_factory=lambda: {"kind": "none"})
+    expiry_mode: str = ExpiryMode.HARD
+    grace_days: int = 0
+    scope: str = Scope.SINGLE
+    centre_ids: list[int] = field(default_factory=list)
+    shareable: bool = False
+    max_beneficiaries: int = 1
+    transferable: bool = False
+    blackout_dates: list = field(default_factory=list)
+    cap_per_day: int | None = None
+    cap_per_week: int | None = None
+    cap_per_month: int | None = None
+    min_gap_days: int | None = None
+    sale_from: dt.date | None = None
+    sale_to: dt.date | None = None
+    commission_policy: str = CommissionPolicy.ON_REDEMPTION
+
+
+def _whole(value, field: str, *, low: int, high: int, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"{field} must be a whole number from {low} to {high}", field=field)
+    return value
+
+
+def _choice(value, enum, field: str):
+    try:
+        return enum(value)
+    except ValueError:
+        raise InvalidInput(f"{field} must be one of {', '.join(e.value for e in enum)}", field=field) from None
+
+
+def _date(value, field: str) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{field} must be an ISO date (YYYY-MM-DD)", field=field) from None
+
+
+def _check_terms(tenant: Tenant, terms: PlanTerms) -> tuple[dict, list[tuple[LineSpec, list[Service]]], list[Centre]]:
+    currency = terms.currency or tenant.currency
+    if currency != tenant.currency:
+        raise InvalidInput(f"plans are priced in the tenant's currency {tenant.currency}", code="currency_mismatch",
+                           field="currency")
+    if not terms.lines:
+        raise InvalidInput("a plan needs at least one entitlement line", code="plan_empty", field="lines")
+    if len(terms.lines) > 50:
+        raise InvalidInput("a plan has at most 50 lines", field="lines")
+    lines = []
+    for i, spec in enumerate(terms.lines):
+        where = f"lines[{i}]"
+        _whole(spec.sessions, f"{where}.sessions", low=1, high=MAX_SESSIONS)
+        _whole(spec.bonus_sessions, f"{where}.bonus_sessions", low=0, high=MAX_SESSIONS)
+        check_amount(spec.patient_pays, field=f"{where}.patient_pays")
+        if spec.top_up_price is not None:
+            check_amount(spec.top_up_price, field=f"{where}.top_up_price")
+        if not spec.service_ids:
+            raise InvalidInput(f"{where} must cover at least one service", code="plan_empty",
+                               field=f"{where}.service_ids")
+        services = [scoped_get(Service, tenant=tenant, pk=sid, field=f"{where}.service_ids")
+                    for sid in dict.fromkeys(spec.service_ids)]
+        lines.append((spec, services))
+    rule = ExpiryRule.from_dict(terms.expiry) if isinstance(terms.expiry, dict) else None
+    if rule is None:
+        raise InvalidInput("expiry must be an object", field="expiry")
+    mode = _choice(terms.expiry_mode, ExpiryMode, "expiry_mode")
+    grace = _whole(terms.grace_days, "grace_days", low=0, high=MAX_GRACE_DAYS)
+    if mode is ExpiryMode.HARD and grace:
+        raise InvalidInput("grace days apply to soft expiry only", field="grace_days")
+    scope = _choice(terms.scope, Scope, "scope")
+    centres = [scoped_get(Centre, tenant=tenant, pk=cid, field="centre_ids") for cid in dict.fromkeys(terms.centre_ids)]
+    if scope is Scope.LISTED and not centres:
+        raise InvalidInput("a plan scoped to listed centres needs at least one centre", field="centre_ids")
+    max_beneficiaries = _whole(terms.max_beneficiaries, "max_beneficiaries", low=1, high=MAX_BENEFICIARIES)
+    if not terms.shareable and max_beneficiaries != 1:
+        raise InvalidInput("only a shareable plan can have more than one beneficiary", field="max_beneficiaries")
+    if terms.shareable and max_beneficiaries < 2:
+        raise InvalidInput("a shareable plan allows at least 2 people (the holder counts)", field="max_beneficiaries")
+    blackout = sorted({_date(d, "blackout_dates").isoformat() for d in terms.blackout_dates})
+    sale_from = _date(terms.sale_from, "sale_from") if terms.sale_from else None
+    sale_to = _date(terms.sale_to, "sale_to") if terms.sale_to else None
+    if sale_from and sale_to and sale_from > sale_to:
+        raise InvalidInput("the sale window ends before it starts", field="sale_to")
+    package_type = None
+    if terms.package_type:
+        package_type, _ = PackageType.objects.get_or_create(tenant=tenant,
+                                                            name=_text(terms.package_type, "package_type", max_length=100))
+    fields = dict(
+        name=_text(terms.name, "name"),
+        description=_text(terms.description, "description", max_length=5000, required=False),
+        package_type=package_type,
+        price=check_amount(terms.price, field="price"),
+        currency=currency,
+        tax_rate_bp=_whole(terms.tax_rate_bp, "tax_rate_bp", low=0, high=10_000),
+        tax_inclusive=bool(terms.tax_inclusive),
+        expiry=rule.to_dict(),
+        expiry_mode=mode.value,
+        grace_days=grace,
+        scope=scope.value,
+        shareable=bool(terms.shareable),
+        max_beneficiaries=max_beneficiaries,
+        transferable=bool(terms.transferable),
+        blackout_dates=blackout,
+        cap_per_day=_whole(terms.cap_per_day, "cap_per_day", low=1, high=MAX_SESSIONS, optional=True),
+        cap_per_week=_whole(terms.cap_per_week, "cap_per_week", low=1, high=MAX_SESSIONS, optional=True),
+        cap_per_month=_whole(terms.cap_per_month, "cap_per_month", low=1, high=MAX_SESSIONS, optional=True),
+        min_gap_days=_whole(terms.min_gap_days, "min_gap_days", low=1, high=365, optional=True),
+        sale_from=sale_from,
+        sale_to=sale_to,
+        commission_policy=_choice(terms.commission_policy, CommissionPolicy, "commission_policy").value,
+    )
+    return fields, lines, centres
+
+
+def _write_version(plan: Plan, number: int, fields: dict, lines, centres, now) -> PlanVersion:
+    version = PlanVersion.objects.create(tenant=plan.tenant, plan=plan, number=number, created_at=now, **fields)
+    version.centres.set(centres)
+    for position, (spec, services) in enumerate(lines):
+        line = PlanLine.objects.create(
+            version=version, position=position,
+            label=spec.label or " / ".join(s.name for s in services),
+            sessions=spec.sessions, bonus_sessions=spec.bonus_sessions, patient_pays=spec.patient_pays,
+            top_up_price=spec.top_up_price,
+        )
+        line.services.set(services)
+    return version
+
+
+@transaction.atomic
+def create_plan(*, tenant: Tenant, actor: Actor, code: str, terms: PlanTerms, status: str = PlanStatus.ON_SALE,
+                now=None) -> PlanVersion:
+    actor.require(Perm.EDIT_CATALOGUE)
+    now = now or clock.now()
+    code = _slug(code, "code")
+    status = _choice(status, PlanStatus, "status")
+    if Plan.objects.filter(tenant=tenant, code=code).exists():
+        raise Conflict(f"a plan with code {code!r} exists", code="invalid", field="code")
+    fields, lines, centres = _check_terms(tenant, terms)
+    plan = Plan.objects.create(tenant=tenant, code=code, status=status, created_at=now)
+    version = _write_version(plan, 1, fields, lines, centres, now)
+    audit(tenant=tenant, actor=actor, action="plan.create", subject=version, now=now)
+    return version
+
+
+@transaction.atomic
+def edit_plan(*, tenant: Tenant, actor: Actor, plan_id: int, terms: PlanTerms, now=None) -> PlanVersion:
+    """New terms for a plan: a new version if the current one was sold, else the draft is rewritten."""
+    actor.require(Perm.EDIT_CATALOGUE)
+    now = now or clock.now()
+    plan = scoped_get(Plan, tenant=tenant, pk=plan_id, field="plan_id",
+                      queryset=Plan.objects.select_for_update(no_key=True))
+    fields, lines, centres = _check_terms(tenant, terms)
+    current = plan.current
+    from punchcard.billing.models import OrderLine
+
+    if current.packages.exists() or OrderLine.objects.filter(plan_version=current).exists():
+        version = _write_version(plan, current.number + 1, fields, lines, centres, now)
+    else:
+        # Never sold: no package depends on these terms, so replace the version in place.
+        number = current.number
+        PlanLine.services.through.objects.filter(planline__version=current).delete()
+        current.lines.all().delete()
+        current.centres.clear()
+        current.delete()
+        version = _write_version(plan, number, fields, lines, centres, now)
+    audit(tenant=tenant, actor=actor, action="plan.edit", subject=version, now=now,
+          data={"version": version.number})
+    return version
+
+
+@transaction.atomic
+def set_plan_status(*, tenant: Tenant, actor: Actor, plan_id: int, status: str, now=None) -> Plan:
+    actor.require(Perm.EDIT_CATALOGUE)
+    plan = scoped_get(Plan, tenant=tenant, pk=plan_id, field="plan_id")
+    plan.status = _choice(status, PlanStatus, "status").value
+    plan.save(update_fields=["status"])
+    audit(tenant=tenant, actor=actor, action="plan.status", subject=plan, data={"status": plan.status}, now=now)
+    return plan

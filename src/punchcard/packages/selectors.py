@@ -1,0 +1,172 @@
+"""Reads of packages: balances, derived status, rules for the checks, history, usage by person."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Q, Sum
+
+from punchcard import clock
+from punchcard.domain.eligibility import PackageRules, Scope, UsageCaps, Use
+from punchcard.domain.expiry import ExpiryMode, usable_until
+from punchcard.domain.status import Closure, StatusView, derive_status
+from punchcard.tenancy.models import Tenant
+from punchcard.tenancy.selectors import local_date, scoped_get
+
+from .models import Beneficiary, Hold, HoldState, Package, PackageLine, Redemption, SessionEntry
+
+
+def get_package(tenant: Tenant, package_id, field: str = "package_id") -> Package:
+    return scoped_get(Package, tenant=tenant, pk=package_id, field=field,
+                      queryset=Package.objects.select_related("plan_version", "sold_at", "holder"))
+
+
+def today_for(package: Package, now: dt.datetime | None = None) -> dt.date:
+    """A package's 'today' is the date at the centre that sold it."""
+    return local_date(now or clock.now(), package.sold_at)
+
+
+def status_of(package: Package, lines: list[PackageLine], today: dt.date) -> StatusView:
+    return derive_status(
+        closure=Closure(package.closure) if package.closure else None,
+        today=today, start=package.start_date, last_day=package.expires_on,
+        mode=ExpiryMode(package.expiry_mode), grace_days=package.grace_days,
+        remaining=sum(line.remaining for line in lines),
+    )
+
+
+def usable_until_of(package: Package) -> dt.date | None:
+    return usable_until(last_day=package.expires_on, mode=ExpiryMode(package.expiry_mode),
+                        grace_days=package.grace_days)
+
+
+def beneficiary_ids(package: Package) -> frozenset[int]:
+    return frozenset(Beneficiary.objects.filter(package=package, removed_at__isnull=True)
+                     .values_list("patient_id", flat=True))
+
+
+def rules_of(package: Package, *, person_id: int | None = None) -> PackageRules:
+    version = package.plan_version
+    scope = Scope(version.scope)
+    return PackageRules(
+        closure=Closure(package.closure) if package.closure else None,
+        start=package.start_date,
+        last_day=package.expires_on,
+        mode=ExpiryMode(package.expiry_mode),
+        grace_days=package.grace_days,
+        scope=scope,
+        sold_at_centre_id=package.sold_at_id,
+        centre_ids=frozenset(version.centres.values_list("id", flat=True)) if scope is Scope.LISTED else frozenset(),
+        blackout_dates=version.blackout_set(),
+        holder_id=package.holder_id,
+        # The holder needs no query; anyone else is looked up among the live beneficiaries.
+        beneficiary_ids=frozenset() if person_id in (None, package.holder_id) else beneficiary_ids(package),
+        caps=version.caps(),
+    )
+
+
+def uses_for_caps(package: Package, caps: UsageCaps, day: dt.date) -> list[Use]:
+    """Sessions used or held near `day`, only when the plan has caps or a minimum gap."""
+    if not any((caps.per_day, caps.per_week, caps.per_month, caps.min_gap_days)):
+        return []
+    span = max(31, caps.min_gap_days or 0)
+    low, high = day - dt.timedelta(days=span), day + dt.timedelta(days=span)
+    redeemed = Redemption.objects.filter(package=package, voided_at__isnull=True, day__range=(low, high),
+                                         hold__isnull=True)
+    held = Hold.objects.filter(package=package, day__range=(low, high)).exclude(state=HoldState.RELEASED)
+    return [Use(d, n) for d, n in redeemed.values_list("day", "sessions")] + [
+        Use(d, n) for d, n in held.values_list("day", "sessions")]
+
+
+@dataclass(frozen=True)
+class PackageSummary:
+    package: Package
+    lines: list[PackageLine]
+    status: StatusView
+    usable_until: dt.date | None
+
+    @property
+    def granted(self) -> int:
+        return sum(line.granted for line in self.lines)
+
+    @property
+    def redeemed(self) -> int:
+        return sum(line.redeemed for line in self.lines)
+
+    @property
+    def remaining(self) -> int:
+        return sum(line.remaining for line in self.lines)
+
+    @property
+    def available(self) -> int:
+        return sum(line.available for line in self.lines)
+
+    @property
+    def held(self) -> int:
+        return sum(line.held for line in self.lines)
+
+    @property
+    def deferred_value(self) -> int:
+        return sum(line.deferred_value for line in self.lines)
+
+
+def summarize(package: Package, *, now: dt.datetime | None = None, lines=None) -> PackageSummary:
+    lines = list(package.lines.all()) if lines is None else lines
+    return PackageSummary(package, lines, status_of(package, lines, today_for(package, now)),
+                          usable_until_of(package))
+
+
+def packages_of_patient(tenant: Tenant, patient_id: int, *, include_beneficiary: bool = True,
+                        now: dt.datetime | None = None) -> list[PackageSummary]:
+    """The patient's own packages and, optionally, those they are a live beneficiary of."""
+    condition = Q(holder_id=patient_id)
+    if include_beneficiary:
+        condition |= Q(beneficiaries__patient_id=patient_id, beneficiaries__removed_at__isnull=True)
+    packages = (Package.objects.filter(condition, tenant=tenant).distinct()
+                .select_related("plan_version", "sold_at", "holder").prefetch_related("lines").order_by("id"))
+    return [summarize(p, now=now, lines=list(p.lines.all())) for p in packages]
+
+
+def history(package: Package) -> list[SessionEntry]:
+    return list(SessionEntry.objects.filter(package=package)
+                .select_related("redemption__appointment", "redemption__person", "hold", "line").order_by("id"))
+
+
+def usage_by_person(package: Package) -> dict[int, int]:
+    """patient id → sessions used (voids excluded), for shared packages (SPEC §7)."""
+    rows = (Redemption.objects.filter(package=package, voided_at__isnull=True)
+            .values("person_id").annotate(n=Sum("sessions")))
+    return {row["person_id"]: row["n"] for row in rows}
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    line_id: int
+    package_id: int
+    column: str
+    cached: int
+    ledger: int
+
+
+COLUMNS = ("granted", "redeemed", "held", "forfeited", "value")
+
+
+def ledger_mismatches(tenant: Tenant | None = None) -> list[Mismatch]:
+    """Every line whose cached balance differs from the sum of its session entries (set-based)."""
+    sums = SessionEntry.objects.values("line_id").annotate(
+        s_granted=Sum("granted"), s_redeemed=Sum("redeemed"), s_held=Sum("held"),
+        s_forfeited=Sum("forfeited"), s_value=Sum("value"))
+    lines = PackageLine.objects.all()
+    if tenant is not None:
+        sums = sums.filter(tenant=tenant)
+        lines = lines.filter(tenant=tenant)
+    by_line = {row["line_id"]: row for row in sums}
+    out = []
+    for line in lines.only("id", "package_id", "granted", "redeemed", "held", "forfeited", "deferred_value"):
+        row = by_line.get(line.id, {})
+        for column in COLUMNS:
+            cached = line.deferred_value if column == "value" else getattr(line, column)
+            ledger = row.get(f"s_{column}") or 0
+            if cached != ledger:
+                out.append(Mismatch(line.id, line.package_id, column, cached, ledger))
+    return out

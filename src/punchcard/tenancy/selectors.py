@@ -1,0 +1,55 @@
+"""Tenant-scoped reads. Another tenant's id answers exactly like a missing one."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+
+from punchcard.domain.errors import InvalidInput, NotFound
+
+from .models import Centre, Patient, Service, StaffMember, Tenant
+
+
+def scoped_get(model: type[models.Model], *, tenant: Tenant, pk, field: str | None = None, queryset=None):
+    """The tenant's object with this id, or NotFound naming the field. Refuses non-integer ids."""
+    label = model._meta.verbose_name
+    if isinstance(pk, bool) or not isinstance(pk, int):
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"{field or label} must be an integer id", field=field) from None
+    if pk <= 0 or pk > 2**63 - 1:
+        raise NotFound(f"no {label} {pk}", field=field)
+    qs = queryset if queryset is not None else model.objects.all()
+    try:
+        return qs.get(tenant=tenant, pk=pk)
+    except model.DoesNotExist:
+        raise NotFound(f"no {label} {pk}", field=field) from None
+
+
+def centre(tenant: Tenant, pk, field: str = "centre_id") -> Centre:
+    return scoped_get(Centre, tenant=tenant, pk=pk, field=field)
+
+
+def patient(tenant: Tenant, pk, field: str = "patient_id") -> Patient:
+    return scoped_get(Patient, tenant=tenant, pk=pk, field=field)
+
+
+def service(tenant: Tenant, pk, field: str = "service_id") -> Service:
+    return scoped_get(Service, tenant=tenant, pk=pk, field=field)
+
+
+def staff_member(tenant: Tenant, pk, field: str = "staff_id") -> StaffMember:
+    return scoped_get(StaffMember, tenant=tenant, pk=pk, field=field)
+
+
+def local_date(instant: dt.datetime, centre: Centre) -> dt.date:
+    """The calendar date at the centre for an instant (SPEC §1: 'today' is the centre's)."""
+    return instant.astimezone(centre.zone).date()
+
+
+def patient_by_ref(tenant: Tenant, external_ref: str) -> Patient:
+    try:
+        return Patient.objects.get(tenant=tenant, external_ref=external_ref)
+    except Patient.DoesNotExist:
+        raise NotFound(f"no patient with reference {external_ref!r}", field="patient") from None

@@ -1,0 +1,219 @@
+"""Writes for tenants, centres, staff, patients, services and API keys."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import zoneinfo
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+from punchcard import clock
+from punchcard.domain.errors import Conflict, InvalidInput
+from punchcard.domain.money import check_amount, check_currency
+
+from .actors import Actor
+from .models import ApiKey, AuditEvent, Centre, Patient, Role, Service, StaffMember, Tenant
+from .permissions import Perm
+from .selectors import scoped_get
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def audit(*, tenant: Tenant, actor: Actor, action: str, subject, reason: str = "", data: dict | None = None,
+          now=None) -> AuditEvent:
+    """Record who did what, when, from where and why. Call inside the service's transaction."""
+    return AuditEvent.objects.create(
+        tenant=tenant, at=now or clock.now(), action=action, actor=actor.label, source=actor.source,
+        reason=reason, subject_type=subject._meta.model_name, subject_id=subject.pk, data=data or {},
+    )
+
+
+def _text(value, field: str, *, max_length: int = 200, required: bool = True) -> str:
+    value = (value or "").strip() if isinstance(value, str) or value is None else None
+    if value is None:
+        raise InvalidInput(f"{field} must be text", field=field)
+    if required and not value:
+        raise InvalidInput(f"{field} is required", field=field)
+    if len(value) > max_length:
+        raise InvalidInput(f"{field} is longer than {max_length} characters", field=field)
+    return value
+
+
+def _slug(value, field: str) -> str:
+    if not isinstance(value, str) or not _SLUG.match(value):
+        raise InvalidInput(f"{field} must be lower-case letters, digits, '-' or '_'", field=field)
+    return value
+
+
+@transaction.atomic
+def create_tenant(*, name: str, slug: str, currency: str = "INR", locale: str = "en_IN", now=None) -> Tenant:
+    from punchcard.ledger.services import ensure_chart
+
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise InvalidInput(f"{locale!r} is not a known locale", field="locale") from None
+    tenant = Tenant.objects.create(name=_text(name, "name"), slug=_slug(slug, "slug"),
+                                   currency=check_currency(currency), locale=locale, created_at=now or clock.now(),
+                                   settings={"no_show_fees": [], "no_show_default": "redeem"})
+    ensure_chart(tenant=tenant)
+    return tenant
+
+
+@transaction.atomic
+def create_centre(*, tenant: Tenant, actor: Actor, name: str, code: str, timezone: str) -> Centre:
+    actor.require(Perm.ADMIN)
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InvalidInput(f"{timezone!r} is not an IANA time zone", field="timezone") from None
+    if Centre.objects.filter(tenant=tenant, code=code).exists():
+        raise Conflict(f"a centre with code {code!r} exists", code="invalid", field="code")
+    centre = Centre.objects.create(tenant=tenant, name=_text(name, "name"), code=_slug(code, "code"),
+                                   timezone=timezone)
+    audit(tenant=tenant, actor=actor, action="centre.create", subject=centre)
+    return centre
+
+
+@transaction.atomic
+def create_service(*, tenant: Tenant, actor: Actor, name: str, code: str, list_price: int,
+                   delivery_cost: int = 0) -> Service:
+    actor.require(Perm.EDIT_CATALOGUE)
+    if Service.objects.filter(tenant=tenant, code=code).exists():
+        raise Conflict(f"a service with code {code!r} exists", code="invalid", field="code")
+    service = Service.objects.create(
+        tenant=tenant, name=_text(name, "name"), code=_slug(code, "code"),
+        list_price=check_amount(list_price, field="list_price"),
+        delivery_cost=check_amount(delivery_cost, field="delivery_cost"),
+    )
+    audit(tenant=tenant, actor=actor, action="service.create", subject=service)
+    return service
+
+
+@transaction.atomic
+def update_service(*, tenant: Tenant, actor: Actor, service_id: int, name: str | None = None,
+                   list_price: int | None = None, delivery_cost: int | None = None,
+                   active: bool | None = None) -> Service:
+    actor.require(Perm.EDIT_CATALOGUE)
+    service = scoped_get(Service, tenant=tenant, pk=service_id, field="service_id")
+    if name is not None:
+        service.name = _text(name, "name")
+    if list_price is not None:
+        service.list_price = check_amount(list_price, field="list_price")
+    if delivery_cost is not None:
+        service.delivery_cost = check_amount(delivery_cost, field="delivery_cost")
+    if active is not None:
+        service.active = bool(active)
+    service.save()
+    audit(tenant=tenant, actor=actor, action="service.update", subject=service)
+    return service
+
+
+@transaction.atomic
+def create_patient(*, tenant: Tenant, actor: Actor, external_ref: str, name: str, email: str = "",
+                   phone: str = "", now=None) -> Patient:
+    actor.require(Perm.MANAGE_PATIENTS)
+    ref = _text(external_ref, "external_ref", max_length=100)
+    if Patient.objects.filter(tenant=tenant, external_ref=ref).exists():
+        raise Conflict(f"a patient with reference {ref!r} exists", code="invalid", field="external_ref")
+    email = _text(email, "email", required=False)
+    if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+        raise InvalidInput(f"{email!r} is not an email address", field="email")
+    patient = Patient.objects.create(tenant=tenant, external_ref=ref, name=_text(name, "name"), email=email,
+                                     phone=_text(phone, "phone", max_length=40, required=False),
+                                     created_at=now or clock.now())
+    audit(tenant=tenant, actor=actor, action="patient.create", subject=patient)
+    return patient
+
+
+@transaction.atomic
+def update_patient(*, tenant: Tenant, actor: Actor, patient_id: int, name: str | None = None,
+                   email: str | None = None, phone: str | None = None) -> Patient:
+    actor.require(Perm.MANAGE_PATIENTS)
+    patient = scoped_get(Patient, tenant=tenant, pk=patient_id, field="patient_id")
+    if name is not None:
+        patient.name = _text(name, "name")
+    if email is not None:
+        patient.email = _text(email, "email", required=False)
+    if phone is not None:
+        patient.phone = _text(phone, "phone", max_length=40, required=False)
+    patient.save()
+    audit(tenant=tenant, actor=actor, action="patient.update", subject=patient)
+    return patient
+
+
+@transaction.atomic
+def create_staff_member(*, tenant: Tenant, actor: Actor, name: str, role: str = Role.FRONT_DESK,
+                        is_practitioner: bool = False, username: str | None = None,
+                        password: str | None = None) -> StaffMember:
+    actor.require(Perm.ADMIN)
+    if role not in Role.values:
+        raise InvalidInput(f"role must be one of {', '.join(Role.values)}", field="role")
+    user = None
+    if username:
+        User = get_user_model()
+        if User.objects.filter(username=username).exists():
+            raise Conflict(f"the username {username!r} is taken", code="invalid", field="username")
+        user = User.objects.create_user(username=username, password=password, is_staff=False)
+    member = StaffMember.objects.create(tenant=tenant, user=user, name=_text(name, "name"), role=role,
+                                        is_practitioner=is_practitioner)
+    audit(tenant=tenant, actor=actor, action="staff.create", subject=member, data={"role": role})
+    return member
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+API_KEY_PREFIX = "pc_"
+
+
+@transaction.atomic
+def create_api_key(*, tenant: Tenant, actor: Actor, name: str, role: str, secret: str | None = None,
+                   now=None) -> tuple[ApiKey, str]:
+    """A new key and its secret, which is shown this once and stored only as a digest."""
+    actor.require(Perm.ADMIN)
+    if role not in Role.values:
+        raise InvalidInput(f"role must be one of {', '.join(Role.values)}", field="role")
+    if secret is None:
+        secret = f"{API_KEY_PREFIX}{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
+    if not re.match(r"^pc_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}$", secret):
+        raise InvalidInput("an API key looks like pc_<8 hex>_<at least 20 url-safe characters>", field="secret")
+    prefix = secret[:11]
+    try:
+        with transaction.atomic():
+            key = ApiKey.objects.create(tenant=tenant, name=_text(name, "name", max_length=100), prefix=prefix,
+                                        digest=_digest(secret), role=role, created_at=now or clock.now())
+    except IntegrityError:
+        raise Conflict("an API key with that prefix exists", code="invalid", field="secret") from None
+    audit(tenant=tenant, actor=actor, action="apikey.create", subject=key, data={"role": role, "prefix": prefix})
+    return key, secret
+
+
+def authenticate_api_key(secret: str, *, now=None) -> ApiKey | None:
+    """The live key for a presented secret, or None. Compares digests in constant time."""
+    if not isinstance(secret, str) or not secret.startswith(API_KEY_PREFIX) or len(secret) < 12:
+        return None
+    key = ApiKey.objects.select_related("tenant").filter(prefix=secret[:11], revoked_at__isnull=True).first()
+    if key is None or not secrets.compare_digest(key.digest, _digest(secret)):
+        return None
+    return key
+
+
+@transaction.atomic
+def revoke_api_key(*, tenant: Tenant, actor: Actor, prefix: str, now=None) -> ApiKey:
+    actor.require(Perm.ADMIN)
+    key = ApiKey.objects.filter(tenant=tenant, prefix=prefix).first()
+    if key is None:
+        from punchcard.domain.errors import NotFound
+
+        raise NotFound(f"no API key {prefix!r}", field="prefix")
+    if key.revoked_at is None:
+        key.revoked_at = now or clock.now()
+        key.save(update_fields=["revoked_at"])
+        audit(tenant=tenant, actor=actor, action="apikey.revoke", subject=key)
+    return key
