@@ -7,26 +7,28 @@ import json
 from dataclasses import asdict, dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 
 from punchcard import clock
 from punchcard.catalogue.models import Plan, PlanVersion
 from punchcard.domain import posting
 from punchcard.domain.allocation import LineForAllocation, allocate_to_lines
-from punchcard.domain.errors import Conflict, InvalidInput, RuleViolation
+from punchcard.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from punchcard.domain.expiry import last_valid_day
 from punchcard.domain.money import check_amount, split_tax
+from punchcard.domain.status import Action, Closure, ensure_allowed
 from punchcard.ledger import services as journal
-from punchcard.ledger.models import Posting as PostingRow
+from punchcard.packages import selectors as package_selectors
+from punchcard.packages import services as packages
 from punchcard.packages.models import EntryKind, Package, PackageLine
-from punchcard.packages.services import _apply
 from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Centre, Patient, StaffMember, Tenant
 from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 
-from .models import Counter, Order, OrderLine, OrderLineKind, OrderStatus, Payment, PaymentMethod
+from .selectors import collected_for, credit_balance, suggested_refund
+from .models import (Counter, CreditPayout, Order, OrderLine, OrderLineKind, OrderStatus, Payment, PaymentMethod,
+                     Refund)
 
 MAX_FUTURE_START_DAYS = 366
 
@@ -62,13 +64,6 @@ def _key(value) -> str | None:
     if not isinstance(value, str) or not 1 <= len(value) <= 200:
         raise InvalidInput("an idempotency key is 1 to 200 characters", field="idempotency_key")
     return value
-
-
-def credit_balance(tenant: Tenant, patient_id: int) -> int:
-    """A patient's credit, straight from the journal (credits to the patient-credit account)."""
-    account = journal.accounts(tenant)[posting.Role.PATIENT_CREDIT]
-    total = PostingRow.objects.filter(account_id=account, patient_id=patient_id).aggregate(s=Sum("amount"))["s"]
-    return -(total or 0)
 
 
 @transaction.atomic
@@ -226,9 +221,10 @@ def _activate(order: Order, *, actor: Actor, now: dt.datetime, status: str) -> N
         if line.kind == OrderLineKind.PACKAGE:
             activate_package(order=order, line=line, actor=actor, now=now)
         elif line.kind == OrderLineKind.TOP_UP:
-            from punchcard.billing.money import apply_top_up
-
-            apply_top_up(order=order, line=line, actor=actor, now=now)
+            _apply_top_up(order=order, line=line, actor=actor, now=now)
+        elif line.kind == OrderLineKind.UPGRADE:
+            new = activate_package(order=order, line=line, actor=actor, now=now)
+            Package.objects.filter(pk=line.target_package_id).update(upgraded_to=new)
     order.status = status
     Order.objects.filter(pk=order.pk).update(status=status)
 
@@ -257,7 +253,7 @@ def activate_package(*, order: Order, line: OrderLine, actor: Actor, now: dt.dat
             service_ids=sorted(s.id for s in plan_line.services.all()), list_price=term.list_price,
             patient_pays=plan_line.patient_pays,
         )
-        _apply(package_line, kind=EntryKind.GRANT, actor=actor, now=now, granted=term.granted, value=value,
+        packages._apply(package_line, kind=EntryKind.GRANT, actor=actor, now=now, granted=term.granted, value=value,
                data={"order": order.number})
         deferred[package_line] = value
     journal.record(tenant=order.tenant, kind="sale", event=("order_line", line.id), at=now, date=purchased_on,
@@ -283,3 +279,185 @@ def sell_package(*, tenant: Tenant, actor: Actor, patient_id: int, centre_id: in
                        reference=reference, idempotency_key=f"{idempotency_key}:pay" if idempotency_key else None,
                        now=now)
     return Package.objects.filter(order_line__order=order).order_by("id").first()
+
+
+# ---------------------------------------------------------------- refunds and credit (SPEC §8.2)
+
+@transaction.atomic
+def refund_package(*, tenant: Tenant, actor: Actor, package_id: int, reason: str, amount: int | None = None,
+                   now: dt.datetime | None = None) -> Refund:
+    """Refund a package to the patient's credit: any amount from 0 to what was collected (default: the
+    suggestion). The package is cancelled (refunded); its remaining deferred value is cleared and any
+    difference from the refund is a refund adjustment."""
+    actor.require(Perm.REFUND)
+    now = now or clock.now()
+    package = packages.lock_package(tenant, package_id)
+    lines = packages._lines(package)
+    ensure_allowed(Action.REFUND, package_selectors.status_of(package, lines, packages._today(package, now)))
+    suggested, collected = suggested_refund(package, lines), collected_for(package)
+    amount = suggested if amount is None else amount
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= collected:
+        raise InvalidInput(f"a refund must be between 0 and the {collected} collected", code="refund_out_of_range",
+                           field="amount", collected=collected, suggested=suggested)
+    reason = packages._reason(reason)
+    package, cleared = packages._close(tenant=tenant, actor=actor, package_id=package.id, action=Action.REFUND,
+                                       closure=Closure.CANCELLED, reason=f"refunded: {reason}", now=now)
+    refund = Refund.objects.create(tenant=tenant, package=package, patient_id=package.holder_id,
+                                   suggested=suggested, amount=amount, deferred_cleared=sum(cleared.values()),
+                                   reason=reason, created_at=now, created_by=actor.label)
+    journal.record(tenant=tenant, kind="refund", event=("refund", refund.id), at=now,
+                   date=packages._today(package, now), centre=package.sold_at, patient=package.holder,
+                   package=package, memo=f"refund of package {package.id} to credit: {reason}",
+                   postings=posting.refund_to_credit(amount=amount,
+                                                     value_by_line={k: v for k, v in cleared.items() if v}))
+    audit(tenant=tenant, actor=actor, action="package.refund", subject=package, reason=reason, now=now,
+          data={"amount": amount, "suggested": suggested, "collected": collected})
+    return refund
+
+
+@transaction.atomic
+def pay_out_credit(*, tenant: Tenant, actor: Actor, patient_id: int, method: str, amount: int, reference: str = "",
+                   idempotency_key: str | None = None, now: dt.datetime | None = None) -> CreditPayout:
+    """The refund's second step: patient credit paid back to a payment method."""
+    actor.require(Perm.REFUND)
+    now = now or clock.now()
+    key = _key(idempotency_key)
+    if method not in PaymentMethod.values or method == PaymentMethod.CREDIT:
+        raise InvalidInput("method must be cash, card, bank_transfer or external", field="method")
+    check_amount(amount, field="amount", allow_zero=False)
+    patient = scoped_get(Patient, tenant=tenant, pk=patient_id, field="patient_id",
+                         queryset=Patient.objects.select_for_update(no_key=True))
+    if key:
+        existing = CreditPayout.objects.filter(tenant=tenant, idempotency_key=key).first()
+        if existing:
+            if (existing.patient_id, existing.method, existing.amount) != (patient.id, method, amount):
+                raise Conflict("this idempotency key was used for a different payout", code="idempotency_conflict",
+                               field="idempotency_key")
+            return existing
+    balance = credit_balance(tenant, patient.id)
+    if amount > balance:
+        raise Conflict(f"the patient has {balance} in credit", code="insufficient_credit", field="amount",
+                       balance=balance)
+    payout = CreditPayout.objects.create(tenant=tenant, patient=patient, method=method, amount=amount,
+                                         reference=(reference or "").strip()[:200], created_at=now,
+                                         created_by=actor.label, idempotency_key=key)
+    journal.record(tenant=tenant, kind="credit_payout", event=("credit_payout", payout.id), at=now,
+                   date=now.date(), patient=patient, memo=f"credit paid out to {patient.name} by {method}",
+                   postings=posting.credit_paid_out(method=method, amount=amount))
+    audit(tenant=tenant, actor=actor, action="credit.payout", subject=patient, now=now,
+          data={"amount": amount, "method": method})
+    return payout
+
+
+# ---------------------------------------------------------------- top-up and upgrade (SPEC §8.4)
+
+def _single_line_order(*, tenant, actor, package, kind, version, price, now, key, fingerprint, start_date,
+                       credit=0, target_line=None, sessions=0) -> Order:
+    split = split_tax(price, rate_bp=version.tax_rate_bp, inclusive=version.tax_inclusive)
+    order = Order(tenant=tenant, number=next_number(tenant, "order"), patient_id=package.holder_id,
+                  centre=package.sold_at, currency=tenant.currency, net=split.net, tax=split.tax,
+                  gross=split.gross, credit_applied=credit, idempotency_key=key, request_hash=fingerprint,
+                  created_at=now, created_by=actor.label)
+    order.save()
+    OrderLine.objects.create(order=order, kind=kind, plan_version=version, start_date=start_date, list_total=0,
+                             net=split.net, tax=split.tax, gross=split.gross, target_package=package,
+                             target_line=target_line, sessions=sessions)
+    return order
+
+
+def _existing_order(tenant: Tenant, key: str | None, fingerprint: str) -> Order | None:
+    if not key:
+        return None
+    existing = Order.objects.filter(tenant=tenant, idempotency_key=key).first()
+    if existing and existing.request_hash != fingerprint:
+        raise Conflict("this idempotency key was used for a different order", code="idempotency_conflict",
+                       field="idempotency_key")
+    return existing
+
+
+@transaction.atomic
+def top_up_package(*, tenant: Tenant, actor: Actor, package_id: int, line_id: int, sessions: int,
+                   idempotency_key: str | None = None, now: dt.datetime | None = None) -> Order:
+    """An order for N more sessions of a line at the plan's top-up price; granted when paid."""
+    actor.require(Perm.SELL)
+    now = now or clock.now()
+    key = _key(idempotency_key)
+    fingerprint = request_hash(kind="top_up", package_id=package_id, line_id=line_id, sessions=sessions)
+    if existing := _existing_order(tenant, key, fingerprint):
+        return existing
+    sessions = packages._sessions(sessions)
+    package = packages.lock_package(tenant, package_id)
+    lines = packages._lines(package)
+    ensure_allowed(Action.TOP_UP, package_selectors.status_of(package, lines, packages._today(package, now)))
+    line = next((line for line in lines if line.id == line_id), None)
+    if line is None:
+        raise NotFound(f"package {package.id} has no line {line_id}", field="line_id")
+    unit = line.plan_line.top_up_price
+    if unit is None:
+        raise Conflict(f"{line.label} has no top-up price", code="topup_not_allowed", field="line_id")
+    order = _single_line_order(tenant=tenant, actor=actor, package=package, kind=OrderLineKind.TOP_UP,
+                               version=package.plan_version, price=unit * sessions, now=now, key=key,
+                               fingerprint=fingerprint, start_date=package.start_date, target_line=line,
+                               sessions=sessions)
+    audit(tenant=tenant, actor=actor, action="order.top_up", subject=order, now=now,
+          data={"package_id": package.id, "line_id": line.id, "sessions": sessions})
+    if order.gross == 0:
+        _activate(order, actor=actor, now=now, status=OrderStatus.PAID)
+    return order
+
+
+def _apply_top_up(*, order: Order, line: OrderLine, actor: Actor, now: dt.datetime) -> None:
+    """Paid: the sessions join the line and the new money joins its deferred value, which re-spreads
+    over the remaining sessions (domain.money.value_of_next)."""
+    package = packages.lock_package(order.tenant, line.target_package_id)
+    lines = packages._lines(package)
+    ensure_allowed(Action.TOP_UP, package_selectors.status_of(package, lines, packages._today(package, now)))
+    target = packages._line(lines, line.target_line_id)
+    packages._apply(target, kind=EntryKind.TOP_UP, actor=actor, now=now, granted=line.sessions, value=line.net,
+                    data={"order": order.number})
+    journal.record(tenant=order.tenant, kind="sale", event=("order_line", line.id), at=now,
+                   date=local_date(now, order.centre), centre=order.centre, patient=order.patient, package=package,
+                   memo=f"top-up of {line.sessions} × {target.label} on order {order.number}",
+                   postings=posting.sale(gross=line.gross, tax=line.tax, deferred_by_line={target: line.net}))
+
+
+@transaction.atomic
+def upgrade_package(*, tenant: Tenant, actor: Actor, package_id: int, plan_id: int,
+                    start_date: dt.date | None = None, idempotency_key: str | None = None,
+                    now: dt.datetime | None = None) -> Order:
+    """Convert a package into a larger plan: its remaining deferred value is credited against the new
+    price, it closes as upgraded, and the new package starts when the rest is paid."""
+    actor.require(Perm.SELL)
+    now = now or clock.now()
+    key = _key(idempotency_key)
+    fingerprint = request_hash(kind="upgrade", package_id=package_id, plan_id=plan_id, start_date=start_date)
+    if existing := _existing_order(tenant, key, fingerprint):
+        return existing
+    package = packages.lock_package(tenant, package_id)
+    lines = packages._lines(package)
+    today = packages._today(package, now)
+    ensure_allowed(Action.UPGRADE, package_selectors.status_of(package, lines, today))
+    plan = scoped_get(Plan, tenant=tenant, pk=plan_id, field="plan_id")
+    version = plan.current
+    if not version.on_sale(today):
+        raise RuleViolation(f"{version.name} is not on sale", code="plan_not_on_sale", field="plan_id")
+    granted = sum(line.granted for line in lines)
+    if version.total_sessions <= granted or version.price <= package.price_gross:
+        raise Conflict("an upgrade must be to a plan with more sessions and a higher price",
+                       code="upgrade_not_larger", field="plan_id")
+    start = start_date or today
+    if start < today:
+        raise InvalidInput("the new package cannot start before today", field="start_date")
+    credit = sum(line.deferred_value for line in lines)
+    order = _single_line_order(tenant=tenant, actor=actor, package=package, kind=OrderLineKind.UPGRADE,
+                               version=version, price=version.price, now=now, key=key, fingerprint=fingerprint,
+                               start_date=start, credit=credit)
+    _, cleared = packages._close(tenant=tenant, actor=actor, package_id=package.id, action=Action.UPGRADE,
+                                 closure=Closure.UPGRADED, reason=f"upgraded on order {order.number}", now=now)
+    journal.record(tenant=tenant, kind="upgrade_credit", event=("order", order.id), at=now, date=today,
+                   centre=package.sold_at, patient=package.holder, package=package,
+                   memo=f"package {package.id} upgraded: remaining value credited to order {order.number}",
+                   postings=posting.upgrade_credit(value_by_line={k: v for k, v in cleared.items() if v}))
+    if order.due == 0:
+        _activate(order, actor=actor, now=now, status=OrderStatus.PAID)
+    return order

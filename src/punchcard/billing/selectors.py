@@ -1,0 +1,139 @@
+"""Money reads: a package's money story and the invariants `punchcard reconcile` proves (SPEC §8.3)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Q, Sum
+
+from punchcard.domain.money import div_round_half_up
+from punchcard.domain.posting import Role
+from punchcard.ledger import services as journal
+from punchcard.ledger.models import Posting
+from punchcard.packages.models import Package, PackageLine
+from punchcard.tenancy.models import Tenant
+
+from .models import OrderLine, OrderLineKind
+
+
+def credit_balance(tenant: Tenant, patient_id: int) -> int:
+    """A patient's credit, straight from the journal (credits to the patient-credit account)."""
+    account = journal.accounts(tenant)[Role.PATIENT_CREDIT]
+    total = Posting.objects.filter(account_id=account, patient_id=patient_id).aggregate(s=Sum("amount"))["s"]
+    return -(total or 0)
+
+
+def collected_for(package: Package) -> int:
+    """What the patient has paid for this package (its sale, top-ups, and any upgrade credit).
+
+    A fully paid order counts in full; a partly paid one in proportion to what was paid.
+    """
+    collected = 0
+    lines = OrderLine.objects.filter(Q(pk=package.order_line_id) | Q(kind=OrderLineKind.TOP_UP, target_package=package))
+    for line in lines.select_related("order"):
+        order = line.order
+        settled = order.paid + order.credit_applied
+        collected += line.gross if settled >= order.gross else line.gross * settled // order.gross
+    return collected
+
+
+def suggested_refund(package: Package, lines: list[PackageLine] | None = None) -> int:
+    """Price paid ÷ total sessions × remaining sessions, to the minor unit (SPEC §8.2).
+
+    $600 for 6 sessions with 2 used → $400.
+    """
+    lines = list(package.lines.all()) if lines is None else lines
+    granted = sum(line.granted for line in lines)
+    remaining = sum(line.remaining for line in lines)
+    return div_round_half_up(collected_for(package) * remaining, granted) if granted else 0
+
+
+# Which journal entry kinds move deferred revenue, and what the movement means.
+SOLD_KINDS = {"sale"}
+RECOGNISED_KINDS = {"redemption", "void"}
+BREAKAGE_KINDS = {"breakage", "breakage_reversal", "adjustment"}
+REFUND_KINDS = {"refund"}
+UPGRADE_KINDS = {"upgrade_credit"}
+
+
+@dataclass
+class PackageMoney:
+    """Net-of-tax money of one package: sold = recognised + breakage + refunded + upgraded + deferred."""
+
+    sold: int = 0
+    recognised: int = 0
+    breakage: int = 0
+    refunded: int = 0  # deferred value cleared by a refund (the refund itself may differ: see refund adjustments)
+    upgraded: int = 0  # deferred value carried into an upgrade
+    deferred: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        return self.sold == self.recognised + self.breakage + self.refunded + self.upgraded + self.deferred
+
+
+def _deferred_movements(packages=None, tenant: Tenant | None = None):
+    qs = Posting.objects.filter(account__role=Role.DEFERRED_REVENUE)
+    if tenant is not None:
+        qs = qs.filter(tenant=tenant)
+    if packages is not None:
+        qs = qs.filter(package__in=packages)
+    return qs.values("package_id", "entry__kind").annotate(total=Sum("amount"))
+
+
+def _bucket(money: PackageMoney, kind: str, total: int) -> None:
+    # Credits to deferred revenue are sales; debits are what left it, by reason.
+    if kind in SOLD_KINDS:
+        money.sold += -total
+    elif kind in RECOGNISED_KINDS:
+        money.recognised += total
+    elif kind in BREAKAGE_KINDS:
+        money.breakage += total
+    elif kind in REFUND_KINDS:
+        money.refunded += total
+    elif kind in UPGRADE_KINDS:
+        money.upgraded += total
+    else:
+        raise AssertionError(f"unexpected entry kind {kind!r} on deferred revenue")
+
+
+def package_money(package: Package) -> PackageMoney:
+    money = PackageMoney(deferred=sum(line.deferred_value for line in package.lines.all()))
+    for row in _deferred_movements(packages=[package.id]):
+        _bucket(money, row["entry__kind"], row["total"])
+    return money
+
+
+def money_problems(tenant: Tenant | None = None) -> list[str]:
+    """Every way the money could disagree with the sessions; empty when all is well."""
+    problems = []
+    lines = PackageLine.objects.all() if tenant is None else PackageLine.objects.filter(tenant=tenant)
+    cached = dict(lines.values_list("id", "deferred_value"))
+    postings = Posting.objects.filter(account__role=Role.DEFERRED_REVENUE, package_line__isnull=False)
+    if tenant is not None:
+        postings = postings.filter(tenant=tenant)
+    journal = {row["package_line_id"]: -row["s"] for row in postings.values("package_line_id").annotate(s=Sum("amount"))}
+    for line_id, value in cached.items():
+        if journal.get(line_id, 0) != value:
+            problems.append(f"line {line_id}: deferred value {value} but the journal holds {journal.get(line_id, 0)}")
+    untagged = Posting.objects.filter(account__role=Role.DEFERRED_REVENUE, package_line__isnull=True)
+    if tenant is not None:
+        untagged = untagged.filter(tenant=tenant)
+    if untagged.exists():
+        problems.append(f"{untagged.count()} deferred-revenue posting(s) name no package line")
+    per_package: dict[int, PackageMoney] = defaultdict(PackageMoney)
+    for row in _deferred_movements(tenant=tenant):
+        _bucket(per_package[row["package_id"]], row["entry__kind"], row["total"])
+    deferred_by_package = defaultdict(int)
+    for package_id, value in lines.values_list("package_id", "deferred_value"):
+        deferred_by_package[package_id] += value
+    for package_id, money in per_package.items():
+        money.deferred = deferred_by_package[package_id]
+        if not money.balanced:
+            problems.append(f"package {package_id}: sold {money.sold} ≠ recognised {money.recognised} + breakage "
+                            f"{money.breakage} + refunded {money.refunded} + upgraded {money.upgraded} + deferred "
+                            f"{money.deferred}")
+    account_total = -(postings.aggregate(s=Sum("amount"))["s"] or 0)
+    if account_total != sum(cached.values()):
+        problems.append(f"deferred revenue account {account_total} ≠ unredeemed sessions' value {sum(cached.values())}")
+    return problems
