@@ -1,0 +1,48 @@
+"""`punchcard demo [--if-empty]`: create the demo tenant with four months of history."""
+from __future__ import annotations
+
+import os
+
+from punchcard import clock
+from punchcard.cli.base import DEMO_SLUG, EXIT_REFUSED, PunchcardCommand
+from punchcard.cli.demo import DEMO_NAME, KOLKATA, build_demo
+from punchcard.domain.money import format_money
+from punchcard.packages.models import Package
+from punchcard.tenancy.models import Tenant
+
+API_KEY_ENV = "PUNCHCARD_DEMO_API_KEY"
+
+
+class Command(PunchcardCommand):
+    help = (f"Create the demo tenant '{DEMO_NAME}' (slug {DEMO_SLUG}) with centres, staff, patients, the seed "
+            f"plans and four months of sales and redemptions. The manager API key is ${API_KEY_ENV} when set, "
+            "otherwise a new one, printed once.")
+    uses_tenant = False
+
+    def add_command_arguments(self, parser):
+        parser.add_argument("--if-empty", action="store_true",
+                            help="do nothing if any tenant exists (for `make run`)")
+
+    def parse_as_of(self, text, tenant, zone=None):
+        return super().parse_as_of(text, tenant, zone=KOLKATA)
+
+    def run(self, *args, tenant, if_empty=False, **options):
+        if if_empty and Tenant.objects.exists():
+            self.stdout.write("A tenant exists already: demo data not loaded.")
+            return
+        if Tenant.objects.filter(slug=DEMO_SLUG).exists():
+            self.fail(f"the demo tenant {DEMO_SLUG!r} exists already", code="invalid", returncode=EXIT_REFUSED)
+        supplied = os.environ.get(API_KEY_ENV) or None
+        demo = build_demo(clock.now(), api_key=supplied)
+        tenant = demo.tenant
+        sold = Package.objects.filter(tenant=tenant)
+        collected = sum(p.price_gross for p in sold)
+        self.stdout.write(
+            f"Created {tenant.name} ({tenant.slug}): {len(demo.centres)} centres, {len(demo.services)} services, "
+            f"{len(demo.staff)} staff, {len(demo.patients)} patients, {len(demo.plans)} plans, "
+            f"{sold.count()} packages sold for {format_money(collected, tenant.currency, tenant.locale)}.")
+        if supplied:
+            self.stdout.write(f"Demo manager API key: taken from ${API_KEY_ENV} ({demo.api_key[:11]}…)")
+        else:
+            self.stdout.write(f"Demo manager API key: {demo.api_key}")
+            self.stdout.write("  (shown this once; it is stored only as a digest)")

@@ -1,0 +1,18 @@
+"""`punchcard expire [--as-of DATE]`: the expiry sweep (run nightly, or as of any date)."""
+from __future__ import annotations
+
+from punchcard import clock
+from punchcard.cli.base import PunchcardCommand, parse_date
+from punchcard.packages.services import expire_due_packages
+
+
+class Command(PunchcardCommand):
+    help = ("Expire every open package past its last usable day: remaining sessions are forfeited and their "
+            "deferred value recognised as breakage. Idempotent.")
+
+    def run(self, *args, tenant, as_of=None, **options):
+        # A bare date is the sweep's 'today' at every centre; a date-time leaves each centre its own date.
+        day = parse_date(as_of, "as_of", quiet=True) if as_of else None
+        count = expire_due_packages(as_of=day, tenant=tenant, now=clock.now())
+        when = f" as of {as_of}" if as_of else ""
+        self.stdout.write(f"Expired {count} package(s){when} for {tenant.slug}.")

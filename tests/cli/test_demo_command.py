@@ -1,0 +1,50 @@
+"""`punchcard demo` on an empty database: the tenant, the API key, refusals."""
+from __future__ import annotations
+
+import pytest
+
+from punchcard.tenancy.models import ApiKey, Role, Tenant
+from punchcard.tenancy.services import authenticate_api_key
+
+from .conftest import run
+
+pytestmark = pytest.mark.django_db
+
+SUPPLIED_KEY = "pc_0123abcd_" + "k" * 30
+
+
+def test_demo_command_builds_the_clinic_and_prints_a_new_key_once(frozen, monkeypatch):
+    monkeypatch.delenv("PUNCHCARD_DEMO_API_KEY", raising=False)
+    result = run("demo")
+    assert result.code == 0, result.err
+    tenant = Tenant.objects.get(slug="demo")
+    assert (tenant.name, tenant.currency, tenant.locale) == ("Punchcard Demo Clinic", "INR", "en_IN")
+    line = next(line for line in result.out.splitlines() if line.startswith("Demo manager API key: "))
+    secret = line.removeprefix("Demo manager API key: ")
+    key = authenticate_api_key(secret)
+    assert key is not None and key.tenant == tenant and key.role == Role.MANAGER
+    assert secret not in {k.digest for k in ApiKey.objects.all()}  # stored as a digest only
+
+
+def test_demo_uses_the_supplied_key_without_echoing_it(frozen, monkeypatch):
+    monkeypatch.setenv("PUNCHCARD_DEMO_API_KEY", SUPPLIED_KEY)
+    result = run("demo")
+    assert result.code == 0, result.err
+    assert SUPPLIED_KEY not in result.out
+    assert "taken from $PUNCHCARD_DEMO_API_KEY (pc_0123abcd…)" in result.out
+    assert authenticate_api_key(SUPPLIED_KEY).role == Role.MANAGER
+
+
+def test_a_malformed_supplied_key_writes_nothing(frozen, monkeypatch):
+    monkeypatch.setenv("PUNCHCARD_DEMO_API_KEY", "not-a-key")
+    result = run("demo")
+    assert result.code == 2
+    assert result.error_lines == ["error [invalid]: an API key looks like pc_<8 hex>_<at least 20 url-safe "
+                                  "characters>"]
+    assert not Tenant.objects.exists()
+
+
+def test_commands_without_any_tenant(frozen):
+    result = run("plans")
+    assert (result.code, result.err) == (
+        2, "error [not_found]: there is no tenant yet; run `punchcard demo` or pass --tenant SLUG\n")
