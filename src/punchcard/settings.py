@@ -66,6 +66,7 @@ def _database() -> dict:
             db.setdefault("OPTIONS", {})
             db["TEST"] = {"NAME": os.environ.get("PUNCHCARD_PG_TEST_NAME", "test_punchcard")}
         return db
+    DATA_DIR.mkdir(parents=True, exist_ok=True)  # the embedded database lives here; a fresh clone has none
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": DATA_DIR / "punchcard.sqlite3",

@@ -110,6 +110,17 @@ def _journal_balances(tenant: Tenant | None) -> tuple[int, list[Problem]]:
         for row in rows if row["net"] != 0]
 
 
+def _money(tenant: Tenant | None) -> tuple[int, list[Problem]]:
+    """Per package, sold = recognised + breakage + refunded + upgraded + deferred; every line's deferred
+    value equals its deferred-revenue postings; the deferred-revenue account equals the unredeemed
+    sessions' value (billing.selectors.money_problems)."""
+    from punchcard.billing.selectors import money_problems
+    from punchcard.packages.models import Package
+
+    packages = Package.objects.all() if tenant is None else Package.objects.filter(tenant=tenant)
+    return packages.count(), [Problem("money", "deferred revenue", text) for text in money_problems(tenant)]
+
+
 JOURNAL_CHECKS: list[Check] = [
     Check("entries_balance", "every journal entry's postings sum to zero", _entries_balance),
     Check("entry_totals", "every journal entry's debit/credit totals match its postings", _entry_totals),
@@ -120,6 +131,7 @@ JOURNAL_CHECKS: list[Check] = [
 CHECKS: list[Check] = [
     Check("session_cache", "every cached package balance equals its session ledger", _session_cache),
     *JOURNAL_CHECKS,
+    Check("money", "deferred revenue agrees with the sessions, package by package", _money),
 ]
 
 

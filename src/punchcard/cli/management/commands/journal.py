@@ -4,36 +4,32 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
-
+from punchcard.cli.base import PunchcardCommand
+from punchcard.domain.errors import InvalidInput
 from punchcard.ledger.exports import export_beancount, export_csv
-from punchcard.tenancy.models import Tenant
 
 
 def _date(value: str, name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"error [invalid]: --{name} must be a date (YYYY-MM-DD), not {value!r}") from None
+        raise InvalidInput(f"--{name} must be a date (YYYY-MM-DD), not {value!r}", field=name) from None
 
 
-class Command(BaseCommand):
+class Command(PunchcardCommand):
     help = "Export the journal for a period as CSV (one row per posting) or as a beancount ledger."
 
-    def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True)
-        export = sub.add_parser("export", help="write the journal for a period")
-        export.add_argument("--tenant", help="tenant slug (default: the only tenant)")
-        export.add_argument("--format", choices=["csv", "beancount"], default="csv")
-        export.add_argument("--from", dest="date_from", required=True)
-        export.add_argument("--to", dest="date_to", required=True)
-        export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    def add_command_arguments(self, parser):
+        parser.add_argument("action", choices=["export"])
+        parser.add_argument("--format", choices=["csv", "beancount"], default="csv")
+        parser.add_argument("--from", dest="date_from", required=True)
+        parser.add_argument("--to", dest="date_to", required=True)
+        parser.add_argument("--output", "-o", help="file to write (default: standard output)")
 
-    def handle(self, *args, **options):
-        tenant = self._tenant(options["tenant"])
+    def run(self, tenant, **options):
         date_from, date_to = _date(options["date_from"], "from"), _date(options["date_to"], "to")
         if date_from > date_to:
-            raise CommandError("error [invalid]: --from is after --to")
+            raise InvalidInput("--from is after --to", field="from")
         out = open(options["output"], "w", encoding="utf-8") if options["output"] else sys.stdout
         try:
             if options["format"] == "csv":
@@ -45,14 +41,3 @@ class Command(BaseCommand):
             if out is not sys.stdout:
                 out.close()
         self.stderr.write(f"journal {date_from}..{date_to} for {tenant.slug}: {summary}")
-
-    def _tenant(self, slug: str | None) -> Tenant:
-        if slug:
-            tenant = Tenant.objects.filter(slug=slug).first()
-            if tenant is None:
-                raise CommandError(f"error [not_found]: no tenant {slug!r}")
-            return tenant
-        tenants = list(Tenant.objects.all()[:2])
-        if len(tenants) != 1:
-            raise CommandError("error [invalid]: name the tenant with --tenant SLUG")
-        return tenants[0]
