@@ -9,7 +9,7 @@ from django.db import transaction
 from punchcard import clock
 from punchcard.domain.eligibility import Scope
 from punchcard.domain.errors import Conflict, InvalidInput
-from punchcard.domain.expiry import ExpiryMode, ExpiryRule
+from punchcard.domain.expiry import MAX_COUNT, ExpiryMode, ExpiryRule
 from punchcard.domain.money import check_amount
 from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Centre, Service, Tenant
@@ -112,6 +112,8 @@ def _check_terms(tenant: Tenant, terms: PlanTerms) -> tuple[dict, list[tuple[Lin
     rule = ExpiryRule.from_dict(terms.expiry) if isinstance(terms.expiry, dict) else None
     if rule is None:
         raise InvalidInput("expiry must be an object", field="expiry")
+    if rule.fixed_date is not None and (rule.fixed_date - clock.now().date()).days > MAX_COUNT:
+        raise InvalidInput("a fixed expiry date can be at most ten years ahead", field="expiry.fixed_date")
     mode = _choice(terms.expiry_mode, ExpiryMode, "expiry_mode")
     grace = _whole(terms.grace_days, "grace_days", low=0, high=MAX_GRACE_DAYS)
     if mode is ExpiryMode.HARD and grace:

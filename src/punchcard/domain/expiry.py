@@ -50,15 +50,21 @@ class ExpiryRule:
     period: Period = Period.MONTH
 
     def __post_init__(self):
-        object.__setattr__(self, "kind", ExpiryKind(self.kind))
-        object.__setattr__(self, "unit", ExpiryUnit(self.unit))
-        object.__setattr__(self, "period", Period(self.period))
+        for name, enum in (("kind", ExpiryKind), ("unit", ExpiryUnit), ("period", Period)):
+            try:
+                object.__setattr__(self, name, enum(getattr(self, name)))
+            except ValueError:
+                raise InvalidInput(f"expiry {name} must be one of {', '.join(e.value for e in enum)}",
+                                   field=f"expiry.{name}") from None
         if isinstance(self.count, bool) or not isinstance(self.count, int) or not 0 <= self.count <= MAX_COUNT:
             raise InvalidInput(f"expiry count must be a whole number from 0 to {MAX_COUNT}", field="expiry.count")
         if self.kind in (ExpiryKind.AFTER_START, ExpiryKind.AFTER_FIRST_USE) and self.count < 1:
             raise InvalidInput("an expiry after N days or months needs N ≥ 1", field="expiry.count")
         if self.kind is ExpiryKind.FIXED_DATE and self.fixed_date is None:
             raise InvalidInput("a fixed-date expiry needs its date", field="expiry.fixed_date")
+        if self.fixed_date is not None and (not isinstance(self.fixed_date, dt.date)
+                                            or isinstance(self.fixed_date, dt.datetime)):
+            raise InvalidInput("expiry fixed_date must be a date", field="expiry.fixed_date")
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -68,8 +74,15 @@ class ExpiryRule:
     @classmethod
     def from_dict(cls, data: dict) -> ExpiryRule:
         data = dict(data or {})
+        unknown = set(data) - {"kind", "count", "unit", "fixed_date", "period"}
+        if unknown:
+            raise InvalidInput(f"unknown expiry field(s): {', '.join(sorted(map(str, unknown)))}", field="expiry")
         if isinstance(data.get("fixed_date"), str):
-            data["fixed_date"] = dt.date.fromisoformat(data["fixed_date"])
+            try:
+                data["fixed_date"] = dt.date.fromisoformat(data["fixed_date"])
+            except ValueError:
+                raise InvalidInput("expiry fixed_date must be an ISO date (YYYY-MM-DD)",
+                                   field="expiry.fixed_date") from None
         return cls(**data)
 
     def describe(self) -> str:
@@ -91,8 +104,10 @@ def _after(origin: dt.date, count: int, unit: ExpiryUnit) -> dt.date:
     # "90 days from 1 March" covers 1 March .. 29 May: the last valid day is origin + N − 1.
     if unit is ExpiryUnit.DAYS:
         return origin + dt.timedelta(days=count - 1)
-    # Calendar months: 31 Jan + 1 month is valid through 27/28 Feb (the day before 28/29 Feb... clipped).
-    return origin + relativedelta(months=count) - dt.timedelta(days=1)
+    # Calendar months: 15 Jan + 1 month is valid through 14 Feb, the day before the anniversary. When the
+    # anniversary does not exist (31 Jan + 1 month), the month's last day is the last valid day: 28 Feb.
+    anniversary = origin + relativedelta(months=count)
+    return anniversary if anniversary.day < origin.day else anniversary - dt.timedelta(days=1)
 
 
 def _end_of_period(day: dt.date, period: Period, extra: int) -> dt.date:
@@ -133,7 +148,7 @@ def validity_on(
         return Validity.NOT_STARTED
     if last_day is None or day <= last_day:
         return Validity.VALID
-    if ExpiryMode(mode) is ExpiryMode.SOFT and day <= last_day + dt.timedelta(days=grace_days):
+    if ExpiryMode(mode) is ExpiryMode.SOFT and day <= _plus_days(last_day, grace_days):
         return Validity.IN_GRACE
     return Validity.EXPIRED
 
@@ -142,4 +157,9 @@ def usable_until(*, last_day: dt.date | None, mode: ExpiryMode, grace_days: int)
     """The last local date a redemption can happen, grace included."""
     if last_day is None:
         return None
-    return last_day + dt.timedelta(days=grace_days) if ExpiryMode(mode) is ExpiryMode.SOFT else last_day
+    return _plus_days(last_day, grace_days) if ExpiryMode(mode) is ExpiryMode.SOFT else last_day
+
+
+def _plus_days(day: dt.date, days: int) -> dt.date:
+    """day + days, stopping at the end of the calendar rather than overflowing."""
+    return day + dt.timedelta(days=days) if day <= dt.date.max - dt.timedelta(days=days) else dt.date.max

@@ -71,9 +71,9 @@ def uses_for_caps(package: Package, caps: UsageCaps, day: dt.date) -> list[Use]:
         return []
     span = max(31, caps.min_gap_days or 0)
     low, high = day - dt.timedelta(days=span), day + dt.timedelta(days=span)
-    redeemed = Redemption.objects.filter(package=package, voided_at__isnull=True, day__range=(low, high),
-                                         hold__isnull=True)
-    held = Hold.objects.filter(package=package, day__range=(low, high)).exclude(state=HoldState.RELEASED)
+    # Live redemptions (walk-ins and posted holds alike: a voided arrival no longer counts) and pending holds.
+    redeemed = Redemption.objects.filter(package=package, voided_at__isnull=True, day__range=(low, high))
+    held = Hold.objects.filter(package=package, day__range=(low, high), state=HoldState.PENDING)
     return [Use(d, n) for d, n in redeemed.values_list("day", "sessions")] + [
         Use(d, n) for d, n in held.values_list("day", "sessions")]
 

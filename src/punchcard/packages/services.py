@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef
 
 from punchcard import clock
 from punchcard.domain import posting
 from punchcard.domain.eligibility import LineBalance, Request, check_use
 from punchcard.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
-from punchcard.domain.expiry import ExpiryKind, Validity, last_valid_day, validity_on
+from punchcard.domain.expiry import MAX_COUNT, ExpiryKind, Validity, last_valid_day, validity_on
 from punchcard.domain.money import value_of_next
 from punchcard.domain.status import Action, Closure, ensure_allowed
 from punchcard.ledger import services as journal
@@ -28,7 +28,7 @@ from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 
-from . import selectors
+from . import selectors, signals
 from .models import (Beneficiary, EntryKind, ExpiryChange, Hold, HoldState, Package, PackageLine, Redemption,
                      SessionEntry, Transfer)
 
@@ -38,9 +38,14 @@ MAX_SESSIONS_PER_USE = 100
 # ---------------------------------------------------------------- primitives
 
 def lock_package(tenant: Tenant, package_id, *, field: str = "package_id") -> Package:
-    return scoped_get(Package, tenant=tenant, pk=package_id, field=field,
-                      queryset=Package.objects.select_for_update(no_key=True, of=("self",))
-                      .select_related("plan_version", "sold_at"))
+    # The holder comes in the same statement (only the package row is locked), and the package's tenant
+    # is the caller's object: no lazy query for either, and the caller's tenant keeps its cached chart of
+    # accounts (ledger.services.accounts) for the journal entries written next.
+    package = scoped_get(Package, tenant=tenant, pk=package_id, field=field,
+                         queryset=Package.objects.select_for_update(no_key=True, of=("self",))
+                         .select_related("plan_version", "sold_at", "holder"))
+    package.tenant = tenant
+    return package
 
 
 def _apply(line: PackageLine, *, kind: str, actor: Actor, now: dt.datetime, granted: int = 0, redeemed: int = 0,
@@ -79,6 +84,22 @@ def _reason(reason, *, required: bool = True) -> str:
 def _sessions(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SESSIONS_PER_USE:
         raise InvalidInput(f"sessions must be a whole number from 1 to {MAX_SESSIONS_PER_USE}", field="sessions")
+    return value
+
+
+def _idempotency_key(value) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= 200:
+        raise InvalidInput("an idempotency key is 1 to 200 characters", field="idempotency_key")
+    return value
+
+
+def _instant(value, field: str = "at") -> dt.datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(f"{field} must be a date and time with its time zone", field=field)
     return value
 
 
@@ -153,6 +174,8 @@ def redeem_session(*, tenant: Tenant, actor: Actor, package_id: int, service_id:
     actor.require(Perm.REDEEM)
     now = now or clock.now()
     sessions = _sessions(sessions)
+    at = _instant(at)
+    idempotency_key = _idempotency_key(idempotency_key)
     centre, service, person, practitioner = _resolve(tenant, centre_id=centre_id, service_id=service_id,
                                                      person_id=person_id, practitioner_id=practitioner_id)
     package = lock_package(tenant, package_id)
@@ -189,6 +212,7 @@ def place_hold(*, tenant: Tenant, actor: Actor, package_id: int, service_id: int
     sessions = _sessions(sessions)
     if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
         raise InvalidInput("day must be a date", field="day")
+    idempotency_key = _idempotency_key(idempotency_key)
     centre, service, person, practitioner = _resolve(tenant, centre_id=centre_id, service_id=service_id,
                                                      person_id=person_id, practitioner_id=practitioner_id)
     package = lock_package(tenant, package_id)
@@ -227,16 +251,20 @@ def post_hold(*, tenant: Tenant, actor: Actor, hold_id: int, now: dt.datetime | 
     if hold.state != HoldState.PENDING:
         raise Conflict(f"the hold was already {hold.state}", code="hold_resolved", state=hold.state)
     line = PackageLine.objects.get(pk=hold.line_id)
+    # A session booked for a soft-expiry grace day is flagged like a walk-in on that day (SPEC §4.3).
+    in_grace = validity_on(hold.day, start=package.start_date, last_day=package.expires_on,
+                           mode=package.expiry_mode, grace_days=package.grace_days) is Validity.IN_GRACE
     redemption = Redemption.objects.create(
         tenant=tenant, package=package, line=line, service_id=hold.service_id, centre_id=hold.centre_id,
         person_id=hold.person_id, practitioner_id=hold.practitioner_id, appointment_id=hold.appointment_id,
         hold=hold, day=hold.day, at=now, sessions=hold.sessions,
-        value=value_of_next(line.deferred_value, line.remaining, hold.sessions), redeemed_by=actor.label,
+        value=value_of_next(line.deferred_value, line.remaining, hold.sessions), in_grace=in_grace,
+        redeemed_by=actor.label,
     )
     hold.state, hold.resolved_at, hold.resolved_by = HoldState.POSTED, now, actor.label
     hold.save(update_fields=["state", "resolved_at", "resolved_by"])
     _apply(line, kind=EntryKind.REDEEM, actor=actor, now=now, held=-hold.sessions, redeemed=hold.sessions,
-           value=-redemption.value, hold=hold, redemption=redemption)
+           value=-redemption.value, hold=hold, redemption=redemption, data={"in_grace": True} if in_grace else None)
     _recognise(package, line, redemption, now)
     _note_first_use(package, hold.day)
     return redemption
@@ -293,6 +321,8 @@ def void_redemption(*, tenant: Tenant, actor: Actor, redemption_id: int, reason:
                             memo=f"void of redemption {redemption.id}: {reason}", at=now,
                             date=local_date(now, redemption.centre), reversal_event=("void", redemption.id))
     audit(tenant=tenant, actor=actor, action="redemption.void", subject=redemption, reason=reason, now=now)
+    # Listeners reverse what hangs on the redemption (co-pay charge, commission) in this transaction.
+    signals.redemption_voided.send(sender=Redemption, redemption=redemption, actor=actor, now=now, reason=reason)
     _expire_if_due(package, _lines(package), actor=actor, now=now)
     return redemption
 
@@ -408,6 +438,9 @@ def change_expiry(*, tenant: Tenant, actor: Actor, package_id: int, expires_on: 
     ensure_allowed(Action.CHANGE_EXPIRY, selectors.status_of(package, lines, _today(package, now)))
     if expires_on is not None and expires_on < package.start_date:
         raise InvalidInput("the expiry date cannot be before the start date", field="expires_on")
+    if expires_on is not None and (expires_on - package.start_date).days >= MAX_COUNT:
+        raise InvalidInput("the expiry date can be at most ten years after the start; clear it for no expiry",
+                           field="expires_on")
     if expires_on is not None:
         late = Hold.objects.filter(package=package, state=HoldState.PENDING, day__gt=expires_on).count()
         if late:
@@ -424,36 +457,146 @@ def change_expiry(*, tenant: Tenant, actor: Actor, package_id: int, expires_on: 
     return package
 
 
+SWEEP_BATCH = 1000  # packages per sweep transaction: bounds both the memory and how long a lock is held
+
+
 def expire_due_packages(*, as_of: dt.date | None = None, tenant: Tenant | None = None,
-                        now: dt.datetime | None = None, batch: int = 500) -> int:
+                        now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
     """The nightly sweep: every open package past its last usable day forfeits what remains (breakage).
 
-    Idempotent (an expired package has nothing left to forfeit) and can run as of any date.
-    Each package is its own short transaction.
+    Idempotent (an expired package has nothing left to forfeit) and can run as of any date. Returns how
+    many packages expired.
+
+    Set-based, one short transaction per batch of packages (memory and lock time bounded by the batch,
+    whatever the number of packages): the batch's packages are locked FOR NO KEY UPDATE in id order and
+    re-read under the lock with their lines; the same rule as everywhere decides which are due
+    (domain.expiry.validity_on at `as_of`, or at each package's local date: soft expiry only after its
+    grace days); then a few statements write what `_expire_if_due` writes package by package: pending
+    holds released (RELEASE entries), each line's remainder forfeited (EXPIRE entries, the cached columns
+    moved by the same deltas), one breakage journal entry per package with its postings tagged by line.
     """
     now = now or clock.now()
+    if as_of is not None and (not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime)):
+        raise InvalidInput("as_of must be a date", field="as_of")
     bound = (as_of or now.date()) + dt.timedelta(days=1)  # zones are within a day of UTC
-    candidates = (Package.objects.filter(closure__isnull=True, expires_on__isnull=False, expires_on__lt=bound,
-                                         lines__granted__gt=F("lines__redeemed") + F("lines__forfeited"))
-                  .values_list("id", "tenant_id").distinct().order_by("id"))
+    has_remainder = PackageLine.objects.filter(package_id=OuterRef("pk"),
+                                               granted__gt=F("redeemed") + F("forfeited"))
+    candidates = Package.objects.filter(Exists(has_remainder), closure__isnull=True, expires_on__isnull=False,
+                                        expires_on__lt=bound)
     if tenant is not None:
         candidates = candidates.filter(tenant=tenant)
-    from punchcard.tenancy.models import Tenant as TenantModel
-
-    tenants: dict[int, TenantModel] = {}
-    sweeper = Actor(label="sweep", role="admin", source="expiry sweep")
+    tenants: dict[int, Tenant] = {tenant.id: tenant} if tenant is not None else {}
     expired, last_id = 0, 0
-    while True:
-        chunk = list(candidates.filter(id__gt=last_id)[:batch])
-        if not chunk:
+    while True:  # keyset pagination: each page is one index range, whatever the table's size
+        ids = list(candidates.filter(id__gt=last_id).order_by("id").values_list("id", flat=True)[:batch])
+        if not ids:
             return expired
-        for package_id, tenant_id in chunk:
-            owner = tenants.setdefault(tenant_id, TenantModel.objects.get(pk=tenant_id))
-            with transaction.atomic():
-                package = lock_package(owner, package_id)
-                if _expire_if_due(package, _lines(package), actor=sweeper, now=now, today=as_of):
-                    expired += 1
-        last_id = chunk[-1][0]
+        with transaction.atomic():
+            expired += _expire_batch(ids, as_of=as_of, now=now, tenants=tenants)
+        last_id = ids[-1]
+
+
+SWEEPER = Actor(label="sweep", role="admin", source="expiry sweep")
+
+
+def _expire_batch(ids: list[int], *, as_of: dt.date | None, now: dt.datetime, tenants: dict[int, Tenant]) -> int:
+    """Expire the due packages among `ids` (inside the caller's transaction). Returns how many expired."""
+    from punchcard.ledger.models import JournalEntry, Posting as PostingRow
+
+    packages = list(Package.objects.select_for_update(no_key=True, of=("self",)).select_related("sold_at")
+                    .filter(id__in=ids).order_by("id"))
+    lines_of: dict[int, list[PackageLine]] = {}
+    for line in PackageLine.objects.filter(package_id__in=[p.id for p in packages]).order_by("package_id", "id"):
+        lines_of.setdefault(line.package_id, []).append(line)
+    due = []
+    for package in packages:
+        if package.closure or package.expires_on is None:
+            continue
+        today = as_of or _today(package, now)
+        lines = lines_of.get(package.id, [])
+        if validity_on(today, start=package.start_date, last_day=package.expires_on, mode=package.expiry_mode,
+                       grace_days=package.grace_days) is not Validity.EXPIRED:
+            continue
+        if any(line.remaining or line.held for line in lines):
+            due.append((package, lines, today))
+    if not due:
+        return 0
+    missing = {p.tenant_id for p, _, _ in due} - set(tenants)
+    tenants.update({t.id: t for t in Tenant.objects.filter(id__in=missing)})
+
+    holds = list(Hold.objects.filter(package_id__in=[p.id for p, _, _ in due], state=HoldState.PENDING)
+                 .order_by("id").values_list("id", "package_id", "line_id", "sessions"))
+    if holds:
+        Hold.objects.filter(id__in=[h[0] for h in holds], state=HoldState.PENDING).update(
+            state=HoldState.RELEASED, resolved_at=now, resolved_by=SWEEPER.label)
+    holds_of: dict[int, list[tuple]] = {}
+    for hold in holds:
+        holds_of.setdefault(hold[1], []).append(hold)
+
+    def entry(package, line_id, reason, **deltas):
+        return SessionEntry(tenant_id=package.tenant_id, package_id=package.id, line_id=line_id, at=now,
+                            actor=SWEEPER.label, source=SWEEPER.source, reason=reason, data={}, **deltas)
+
+    entries, changes, breakages = [], {}, []  # changes: line id → [held, forfeited, deferred value] deltas
+    for package, lines, today in due:
+        reason = f"expired after {package.expires_on.isoformat()}"
+        for hold_id, _, line_id, sessions in holds_of.get(package.id, ()):
+            entries.append(entry(package, line_id, reason, kind=EntryKind.RELEASE, held=-sessions, hold_id=hold_id))
+            changes.setdefault(line_id, [0, 0, 0])[0] -= sessions
+        values = {}
+        for line in lines:
+            if line.remaining > 0 or line.deferred_value:
+                entries.append(entry(package, line.id, reason, kind=EntryKind.EXPIRE, forfeited=line.remaining,
+                                     value=-line.deferred_value))
+                delta = changes.setdefault(line.id, [0, 0, 0])
+                delta[1] += line.remaining
+                delta[2] -= line.deferred_value
+                if line.deferred_value:
+                    values[line] = line.deferred_value
+        if values:
+            breakages.append((package, today, posting.breakage(value_by_line=values)))
+    SessionEntry.objects.bulk_create(entries, batch_size=500)
+    _move_line_balances(changes)
+
+    journal_entries = []
+    for package, today, postings in breakages:
+        owner = tenants[package.tenant_id]
+        debit = sum(p.amount for p in postings if p.amount > 0)
+        journal_entries.append(JournalEntry(
+            tenant=owner, at=now, date=today, kind="breakage", memo=f"package {package.id} expired with sessions left",
+            currency=owner.currency, event_type="package_expiry", event_id=package.id, centre_id=package.sold_at_id,
+            total_debit=debit, total_credit=debit))
+    if connection.features.can_return_rows_from_bulk_insert:
+        JournalEntry.objects.bulk_create(journal_entries, batch_size=500)
+    else:  # pragma: no cover - every supported database returns the new ids
+        for row in journal_entries:
+            row.save()
+    PostingRow.objects.bulk_create([
+        PostingRow(entry=row, tenant_id=package.tenant_id, account_id=journal.accounts(tenants[package.tenant_id])[p.role],
+                   amount=p.amount, package_id=package.id, package_line=p.line_key, patient_id=package.holder_id,
+                   centre_id=package.sold_at_id)
+        for row, (package, _, postings) in zip(journal_entries, breakages) for p in postings], batch_size=500)
+    return len(due)
+
+
+def _move_line_balances(changes: dict[int, list[int]]) -> None:
+    """Apply (held, forfeited, deferred value) deltas to many lines' cached columns in one statement."""
+    if not changes:
+        return
+    table = PackageLine._meta.db_table
+    rows = [(line_id, held, forfeited, value) for line_id, (held, forfeited, value) in changes.items()]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS l SET held = l.held + v.held, forfeited = l.forfeited + v.forfeited, "
+                f"deferred_value = l.deferred_value + v.value "
+                f"FROM unnest(%s::bigint[], %s::integer[], %s::integer[], %s::bigint[]) AS v(id, held, forfeited, value) "
+                f"WHERE l.id = v.id", [list(column) for column in zip(*rows)])
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET held = held + %s, forfeited = forfeited + %s, "
+                f"deferred_value = deferred_value + %s WHERE id = %s",
+                [(held, forfeited, value, line_id) for line_id, held, forfeited, value in rows])
 
 
 # ---------------------------------------------------------------- closing
@@ -532,17 +675,18 @@ def remove_beneficiary(*, tenant: Tenant, actor: Actor, package_id: int, patient
                        now: dt.datetime | None = None) -> Beneficiary:
     actor.require(Perm.REDEEM)
     now = now or clock.now()
+    patient = scoped_get(Patient, tenant=tenant, pk=patient_id, field="patient_id")
     package = lock_package(tenant, package_id)
-    beneficiary = Beneficiary.objects.filter(package=package, patient_id=patient_id, removed_at__isnull=True).first()
+    beneficiary = Beneficiary.objects.filter(package=package, patient=patient, removed_at__isnull=True).first()
     if beneficiary is None:
-        raise NotFound(f"patient {patient_id} is not a beneficiary of package {package.id}", field="patient_id")
-    if Hold.objects.filter(package=package, person_id=patient_id, state=HoldState.PENDING).exists():
+        raise NotFound(f"patient {patient.id} is not a beneficiary of package {package.id}", field="patient_id")
+    if Hold.objects.filter(package=package, person=patient, state=HoldState.PENDING).exists():
         raise Conflict("the beneficiary has booked appointments on this package; remove the package from them first",
                        code="transition_not_allowed")
     beneficiary.removed_at, beneficiary.removed_by = now, actor.label
     beneficiary.save(update_fields=["removed_at", "removed_by"])
     audit(tenant=tenant, actor=actor, action="package.remove_beneficiary", subject=package, now=now,
-          data={"patient_id": patient_id})
+          data={"patient_id": patient.id})
     return beneficiary
 
 
