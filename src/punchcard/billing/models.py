@@ -142,3 +142,28 @@ class Counter(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="counter_unique")]
+
+
+class ReceiptKind(models.TextChoices):
+    SALE = "sale", "Sale (invoice for an order)"
+    REDEMPTION = "redemption", "Redemption (visit receipt)"
+    REFUND = "refund", "Refund"
+
+
+class Receipt(models.Model):
+    """A numbered receipt or invoice (SPEC §8.7). Its facts are frozen when issued, so every later
+    rendering (HTML or PDF) shows exactly the same thing; numbers are gap-free per tenant."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=ReceiptKind.choices)
+    subject_id = models.BigIntegerField()  # the order, redemption or refund
+    issued_at = models.DateTimeField()
+    issued_by = models.CharField(max_length=200)
+    facts = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="receipt_number_unique"),
+            models.UniqueConstraint(fields=["tenant", "kind", "subject_id"], name="receipt_once_per_subject"),
+        ]

@@ -19,6 +19,7 @@ from punchcard.domain.status import Action, Closure, ensure_allowed
 from punchcard.ledger import services as journal
 from punchcard.packages import selectors as package_selectors
 from punchcard.packages import services as packages
+from punchcard.packages import signals as package_signals
 from punchcard.packages.models import EntryKind, Package, PackageLine
 from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Centre, Patient, StaffMember, Tenant
@@ -31,6 +32,7 @@ from .models import (Counter, CreditPayout, Order, OrderLine, OrderLineKind, Ord
                      Refund)
 
 MAX_FUTURE_START_DAYS = 366
+MAX_ORDER_ITEMS = 20
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,19 @@ def _key(value) -> str | None:
 @transaction.atomic
 def place_order(*, tenant: Tenant, actor: Actor, patient_id: int, centre_id: int, items: list[OrderItem],
                 credited_staff_id: int | None = None, idempotency_key: str | None = None,
+                promotion_code: str | None = None, max_items: int = MAX_ORDER_ITEMS,
                 now: dt.datetime | None = None) -> Order:
-    """An order for one or more plans. Packages are activated when it is paid (record_payment)."""
+    """An order for one or more plans. Packages are activated when it is paid (record_payment).
+
+    Promotions (SPEC §9) are evaluated per line, the typed `promotion_code` and the automatic ones: a
+    discount lowers the line's price *before* the tax split, so the deferred value is of what is paid.
+    """
     actor.require(Perm.SELL)
     now = now or clock.now()
     key = _key(idempotency_key)
     fingerprint = request_hash(patient_id=patient_id, centre_id=centre_id, items=[asdict(i) for i in items],
-                               credited_staff_id=credited_staff_id)
+                               credited_staff_id=credited_staff_id,
+                               **({"promotion_code": promotion_code} if promotion_code else {}))
     if key:
         existing = Order.objects.filter(tenant=tenant, idempotency_key=key).first()
         if existing:
@@ -89,8 +97,8 @@ def place_order(*, tenant: Tenant, actor: Actor, patient_id: int, centre_id: int
              if credited_staff_id is not None else None)
     if not items:
         raise InvalidInput("an order needs at least one item", field="items")
-    if len(items) > 20:
-        raise InvalidInput("an order has at most 20 items", field="items")
+    if len(items) > max_items:
+        raise InvalidInput(f"an order has at most {max_items} items", field="items")
     today = local_date(now, centre)
     priced = []
     for i, item in enumerate(items):
@@ -106,20 +114,27 @@ def place_order(*, tenant: Tenant, actor: Actor, patient_id: int, centre_id: int
             raise InvalidInput("a package cannot start before today", field=f"items[{i}].start_date")
         if start > today + dt.timedelta(days=MAX_FUTURE_START_DAYS):
             raise InvalidInput("a package can start at most a year ahead", field=f"items[{i}].start_date")
-        split = split_tax(version.price, rate_bp=version.tax_rate_bp, inclusive=version.tax_inclusive)
         list_total = sum(max(s.list_price for s in line.services.all()) * (line.sessions + line.bonus_sessions)
                          for line in version.lines.all())
-        priced.append((version, start, split, list_total))
-    net = sum(split.net for _, _, split, _ in priced)
-    tax = sum(split.tax for _, _, split, _ in priced)
+        priced.append((version, start, list_total))
+    from punchcard.promotions.services import offers_for_order  # promotions builds on billing
+
+    offers = offers_for_order(tenant=tenant, patient=patient, day=today, versions=[v for v, _, _ in priced],
+                              code=promotion_code)
+    priced = [(version, start, list_total, discount, record,
+               split_tax(version.price - discount, rate_bp=version.tax_rate_bp, inclusive=version.tax_inclusive))
+              for (version, start, list_total), (discount, record) in zip(priced, offers)]
+    net = sum(split.net for *_, split in priced)
+    tax = sum(split.tax for *_, split in priced)
     order = Order(tenant=tenant, number=0, patient=patient, centre=centre, currency=tenant.currency, net=net,
-                  tax=tax, gross=net + tax, credited_staff=staff, idempotency_key=key, request_hash=fingerprint,
-                  created_at=now, created_by=actor.label)
+                  tax=tax, gross=net + tax, discount=sum(p[3] for p in priced), credited_staff=staff,
+                  idempotency_key=key, request_hash=fingerprint, created_at=now, created_by=actor.label)
     order.number = next_number(tenant, "order")
     order.save()
-    for version, start, split, list_total in priced:
+    for version, start, list_total, discount, record, split in priced:
         OrderLine.objects.create(order=order, kind=OrderLineKind.PACKAGE, plan_version=version, start_date=start,
-                                 list_total=list_total, net=split.net, tax=split.tax, gross=split.gross)
+                                 list_total=list_total, discount=discount, net=split.net, tax=split.tax,
+                                 gross=split.gross, promotion=record)
     audit(tenant=tenant, actor=actor, action="order.place", subject=order, now=now,
           data={"gross": order.gross, "items": len(items)})
     if order.gross == 0:
@@ -145,7 +160,7 @@ def record_payment(*, tenant: Tenant, actor: Actor, order_id: int, method: str, 
         existing = Payment.objects.filter(tenant=tenant, idempotency_key=key).first()
         if existing:
             if (existing.order_id, existing.method, existing.amount, existing.reference) != (
-                    order.id, method, amount, reference):
+                    order.id, method, amount, reference.strip()):  # stored stripped
                 raise Conflict("this idempotency key was used for a different payment", code="idempotency_conflict",
                                field="idempotency_key")
             return existing
@@ -219,7 +234,10 @@ def _activate(order: Order, *, actor: Actor, now: dt.datetime, status: str) -> N
     """Paid (or pay-later): create each line's package, grant its sessions, post the sale."""
     for line in order.lines.select_related("plan_version").order_by("id"):
         if line.kind == OrderLineKind.PACKAGE:
-            activate_package(order=order, line=line, actor=actor, now=now)
+            from punchcard.promotions.services import hold_for_claim  # bulk / gift lines become claim codes
+
+            if not hold_for_claim(order=order, line=line, actor=actor, now=now):
+                activate_package(order=order, line=line, actor=actor, now=now)
         elif line.kind == OrderLineKind.TOP_UP:
             _apply_top_up(order=order, line=line, actor=actor, now=now)
         elif line.kind == OrderLineKind.UPGRADE:
@@ -230,20 +248,29 @@ def _activate(order: Order, *, actor: Actor, now: dt.datetime, status: str) -> N
 
 
 def activate_package(*, order: Order, line: OrderLine, actor: Actor, now: dt.datetime,
-                     holder: Patient | None = None) -> Package:
+                     holder: Patient | None = None, claim_code_id: int | None = None) -> Package:
+    """Create the line's package and grant its sessions (plan bonus + promotion bonus).
+
+    Sold directly, its net value is credited to deferred revenue by the sale entry. Made by claiming a
+    code (`claim_code_id`), the value was already deferred at payment and held on the code: a "claim"
+    entry moves it onto the package's lines, and the package starts no earlier than the claim day.
+    """
     version = line.plan_version
     purchased_on = local_date(now, order.centre)
+    start = line.start_date if claim_code_id is None else max(line.start_date, purchased_on)
     rule = version.expiry_rule
     package = Package.objects.create(
         tenant=order.tenant, holder=holder or order.patient, plan_version=version, order_line=line,
         sold_at=order.centre, currency=order.currency, price_gross=line.gross, price_net=line.net,
-        purchased_on=purchased_on, start_date=line.start_date, expiry=version.expiry,
+        purchased_on=purchased_on, start_date=start, expiry=version.expiry,
         expiry_mode=version.expiry_mode, grace_days=version.grace_days,
-        expires_on=last_valid_day(rule, start=line.start_date, purchased_on=purchased_on, first_used_on=None),
+        expires_on=last_valid_day(rule, start=start, purchased_on=purchased_on, first_used_on=None),
         credited_staff=order.credited_staff, activated_at=now,
     )
     plan_lines = list(version.lines.prefetch_related("services"))
-    terms = [LineForAllocation(max(s.list_price for s in pl.services.all()), pl.sessions, pl.bonus_sessions)
+    promo_bonus = (line.promotion or {}).get("bonus_sessions", {})  # Buy N Free M (promotions)
+    terms = [LineForAllocation(max(s.list_price for s in pl.services.all()), pl.sessions,
+                               pl.bonus_sessions + int(promo_bonus.get(str(pl.id), 0)))
              for pl in plan_lines]
     values = allocate_to_lines(line.net, terms)
     deferred = {}
@@ -256,12 +283,23 @@ def activate_package(*, order: Order, line: OrderLine, actor: Actor, now: dt.dat
         packages._apply(package_line, kind=EntryKind.GRANT, actor=actor, now=now, granted=term.granted, value=value,
                data={"order": order.number})
         deferred[package_line] = value
-    journal.record(tenant=order.tenant, kind="sale", event=("order_line", line.id), at=now, date=purchased_on,
-                   centre=order.centre, patient=order.patient, package=package,
-                   memo=f"{version.name} sold on order {order.number}",
-                   postings=posting.sale(gross=line.gross, tax=line.tax, deferred_by_line=deferred))
+    if claim_code_id is None:
+        journal.record(tenant=order.tenant, kind="sale", event=("order_line", line.id), at=now, date=purchased_on,
+                       centre=order.centre, patient=order.patient, package=package,
+                       memo=f"{version.name} sold on order {order.number}",
+                       postings=posting.sale(gross=line.gross, tax=line.tax, deferred_by_line=deferred))
+    else:
+        # package=None: each posting is tagged by its own line key, the code's (untagged) side stays untagged.
+        journal.record(tenant=order.tenant, kind="claim", event=("claim_code", claim_code_id), at=now,
+                       date=purchased_on, centre=order.centre, patient=package.holder,
+                       memo=f"{version.name} claimed by code (order {order.number})",
+                       postings=[posting.Posting(posting.Role.DEFERRED_REVENUE, line.net)]
+                       + [posting.Posting(posting.Role.DEFERRED_REVENUE, -v, pl) for pl, v in deferred.items()])
     audit(tenant=order.tenant, actor=actor, action="package.activate", subject=package, now=now,
-          data={"order": order.number, "start_date": line.start_date.isoformat()})
+          data={"order": order.number, "start_date": start.isoformat(),
+                **({"claim_code_id": claim_code_id} if claim_code_id else {})})
+    # A sale credited to a staff member earns its commission now (appointments.charges listens).
+    package_signals.package_activated.send(sender=Package, package=package, actor=actor, now=now)
     return package
 
 
@@ -317,10 +355,14 @@ def refund_package(*, tenant: Tenant, actor: Actor, package_id: int, reason: str
 
 @transaction.atomic
 def pay_out_credit(*, tenant: Tenant, actor: Actor, patient_id: int, method: str, amount: int, reference: str = "",
-                   idempotency_key: str | None = None, now: dt.datetime | None = None) -> CreditPayout:
-    """The refund's second step: patient credit paid back to a payment method."""
+                   centre_id: int | None = None, idempotency_key: str | None = None,
+                   now: dt.datetime | None = None) -> CreditPayout:
+    """The refund's second step: patient credit paid back to a payment method, at a centre (default: the
+    tenant's first), whose local date is the entry's accounting date."""
     actor.require(Perm.REFUND)
     now = now or clock.now()
+    centre = (scoped_get(Centre, tenant=tenant, pk=centre_id, field="centre_id") if centre_id is not None
+              else Centre.objects.filter(tenant=tenant).order_by("id").first())
     key = _key(idempotency_key)
     if method not in PaymentMethod.values or method == PaymentMethod.CREDIT:
         raise InvalidInput("method must be cash, card, bank_transfer or external", field="method")
@@ -342,7 +384,8 @@ def pay_out_credit(*, tenant: Tenant, actor: Actor, patient_id: int, method: str
                                          reference=(reference or "").strip()[:200], created_at=now,
                                          created_by=actor.label, idempotency_key=key)
     journal.record(tenant=tenant, kind="credit_payout", event=("credit_payout", payout.id), at=now,
-                   date=now.date(), patient=patient, memo=f"credit paid out to {patient.name} by {method}",
+                   date=local_date(now, centre) if centre else now.date(), centre=centre, patient=patient,
+                   memo=f"credit paid out to {patient.name} by {method}",
                    postings=posting.credit_paid_out(method=method, amount=amount))
     audit(tenant=tenant, actor=actor, action="credit.payout", subject=patient, now=now,
           data={"amount": amount, "method": method})
@@ -442,13 +485,16 @@ def upgrade_package(*, tenant: Tenant, actor: Actor, package_id: int, plan_id: i
     if not version.on_sale(today):
         raise RuleViolation(f"{version.name} is not on sale", code="plan_not_on_sale", field="plan_id")
     granted = sum(line.granted for line in lines)
-    if version.total_sessions <= granted or version.price <= package.price_gross:
+    credit = sum(line.deferred_value for line in lines)
+    new_gross = split_tax(version.price, rate_bp=version.tax_rate_bp, inclusive=version.tax_inclusive).gross
+    # Top-ups add to the deferred value, so the credit can exceed the old price: the new order must still
+    # cost at least the credit carried into it (the order can never be owed less than nothing).
+    if version.total_sessions <= granted or version.price <= package.price_gross or new_gross < credit:
         raise Conflict("an upgrade must be to a plan with more sessions and a higher price",
                        code="upgrade_not_larger", field="plan_id")
     start = start_date or today
     if start < today:
         raise InvalidInput("the new package cannot start before today", field="start_date")
-    credit = sum(line.deferred_value for line in lines)
     order = _single_line_order(tenant=tenant, actor=actor, package=package, kind=OrderLineKind.UPGRADE,
                                version=version, price=version.price, now=now, key=key, fingerprint=fingerprint,
                                start_date=start, credit=credit)

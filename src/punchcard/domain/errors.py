@@ -54,6 +54,15 @@ CODES: dict[str, str] = {
     "reschedule_refused": "The new date breaks the package's rules; remove the package or change its expiry first.",
     "appointment_state": "The appointment's status does not allow this.",
     "unknown_reference": "The event names a patient, service or centre this tenant does not have.",
+    # promotions and claim codes (SPEC §9)
+    "promotion_not_applicable": "The promotion code does not apply (unknown, retired, outside its window, other plans).",
+    "claim_code_mistyped": "The claim code is malformed or its check character does not match: a typo.",
+    "claim_code_unknown": "No claim code like this exists.",
+    "claim_code_used": "The claim code was already claimed.",
+    "claim_code_revoked": "The claim code was revoked.",
+    "claim_code_expired": "The claim code has expired.",
+    "claim_code_unpaid": "The order behind the claim code is not paid yet.",
+    "rate_limited": "Too many failed attempts; wait before trying again.",
 }
 
 
@@ -96,3 +105,10 @@ class Conflict(DomainError):
 
 class RuleViolation(Conflict):
     """A package rule refuses the operation (SPEC §5 checks)."""
+
+
+class RateLimited(DomainError):
+    """Too many failures from one caller (e.g. claim-code guessing); the HTTP layer answers 429."""
+
+    kind = "rate_limited"
+    default_code = "rate_limited"
