@@ -18,12 +18,15 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves the API docs' own Swagger UI assets: no CDN, works offline
     "punchcard.tenancy",
     "punchcard.catalogue",
     "punchcard.billing",
     "punchcard.packages",
     "punchcard.ledger",
     "punchcard.appointments",
+    "punchcard.promotions",
+    "punchcard.reports",
     "punchcard.api",
     "punchcard.cli",
 ]

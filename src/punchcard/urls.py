@@ -1,11 +1,21 @@
 from django.contrib import admin
 from django.http import HttpResponseRedirect
-from django.urls import path
+from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
+from punchcard.api.problems import problem
 from punchcard.api.router import api
+
+
+@csrf_exempt
+def api_not_found(request, rest: str = ""):
+    # A URL under the API that no route matches (e.g. /packages/abc/x) still answers as the API does.
+    return problem(status=404, code="not_found", detail=f"no such resource: {request.path}")
+
 
 urlpatterns = [
     path("", lambda request: HttpResponseRedirect("/api/v1/docs")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    re_path(r"^api/v1/(?P<rest>.*)$", api_not_found),
 ]

@@ -16,3 +16,5 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_key_unique")]
+        # The purge deletes by age across tenants.
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]

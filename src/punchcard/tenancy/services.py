@@ -113,6 +113,13 @@ def update_service(*, tenant: Tenant, actor: Actor, service_id: int, name: str |
     return service
 
 
+def _email(value) -> str:
+    email = _text(value, "email", required=False)
+    if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+        raise InvalidInput(f"{email!r} is not an email address", field="email")
+    return email
+
+
 @transaction.atomic
 def create_patient(*, tenant: Tenant, actor: Actor, external_ref: str, name: str, email: str = "",
                    phone: str = "", now=None) -> Patient:
@@ -120,9 +127,7 @@ def create_patient(*, tenant: Tenant, actor: Actor, external_ref: str, name: str
     ref = _text(external_ref, "external_ref", max_length=100)
     if Patient.objects.filter(tenant=tenant, external_ref=ref).exists():
         raise Conflict(f"a patient with reference {ref!r} exists", code="invalid", field="external_ref")
-    email = _text(email, "email", required=False)
-    if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
-        raise InvalidInput(f"{email!r} is not an email address", field="email")
+    email = _email(email)
     patient = Patient.objects.create(tenant=tenant, external_ref=ref, name=_text(name, "name"), email=email,
                                      phone=_text(phone, "phone", max_length=40, required=False),
                                      created_at=now or clock.now())
@@ -138,7 +143,7 @@ def update_patient(*, tenant: Tenant, actor: Actor, patient_id: int, name: str |
     if name is not None:
         patient.name = _text(name, "name")
     if email is not None:
-        patient.email = _text(email, "email", required=False)
+        patient.email = _email(email)  # the same check as at creation
     if phone is not None:
         patient.phone = _text(phone, "phone", max_length=40, required=False)
     patient.save()

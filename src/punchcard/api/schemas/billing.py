@@ -1,0 +1,188 @@
+"""Orders and payments (SPEC §3)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import Field, StrictInt
+
+from punchcard.billing.models import Order, OrderStatus, Payment, PaymentMethod
+
+from .common import (
+    Amount,
+    BodyId,
+    Ctx,
+    Date,
+    Id,
+    Input,
+    Money,
+    PageParams,
+    PositiveAmount,
+    Reason,
+    Ref,
+    Schema,
+    Text,
+    ref,
+)
+
+
+class OrderItemIn(Input):
+    plan_id: BodyId
+    start_date: Date | None = Field(None, description="today (at the centre) when omitted; may be in the future")
+
+
+class OrderIn(Input):
+    patient_id: BodyId
+    centre_id: BodyId
+    items: list[OrderItemIn] = Field(min_length=1, max_length=20)
+    credited_staff_id: BodyId | None = Field(None, description="staff member credited with the sale (commission)")
+
+
+class PaymentIn(Input):
+    method: PaymentMethod
+    amount: PositiveAmount
+    reference: Text(200) = Field("", description="card slip, processor reference, …")
+
+
+class ReasonIn(Input):
+    reason: Reason
+
+
+class OrderFilters(PageParams):
+    patient: Id | None = None
+    centre: Id | None = None
+    status: OrderStatus | None = None
+    placed_from: Date | None = Field(None, description="first local date (at the order's centre), inclusive")
+    placed_to: Date | None = Field(None, description="last local date (at the order's centre), inclusive")
+
+
+class OrderLineOut(Schema):
+    id: int
+    kind: str
+    plan_id: int
+    plan_version: int
+    plan_name: str
+    start_date: dt.date
+    net: Money
+    tax: Money
+    gross: Money
+    package_id: int | None
+
+
+class PaymentOut(Schema):
+    id: int
+    method: str
+    amount: Money
+    reference: str
+    received_at: dt.datetime
+    recorded_by: str
+
+    @classmethod
+    def of(cls, payment: Payment, ctx: Ctx) -> PaymentOut:
+        return cls(id=payment.id, method=payment.method, amount=ctx.money(payment.amount), reference=payment.reference,
+                   received_at=payment.received_at, recorded_by=payment.recorded_by)
+
+
+class OrderOut(Schema):
+    id: int
+    number: int
+    status: str
+    patient: Ref
+    centre: Ref
+    currency: str
+    net: Money
+    tax: Money
+    gross: Money
+    discount: Money
+    credit_applied: Money
+    paid: Money
+    due: Money
+    credited_staff: Ref | None
+    lines: list[OrderLineOut]
+    payments: list[PaymentOut]
+    created_at: dt.datetime
+    created_by: str
+
+    @classmethod
+    def of(cls, order: Order, ctx: Ctx) -> OrderOut:
+        def m(amount):
+            return ctx.money(amount, order.currency)
+
+        lines = []
+        for line in order.lines.all():
+            package = next(iter(line.packages.all()), None)
+            version = line.plan_version
+            lines.append(OrderLineOut(id=line.id, kind=line.kind, plan_id=version.plan_id, plan_version=version.number,
+                                      plan_name=version.name, start_date=line.start_date, net=m(line.net),
+                                      tax=m(line.tax), gross=m(line.gross),
+                                      package_id=package.id if package else None))
+        return cls(id=order.id, number=order.number, status=order.status, patient=ref(order.patient),
+                   centre=ref(order.centre), currency=order.currency, net=m(order.net), tax=m(order.tax),
+                   gross=m(order.gross), discount=m(order.discount), credit_applied=m(order.credit_applied),
+                   paid=m(order.paid), due=m(order.due), credited_staff=ref(order.credited_staff), lines=lines,
+                   payments=[PaymentOut.of(p, ctx) for p in sorted(order.payments.all(), key=lambda p: p.id)],
+                   created_at=order.created_at, created_by=order.created_by)
+
+
+class PaymentResultOut(Schema):
+    payment: PaymentOut
+    order: OrderOut
+
+
+class RefundIn(Input):
+    amount: Amount | None = Field(None, description="minor units, 0 to what was collected; default: the suggestion "
+                                                    "(price paid ÷ sessions × sessions remaining)")
+    reason: Reason
+
+
+class RefundOut(Schema):
+    id: int
+    package_id: int
+    patient: Ref
+    suggested: Money
+    amount: Money = Field(description="credited to the patient's account (pay it out with a credit payout)")
+    deferred_cleared: Money
+    reason: str
+    created_at: dt.datetime
+    created_by: str
+
+
+class PayoutIn(Input):
+    method: PaymentMethod = Field(description="cash, card, bank_transfer or external (not credit)")
+    amount: PositiveAmount
+    reference: Text(200) = ""
+
+
+class PayoutOut(Schema):
+    id: int
+    patient_id: int
+    method: str
+    amount: Money
+    reference: str
+    created_at: dt.datetime
+    created_by: str
+    balance: Money = Field(description="the patient's credit left after the payout")
+
+
+class TopUpIn(Input):
+    line_id: BodyId
+    sessions: Annotated[StrictInt, Field(ge=1, le=100)]
+
+
+class UpgradeIn(Input):
+    plan_id: BodyId = Field(description="the larger plan")
+    start_date: Date | None = Field(None, description="when the new package starts; default today")
+
+
+class PackageMoneyOut(Schema):
+    """Net of tax: sold = recognised + breakage + refunded + upgraded + deferred."""
+
+    package_id: int
+    sold: Money
+    recognised: Money
+    breakage: Money
+    refunded: Money
+    upgraded: Money
+    deferred: Money
+    collected: Money = Field(description="what the patient paid for it (sale and top-ups), tax included")
+    suggested_refund: Money

@@ -1,0 +1,128 @@
+"""Types shared by every schema: ids, amounts, text, dates, money, pages.
+
+Inputs are strict where JSON has a type of its own (an amount is a JSON integer, never "5" nor
+5.0 nor true) and bounded where the database has limits, so bad input is a 422 naming the field
+rather than an error further down.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Generic, TypeVar
+
+from ninja import Schema
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+
+from punchcard.domain.money import MAX_AMOUNT, format_money
+from punchcard.tenancy.permissions import Perm
+
+MAX_ID = 2**63 - 1  # ids are int64 in the database
+
+# Path and query parameters arrive as text, so these convert "12" → 12 (and refuse "12.5", "x").
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# JSON body ids must be JSON integers.
+BodyId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+Amount = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT, description="minor units, e.g. 800000 = ₹8,000.00")]
+PositiveAmount = Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT, description="minor units")]
+Count = Annotated[StrictInt, Field(ge=0, le=10_000)]
+Flag = StrictBool
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8.
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode") from None
+    return value
+
+
+def Text(max_length: int, *, min_length: int = 0):  # a type factory, named like the types it makes
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_storable)]
+
+
+Reason = Annotated[str, Field(min_length=1, max_length=2000, description="why; kept in the history"),
+                   AfterValidator(_storable)]
+
+MIN_DATE, MAX_DATE = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value):
+    # pydantic would also take timestamps and other spellings; a date here is exactly YYYY-MM-DD.
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return dt.date.fromisoformat(value)
+
+
+def _in_range(value: dt.date) -> dt.date:
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise ValueError(f"a date must be between {MIN_DATE} and {MAX_DATE}")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_in_range)]
+
+
+class Input(Schema):
+    """A request body: unknown fields are refused, so a typo is a 422 rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Money(Schema):
+    amount: int = Field(description="integer minor units; never a float")
+    currency: str = Field(description="ISO 4217")
+    display: str = Field(description="formatted for the tenant's locale, e.g. ₹8,000.00")
+
+
+class Ref(Schema):
+    id: int
+    name: str
+
+
+class PatientRef(Schema):
+    id: int
+    name: str
+    external_ref: str
+
+
+T = TypeVar("T")
+
+
+class Page(Schema, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
+
+
+class PageParams(Schema):
+    cursor: str | None = Field(None, max_length=200, description="next_cursor of the previous page")
+    limit: int = Field(50, ge=1, le=200)
+
+
+class Ctx:
+    """What rendering needs beyond the rows: the tenant's currency and locale, the caller's rights."""
+
+    def __init__(self, principal):
+        self.principal = principal
+        self.tenant = principal.tenant
+
+    def money(self, amount: int, currency: str | None = None) -> Money:
+        currency = currency or self.tenant.currency
+        return Money(amount=amount, currency=currency, display=format_money(amount, currency, self.tenant.locale))
+
+    def money_if_allowed(self, amount: int, currency: str | None = None) -> Money | None:
+        """Accounting figures (deferred revenue) only for roles that may read money."""
+        return self.money(amount, currency) if self.principal.can(Perm.READ_MONEY) else None
+
+
+def patient_ref(patient) -> PatientRef:
+    return PatientRef(id=patient.id, name=patient.name, external_ref=patient.external_ref)
+
+
+def ref(obj) -> Ref | None:
+    return Ref(id=obj.id, name=obj.name) if obj is not None else None

@@ -1,0 +1,112 @@
+"""Centres, services, patients and the caller."""
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field
+
+from punchcard.tenancy.models import Centre, Patient, Service
+
+from .common import Amount, Ctx, Flag, Input, Money, PageParams, Schema, Text
+
+Name = Text(200, min_length=1)
+Code = Text(64, min_length=1)
+
+
+class CentreIn(Input):
+    name: Name
+    code: Code = Field(description="lower-case letters, digits, '-' or '_'")
+    timezone: Text(64, min_length=1) = Field(description="IANA time zone, e.g. Asia/Kolkata")
+
+
+class CentreOut(Schema):
+    id: int
+    name: str
+    code: str
+    timezone: str
+
+    @classmethod
+    def of(cls, centre: Centre) -> CentreOut:
+        return cls(id=centre.id, name=centre.name, code=centre.code, timezone=centre.timezone)
+
+
+class ServiceIn(Input):
+    name: Name
+    code: Code
+    list_price: Amount
+    delivery_cost: Amount = 0
+
+
+class ServicePatch(Input):
+    name: Name | None = None
+    list_price: Amount | None = None
+    delivery_cost: Amount | None = None
+    active: Flag | None = None
+
+
+class ServiceOut(Schema):
+    id: int
+    code: str
+    name: str
+    list_price: Money
+    delivery_cost: Money
+    active: bool
+
+    @classmethod
+    def of(cls, service: Service, ctx: Ctx) -> ServiceOut:
+        return cls(id=service.id, code=service.code, name=service.name, list_price=ctx.money(service.list_price),
+                   delivery_cost=ctx.money(service.delivery_cost), active=service.active)
+
+
+class PatientIn(Input):
+    external_ref: Text(100, min_length=1) = Field(description="the clinic's own reference; unique per tenant")
+    name: Name
+    email: Text(254) = ""
+    phone: Text(40) = ""
+
+
+class PatientPatch(Input):
+    name: Name | None = None
+    email: Text(254) | None = None
+    phone: Text(40) | None = None
+
+
+class PatientOut(Schema):
+    id: int
+    external_ref: str
+    name: str
+    email: str
+    phone: str
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, patient: Patient) -> PatientOut:
+        return cls(id=patient.id, external_ref=patient.external_ref, name=patient.name, email=patient.email,
+                   phone=patient.phone, created_at=patient.created_at)
+
+
+class PatientFilters(PageParams):
+    external_ref: Text(100) | None = Field(None, description="exact match")
+    name: Text(200) | None = Field(None, description="case-insensitive substring")
+
+
+class CreditOut(Schema):
+    patient_id: int
+    balance: Money
+
+
+class TenantOut(Schema):
+    id: int
+    slug: str
+    name: str
+    currency: str
+    locale: str
+
+
+class MeOut(Schema):
+    tenant: TenantOut
+    actor: str
+    role: str
+    source: str
+    staff_id: int | None
+    permissions: list[str]

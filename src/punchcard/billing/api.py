@@ -1,0 +1,174 @@
+"""HTTP routes for selling: orders and payments (SPEC §3)."""
+from ninja import Query, Router
+from ninja.responses import Status
+
+from punchcard.api import queries
+from punchcard.api.auth import caller
+from punchcard.api.idempotency import idempotent, key_of
+from punchcard.api.pagination import paginate
+from punchcard.api.problems import READ, WRITE
+from punchcard.api.schemas.billing import (
+    OrderFilters,
+    OrderIn,
+    OrderOut,
+    PackageMoneyOut,
+    PaymentIn,
+    PaymentOut,
+    PaymentResultOut,
+    PayoutIn,
+    PayoutOut,
+    ReasonIn,
+    RefundIn,
+    RefundOut,
+    TopUpIn,
+    UpgradeIn,
+)
+from punchcard.api.schemas.common import Ctx, Id, Page, ref
+from punchcard.api.schemas.tenancy import CreditOut
+from punchcard.tenancy import selectors as tenancy_selectors
+from punchcard.tenancy.permissions import Perm
+
+from . import selectors, services
+from .models import Refund
+
+router = Router(tags=["orders and money"])
+
+
+@router.get("/orders", response={200: Page[OrderOut], **READ})
+def list_orders(request, filters: Query[OrderFilters]):
+    """Orders, newest first."""
+    p = caller(request, Perm.READ)
+    qs = queries.filter_orders(p.tenant, patient=filters.patient, centre=filters.centre, status=filters.status,
+                               placed_from=filters.placed_from, placed_to=filters.placed_to)
+    page = paginate(qs, cursor=filters.cursor, limit=filters.limit)
+    ctx = Ctx(p)
+    return Page[OrderOut](items=[OrderOut.of(o, ctx) for o in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/orders", response={201: OrderOut, **WRITE})
+@idempotent
+def create_order(request, payload: OrderIn):
+    """An order for one or more plans. Its packages activate when it is paid in full (or marked pay-later);
+    a free order activates at once."""
+    p = caller(request)
+    order = services.place_order(
+        tenant=p.tenant, actor=p.actor, patient_id=payload.patient_id, centre_id=payload.centre_id,
+        items=[services.OrderItem(plan_id=i.plan_id, start_date=i.start_date) for i in payload.items],
+        credited_staff_id=payload.credited_staff_id, idempotency_key=key_of(request))
+    return Status(201, OrderOut.of(queries.order(p.tenant, order.id), Ctx(p)))
+
+
+@router.get("/orders/{order_id}", response={200: OrderOut, **READ})
+def get_order(request, order_id: Id):
+    p = caller(request, Perm.READ)
+    return OrderOut.of(queries.order(p.tenant, order_id), Ctx(p))
+
+
+@router.post("/orders/{order_id}/payments", response={201: PaymentResultOut, **WRITE})
+@idempotent
+def record_payment(request, order_id: Id, payload: PaymentIn):
+    """A payment against the order; when nothing is left to pay, its packages activate."""
+    p = caller(request)
+    payment = services.record_payment(tenant=p.tenant, actor=p.actor, order_id=order_id, method=payload.method.value,
+                                      amount=payload.amount, reference=payload.reference,
+                                      idempotency_key=key_of(request))
+    ctx = Ctx(p)
+    return Status(201, PaymentResultOut(payment=PaymentOut.of(payment, ctx),
+                                        order=OrderOut.of(queries.order(p.tenant, order_id), ctx)))
+
+
+@router.post("/orders/{order_id}/pay-later", response={200: OrderOut, **WRITE})
+@idempotent
+def pay_later(request, order_id: Id, payload: ReasonIn):
+    """A manager activates an unpaid order; the balance stays receivable."""
+    p = caller(request)
+    services.mark_pay_later(tenant=p.tenant, actor=p.actor, order_id=order_id, reason=payload.reason)
+    return Status(200, OrderOut.of(queries.order(p.tenant, order_id), Ctx(p)))
+
+
+@router.post("/orders/{order_id}/cancel", response={200: OrderOut, **WRITE})
+@idempotent
+def cancel_order(request, order_id: Id, payload: ReasonIn):
+    """Cancel an open order that has no payments."""
+    p = caller(request)
+    services.cancel_order(tenant=p.tenant, actor=p.actor, order_id=order_id, reason=payload.reason)
+    return Status(200, OrderOut.of(queries.order(p.tenant, order_id), Ctx(p)))
+
+
+# ---------------------------------------------------------------- money of a package (SPEC §8)
+
+def _refund_out(refund, ctx: Ctx) -> RefundOut:
+    return RefundOut(id=refund.id, package_id=refund.package_id, patient=ref(refund.patient),
+                     suggested=ctx.money(refund.suggested), amount=ctx.money(refund.amount),
+                     deferred_cleared=ctx.money(refund.deferred_cleared), reason=refund.reason,
+                     created_at=refund.created_at, created_by=refund.created_by)
+
+
+@router.get("/packages/{package_id}/money", response={200: PackageMoneyOut, **READ})
+def get_package_money(request, package_id: Id):
+    """The package's money story from the journal, and the suggested refund. Needs read_money."""
+    p = caller(request, Perm.READ_MONEY)
+    package = queries.package(p.tenant, package_id)
+    money = selectors.package_money(package)
+    ctx = Ctx(p)
+    return PackageMoneyOut(
+        package_id=package.id, sold=ctx.money(money.sold), recognised=ctx.money(money.recognised),
+        breakage=ctx.money(money.breakage), refunded=ctx.money(money.refunded), upgraded=ctx.money(money.upgraded),
+        deferred=ctx.money(money.deferred), collected=ctx.money(selectors.collected_for(package)),
+        suggested_refund=ctx.money(selectors.suggested_refund(package)))
+
+
+@router.post("/packages/{package_id}/refund", response={200: RefundOut, **WRITE})
+@idempotent
+def refund_package(request, package_id: Id, payload: RefundIn):
+    """Refund to the patient's credit (default: the suggested amount); the package is cancelled."""
+    p = caller(request)
+    refund = services.refund_package(tenant=p.tenant, actor=p.actor, package_id=package_id, reason=payload.reason,
+                                     amount=payload.amount)
+    return Status(200, _refund_out(Refund.objects.select_related("patient").get(pk=refund.pk), Ctx(p)))
+
+
+@router.post("/packages/{package_id}/top-ups", response={201: OrderOut, **WRITE})
+@idempotent
+def top_up_package(request, package_id: Id, payload: TopUpIn):
+    """An order for more sessions of a line at the plan's top-up price; granted when paid."""
+    p = caller(request)
+    order = services.top_up_package(tenant=p.tenant, actor=p.actor, package_id=package_id, line_id=payload.line_id,
+                                    sessions=payload.sessions, idempotency_key=key_of(request))
+    return Status(201, OrderOut.of(queries.order(p.tenant, order.id), Ctx(p)))
+
+
+@router.post("/packages/{package_id}/upgrade", response={201: OrderOut, **WRITE})
+@idempotent
+def upgrade_package(request, package_id: Id, payload: UpgradeIn):
+    """Convert into a larger plan: the remaining value is credited to a new order, this package closes as
+    upgraded, and the new one starts when the rest is paid."""
+    p = caller(request)
+    order = services.upgrade_package(tenant=p.tenant, actor=p.actor, package_id=package_id, plan_id=payload.plan_id,
+                                     start_date=payload.start_date, idempotency_key=key_of(request))
+    return Status(201, OrderOut.of(queries.order(p.tenant, order.id), Ctx(p)))
+
+
+# ---------------------------------------------------------------- patient credit (SPEC §8.2)
+
+@router.get("/patients/{patient_id}/credit", response={200: CreditOut, **READ})
+def get_patient_credit(request, patient_id: Id):
+    """The patient's credit balance (refunds to credit), from the journal. Needs read_money."""
+    p = caller(request, Perm.READ_MONEY)
+    patient = tenancy_selectors.patient(p.tenant, patient_id)
+    return CreditOut(patient_id=patient.id, balance=Ctx(p).money(selectors.credit_balance(p.tenant, patient.id)))
+
+
+@router.post("/patients/{patient_id}/credit/payouts", response={201: PayoutOut, **WRITE})
+@idempotent
+def pay_out_credit(request, patient_id: Id, payload: PayoutIn):
+    """Pay the patient's credit back to a payment method (the refund's second step)."""
+    p = caller(request)
+    payout = services.pay_out_credit(tenant=p.tenant, actor=p.actor, patient_id=patient_id,
+                                     method=payload.method.value, amount=payload.amount,
+                                     reference=payload.reference, idempotency_key=key_of(request))
+    ctx = Ctx(p)
+    return Status(201, PayoutOut(id=payout.id, patient_id=payout.patient_id, method=payout.method,
+                                 amount=ctx.money(payout.amount), reference=payout.reference,
+                                 created_at=payout.created_at, created_by=payout.created_by,
+                                 balance=ctx.money(selectors.credit_balance(p.tenant, payout.patient_id))))
