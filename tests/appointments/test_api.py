@@ -15,7 +15,7 @@ from ..clinic import Clinic
 from .story import assert_books, balance
 from .test_events import r4_appointment
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.appointments.urls")]
+pytestmark = pytest.mark.django_db
 
 ADMIN = Actor(label="test-admin", role="admin", source="tests")
 BASE = "/api/v1"

@@ -11,7 +11,7 @@ from ..api.conftest import Api, api_key
 from ..clinic import Clinic, local
 from .support import assert_clean
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.promotions.api_urls")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -125,7 +125,7 @@ def test_promotions_quote_transfer_code_receipt_pdf_and_reports_over_http(clinic
 
 def test_our_operations_declare_their_errors_as_problem_json():
     """The same bar tests/api/test_openapi.py sets for the core routes, for the routes of this module."""
-    from .api_urls import api
+    from punchcard.api.router import api
 
     schema = api.get_openapi_schema(path_prefix="")
     ours = ("/promotions", "/claim-orders", "/claim-codes", "/reports", "/receipts", "/transfer-code")
