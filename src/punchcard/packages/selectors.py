@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 
 from punchcard import clock
 from punchcard.domain.eligibility import PackageRules, Scope, UsageCaps, Use
@@ -119,10 +119,13 @@ def summarize(package: Package, *, now: dt.datetime | None = None, lines=None) -
 def packages_of_patient(tenant: Tenant, patient_id: int, *, include_beneficiary: bool = True,
                         now: dt.datetime | None = None) -> list[PackageSummary]:
     """The patient's own packages and, optionally, those they are a live beneficiary of."""
-    condition = Q(holder_id=patient_id)
+    # A union of two index lookups (holder; live beneficiary): an OR across the beneficiary join would make
+    # the database read every package of the tenant.
+    ids = Package.objects.filter(tenant=tenant, holder_id=patient_id).values_list("id", flat=True)
     if include_beneficiary:
-        condition |= Q(beneficiaries__patient_id=patient_id, beneficiaries__removed_at__isnull=True)
-    packages = (Package.objects.filter(condition, tenant=tenant).distinct()
+        ids = ids.union(Beneficiary.objects.filter(tenant=tenant, patient_id=patient_id, removed_at__isnull=True)
+                        .values_list("package_id", flat=True))
+    packages = (Package.objects.filter(tenant=tenant, id__in=ids)
                 .select_related("plan_version", "sold_at", "holder").prefetch_related("lines").order_by("id"))
     return [summarize(p, now=now, lines=list(p.lines.all())) for p in packages]
 

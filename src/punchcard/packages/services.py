@@ -10,6 +10,8 @@ and operations on two packages lock them in id order. Cached balances change onl
 from __future__ import annotations
 
 import datetime as dt
+import json
+import zoneinfo
 
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
@@ -457,7 +459,8 @@ def change_expiry(*, tenant: Tenant, actor: Actor, package_id: int, expires_on: 
     return package
 
 
-SWEEP_BATCH = 1000  # packages per sweep transaction: bounds both the memory and how long a lock is held
+SWEEP_BATCH = 2000  # packages per sweep transaction: bounds the memory and how long their locks are held
+SWEEPER = Actor(label="sweep", role="admin", source="expiry sweep")
 
 
 def expire_due_packages(*, as_of: dt.date | None = None, tenant: Tenant | None = None,
@@ -467,28 +470,31 @@ def expire_due_packages(*, as_of: dt.date | None = None, tenant: Tenant | None =
     Idempotent (an expired package has nothing left to forfeit) and can run as of any date. Returns how
     many packages expired.
 
-    Set-based, one short transaction per batch of packages (memory and lock time bounded by the batch,
-    whatever the number of packages): the batch's packages are locked FOR NO KEY UPDATE in id order and
-    re-read under the lock with their lines; the same rule as everywhere decides which are due
+    Set-based, one short transaction per batch of packages, so memory and lock time are bounded by the
+    batch whatever the number of packages: the batch's packages are locked FOR NO KEY UPDATE in id order
+    and re-read under the lock with their lines; the rule used everywhere decides which are due
     (domain.expiry.validity_on at `as_of`, or at each package's local date: soft expiry only after its
-    grace days); then a few statements write what `_expire_if_due` writes package by package: pending
-    holds released (RELEASE entries), each line's remainder forfeited (EXPIRE entries, the cached columns
-    moved by the same deltas), one breakage journal entry per package with its postings tagged by line.
+    grace days); then a few statements write exactly what `_expire_if_due` writes for one package:
+    pending holds released (RELEASE entries), each line's remainder forfeited (EXPIRE entries, the
+    cached columns moved by the same deltas), one breakage journal entry per package with its postings
+    tagged by package line.
     """
     now = now or clock.now()
     if as_of is not None and (not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime)):
         raise InvalidInput("as_of must be a date", field="as_of")
     bound = (as_of or now.date()) + dt.timedelta(days=1)  # zones are within a day of UTC
-    has_remainder = PackageLine.objects.filter(package_id=OuterRef("pk"),
-                                               granted__gt=F("redeemed") + F("forfeited"))
-    candidates = Package.objects.filter(Exists(has_remainder), closure__isnull=True, expires_on__isnull=False,
-                                        expires_on__lt=bound)
+    candidates = Package.objects.filter(closure__isnull=True, expires_on__isnull=False, expires_on__lt=bound)
     if tenant is not None:
         candidates = candidates.filter(tenant=tenant)
     tenants: dict[int, Tenant] = {tenant.id: tenant} if tenant is not None else {}
     expired, last_id = 0, 0
-    while True:  # keyset pagination: each page is one index range, whatever the table's size
-        ids = list(candidates.filter(id__gt=last_id).order_by("id").values_list("id", flat=True)[:batch])
+    while True:
+        # Keyset pagination; the line side is bounded too, so each page reads only its own stretch of both
+        # indexes (unbounded, the semi-join re-reads every line below `last_id` on every page).
+        has_remainder = PackageLine.objects.filter(package_id=OuterRef("pk"), package_id__gt=last_id,
+                                                   granted__gt=F("redeemed") + F("forfeited"))
+        ids = list(candidates.filter(Exists(has_remainder), id__gt=last_id).order_by("id")
+                   .values_list("id", flat=True)[:batch])
         if not ids:
             return expired
         with transaction.atomic():
@@ -496,28 +502,33 @@ def expire_due_packages(*, as_of: dt.date | None = None, tenant: Tenant | None =
         last_id = ids[-1]
 
 
-SWEEPER = Actor(label="sweep", role="admin", source="expiry sweep")
-
-
 def _expire_batch(ids: list[int], *, as_of: dt.date | None, now: dt.datetime, tenants: dict[int, Tenant]) -> int:
-    """Expire the due packages among `ids` (inside the caller's transaction). Returns how many expired."""
-    from punchcard.ledger.models import JournalEntry, Posting as PostingRow
+    """Expire the due packages among `ids`, inside the caller's transaction. Returns how many expired.
 
-    packages = list(Package.objects.select_for_update(no_key=True, of=("self",)).select_related("sold_at")
-                    .filter(id__in=ids).order_by("id"))
-    lines_of: dict[int, list[PackageLine]] = {}
-    for line in PackageLine.objects.filter(package_id__in=[p.id for p in packages]).order_by("package_id", "id"):
-        lines_of.setdefault(line.package_id, []).append(line)
+    Rows are read as tuples and written with _insert_rows: no model instance per row, as the sweep
+    writes thousands of rows per batch.
+    """
+    from punchcard.ledger.models import JournalEntry
+    from punchcard.ledger.models import Posting as PostingRow
+
+    fields = ("id", "tenant_id", "holder_id", "sold_at_id", "closure", "start_date", "expires_on", "expiry_mode",
+              "grace_days", "sold_at__timezone")
+    packages = list(Package.objects.select_for_update(no_key=True, of=("self",)).filter(id__in=ids)
+                    .order_by("id").values_list(*fields, named=True))
+    lines_of: dict[int, list[tuple]] = {}
+    for line in (PackageLine.objects.filter(package_id__in=ids).order_by("package_id", "id")
+                 .values_list("id", "package_id", "granted", "redeemed", "forfeited", "held", "deferred_value")):
+        lines_of.setdefault(line[1], []).append(line)
     due = []
     for package in packages:
         if package.closure or package.expires_on is None:
             continue
-        today = as_of or _today(package, now)
-        lines = lines_of.get(package.id, [])
+        today = as_of or now.astimezone(zoneinfo.ZoneInfo(package.sold_at__timezone)).date()
         if validity_on(today, start=package.start_date, last_day=package.expires_on, mode=package.expiry_mode,
                        grace_days=package.grace_days) is not Validity.EXPIRED:
             continue
-        if any(line.remaining or line.held for line in lines):
+        lines = lines_of.get(package.id, [])
+        if any(granted - redeemed - forfeited or held for _, _, granted, redeemed, forfeited, held, _ in lines):
             due.append((package, lines, today))
     if not due:
         return 0
@@ -533,70 +544,132 @@ def _expire_batch(ids: list[int], *, as_of: dt.date | None, now: dt.datetime, te
     for hold in holds:
         holds_of.setdefault(hold[1], []).append(hold)
 
-    def entry(package, line_id, reason, **deltas):
-        return SessionEntry(tenant_id=package.tenant_id, package_id=package.id, line_id=line_id, at=now,
-                            actor=SWEEPER.label, source=SWEEPER.source, reason=reason, data={}, **deltas)
-
     entries, changes, breakages = [], {}, []  # changes: line id → [held, forfeited, deferred value] deltas
+    base = {"at": now, "actor": SWEEPER.label, "source": SWEEPER.source, "data": {}, "granted": 0, "redeemed": 0,
+            "held": 0, "forfeited": 0, "value": 0, "hold_id": None, "redemption_id": None, "reverses_id": None}
     for package, lines, today in due:
         reason = f"expired after {package.expires_on.isoformat()}"
+        common = {**base, "tenant_id": package.tenant_id, "package_id": package.id, "reason": reason}
         for hold_id, _, line_id, sessions in holds_of.get(package.id, ()):
-            entries.append(entry(package, line_id, reason, kind=EntryKind.RELEASE, held=-sessions, hold_id=hold_id))
+            entries.append({**common, "line_id": line_id, "kind": EntryKind.RELEASE.value, "held": -sessions,
+                            "hold_id": hold_id})
             changes.setdefault(line_id, [0, 0, 0])[0] -= sessions
         values = {}
-        for line in lines:
-            if line.remaining > 0 or line.deferred_value:
-                entries.append(entry(package, line.id, reason, kind=EntryKind.EXPIRE, forfeited=line.remaining,
-                                     value=-line.deferred_value))
-                delta = changes.setdefault(line.id, [0, 0, 0])
-                delta[1] += line.remaining
-                delta[2] -= line.deferred_value
-                if line.deferred_value:
-                    values[line] = line.deferred_value
+        for line_id, _, granted, redeemed, forfeited, _, deferred in lines:
+            remaining = granted - redeemed - forfeited
+            if remaining > 0 or deferred:
+                entries.append({**common, "line_id": line_id, "kind": EntryKind.EXPIRE.value, "forfeited": remaining,
+                                "value": -deferred})
+                delta = changes.setdefault(line_id, [0, 0, 0])
+                delta[1] += remaining
+                delta[2] -= deferred
+                if deferred:
+                    values[line_id] = deferred
         if values:
             breakages.append((package, today, posting.breakage(value_by_line=values)))
-    SessionEntry.objects.bulk_create(entries, batch_size=500)
+    _insert_rows(SessionEntry, entries)
     _move_line_balances(changes)
 
-    journal_entries = []
+    journal_rows = []
     for package, today, postings in breakages:
-        owner = tenants[package.tenant_id]
         debit = sum(p.amount for p in postings if p.amount > 0)
-        journal_entries.append(JournalEntry(
-            tenant=owner, at=now, date=today, kind="breakage", memo=f"package {package.id} expired with sessions left",
-            currency=owner.currency, event_type="package_expiry", event_id=package.id, centre_id=package.sold_at_id,
-            total_debit=debit, total_credit=debit))
-    if connection.features.can_return_rows_from_bulk_insert:
-        JournalEntry.objects.bulk_create(journal_entries, batch_size=500)
-    else:  # pragma: no cover - every supported database returns the new ids
-        for row in journal_entries:
-            row.save()
-    PostingRow.objects.bulk_create([
-        PostingRow(entry=row, tenant_id=package.tenant_id, account_id=journal.accounts(tenants[package.tenant_id])[p.role],
-                   amount=p.amount, package_id=package.id, package_line=p.line_key, patient_id=package.holder_id,
-                   centre_id=package.sold_at_id)
-        for row, (package, _, postings) in zip(journal_entries, breakages) for p in postings], batch_size=500)
+        journal_rows.append({
+            "tenant_id": package.tenant_id, "at": now, "date": today, "kind": "breakage",
+            "memo": f"package {package.id} expired with sessions left", "currency": tenants[package.tenant_id].currency,
+            "event_type": "package_expiry", "event_id": package.id, "centre_id": package.sold_at_id,
+            "reverses_id": None, "total_debit": debit, "total_credit": debit})
+    entry_of = dict((event_id, pk) for pk, event_id in _insert_rows(JournalEntry, journal_rows,
+                                                                    returning=("id", "event_id")))
+    _insert_rows(PostingRow, [
+        {"entry_id": entry_of[package.id], "tenant_id": package.tenant_id,
+         "account_id": journal.accounts(tenants[package.tenant_id])[p.role], "amount": p.amount,
+         "package_id": package.id, "package_line_id": p.line_key, "patient_id": package.holder_id,
+         "centre_id": package.sold_at_id}
+        for package, _, postings in breakages for p in postings])
     return len(due)
+
+
+def _insert_rows(model, rows: list[dict], *, returning: tuple[str, ...] = ()) -> list[tuple]:
+    """Insert many rows (dicts keyed by attname) in one statement; with `returning`, their values of those columns.
+
+    On PostgreSQL: INSERT … SELECT FROM unnest(one array per column that varies), parameters bound by the
+    server, so no model instance is built and no SQL literal is written per row. Elsewhere: bulk_create.
+    A column the rows leave out gets its field's default.
+    """
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        made = model.objects.bulk_create([model(**row) for row in rows], batch_size=500)
+        return [tuple(getattr(obj, name) for name in returning) for obj in made]
+    columns, selected, arrays, scalars = [], [], [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        if field.attname in rows[0]:
+            values = [row[field.attname] for row in rows]
+        elif field.has_default():
+            values = [field.get_default()]
+        elif field.null:
+            continue
+        else:
+            raise ValueError(f"{model._meta.label}.{field.name} needs a value")
+        if field.get_internal_type() == "JSONField":
+            values = [json.dumps(value) for value in values]
+        db_type = field.db_type(connection)
+        columns.append(connection.ops.quote_name(field.column))
+        first = values[0]
+        if all(value == first for value in values):  # the same for every row: one parameter, not an array
+            selected.append(f"%s::{db_type}" if first is not None else "NULL")
+            if first is not None:
+                scalars.append((len(selected) - 1, first))
+        else:
+            selected.append(f"c{len(arrays)}")
+            arrays.append((db_type, values))
+    # Parameters in the order their placeholders appear: the select list's scalars, then the arrays.
+    params = [value for _, value in scalars]
+    if arrays:
+        source = "unnest({}) AS t({})".format(", ".join(f"%s::{db_type}[]" for db_type, _ in arrays),
+                                              ", ".join(f"c{i}" for i in range(len(arrays))))
+        params += [values for _, values in arrays]
+    else:  # every row alike
+        source = "generate_series(1, %s)"
+        params.append(len(rows))
+    sql = (f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({', '.join(columns)}) "
+           f"SELECT {', '.join(selected)} FROM {source}")
+    if returning:
+        sql += " RETURNING " + ", ".join(connection.ops.quote_name(model._meta.get_field(name).column)
+                                         for name in returning)
+    return _execute_bound(sql, params, fetch=bool(returning))
+
+
+def _execute_bound(sql: str, params: list, *, fetch: bool = False) -> list[tuple]:
+    """Run one statement on PostgreSQL with server-side parameters (lists go as binary arrays, which
+    is much cheaper than spelling thousands of values into the SQL text), in the current transaction."""
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if fetch else []
 
 
 def _move_line_balances(changes: dict[int, list[int]]) -> None:
     """Apply (held, forfeited, deferred value) deltas to many lines' cached columns in one statement."""
     if not changes:
         return
-    table = PackageLine._meta.db_table
+    table = connection.ops.quote_name(PackageLine._meta.db_table)
     rows = [(line_id, held, forfeited, value) for line_id, (held, forfeited, value) in changes.items()]
+    if connection.vendor == "postgresql":
+        _execute_bound(
+            f"UPDATE {table} AS l SET held = l.held + v.held, forfeited = l.forfeited + v.forfeited, "
+            f"deferred_value = l.deferred_value + v.value FROM unnest(%s::bigint[], %s::integer[], "
+            f"%s::integer[], %s::bigint[]) AS v(id, held, forfeited, value) WHERE l.id = v.id",
+            [list(column) for column in zip(*rows, strict=True)])
+        return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"UPDATE {table} AS l SET held = l.held + v.held, forfeited = l.forfeited + v.forfeited, "
-                f"deferred_value = l.deferred_value + v.value "
-                f"FROM unnest(%s::bigint[], %s::integer[], %s::integer[], %s::bigint[]) AS v(id, held, forfeited, value) "
-                f"WHERE l.id = v.id", [list(column) for column in zip(*rows)])
-        else:
-            cursor.executemany(
-                f"UPDATE {table} SET held = held + %s, forfeited = forfeited + %s, "
-                f"deferred_value = deferred_value + %s WHERE id = %s",
-                [(held, forfeited, value, line_id) for line_id, held, forfeited, value in rows])
+        cursor.executemany(f"UPDATE {table} SET held = held + %s, forfeited = forfeited + %s, "
+                           f"deferred_value = deferred_value + %s WHERE id = %s",
+                           [(held, forfeited, value, line_id) for line_id, held, forfeited, value in rows])
 
 
 # ---------------------------------------------------------------- closing
