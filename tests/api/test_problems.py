@@ -166,3 +166,12 @@ def test_a_value_the_database_refuses_is_a_422(clinic, data, manager, monkeypatc
 
     monkeypatch.setattr(services, "complete_package", refuses)
     assert_problem(manager.post(f"/packages/{data['package'].id}/complete", {"reason": "x"}), 422, "invalid")
+
+
+def test_any_unmatched_api_path_is_a_problem_404_even_with_an_encoded_newline(client):
+    """Found by schemathesis: a path with %0A fell through to Django's HTML 404 page."""
+    for path in ("/api/v1/receipts/%0A/pdf", "/api/v1/receipts/1/pdf%0A", "/api/v1/no/such/thing"):
+        reply = client.get(path)
+        assert reply.status_code == 404, path
+        assert reply["Content-Type"].startswith("application/problem+json"), path
+        assert json.loads(reply.content)["code"] == "not_found"
