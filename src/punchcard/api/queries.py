@@ -15,6 +15,7 @@ from punchcard.billing.models import Order, OrderLine
 from punchcard.catalogue.models import Plan, PlanLine, PlanVersion
 from punchcard.domain.status import CLOSED, PackageStatus
 from punchcard.packages.models import Hold, Package, Redemption, SessionEntry
+from punchcard.packages import selectors as package_selectors
 from punchcard.packages.selectors import PackageSummary, summarize
 from punchcard.tenancy.models import Centre, Patient, Tenant
 from punchcard.tenancy.selectors import scoped_get
@@ -111,9 +112,7 @@ def filter_packages(tenant: Tenant, *, patient=None, status=None, centre=None, p
 
 def packages_of_patient(tenant: Tenant, patient: Patient) -> QuerySet[Package]:
     """Held by the patient, or shared with them (a current beneficiary)."""
-    shared = Q(beneficiaries__patient=patient, beneficiaries__removed_at__isnull=True)
-    ids = Package.objects.filter(Q(holder=patient) | shared, tenant=tenant).values("id")
-    return packages(tenant).filter(id__in=ids)
+    return packages(tenant).filter(id__in=package_selectors.package_ids_of_patient(tenant, patient.id))
 
 
 def status_is(status: PackageStatus):

@@ -116,15 +116,23 @@ def summarize(package: Package, *, now: dt.datetime | None = None, lines=None) -
                           usable_until_of(package))
 
 
-def packages_of_patient(tenant: Tenant, patient_id: int, *, include_beneficiary: bool = True,
-                        now: dt.datetime | None = None) -> list[PackageSummary]:
-    """The patient's own packages and, optionally, those they are a live beneficiary of."""
-    # A union of two index lookups (holder; live beneficiary): an OR across the beneficiary join would make
-    # the database read every package of the tenant.
+def package_ids_of_patient(tenant: Tenant, patient_id: int, *, include_beneficiary: bool = True):
+    """Ids of the packages a patient holds and, optionally, is a live beneficiary of.
+
+    A union of two index lookups (holder; live beneficiary): an OR across the beneficiary join would make
+    the database read every package of the tenant.
+    """
     ids = Package.objects.filter(tenant=tenant, holder_id=patient_id).values_list("id", flat=True)
     if include_beneficiary:
         ids = ids.union(Beneficiary.objects.filter(tenant=tenant, patient_id=patient_id, removed_at__isnull=True)
                         .values_list("package_id", flat=True))
+    return ids
+
+
+def packages_of_patient(tenant: Tenant, patient_id: int, *, include_beneficiary: bool = True,
+                        now: dt.datetime | None = None) -> list[PackageSummary]:
+    """The patient's own packages and, optionally, those they are a live beneficiary of."""
+    ids = package_ids_of_patient(tenant, patient_id, include_beneficiary=include_beneficiary)
     packages = (Package.objects.filter(tenant=tenant, id__in=ids)
                 .select_related("plan_version", "sold_at", "holder").prefetch_related("lines").order_by("id"))
     return [summarize(p, now=now, lines=list(p.lines.all())) for p in packages]
