@@ -175,3 +175,5 @@ def test_any_unmatched_api_path_is_a_problem_404_even_with_an_encoded_newline(cl
         assert reply.status_code == 404, path
         assert reply["Content-Type"].startswith("application/problem+json"), path
         assert json.loads(reply.content)["code"] == "not_found"
+    # The catch-all must stay reversible: ninja reverses the URL conf to serve the OpenAPI document.
+    assert client.get("/api/v1/openapi.json").status_code == 200
