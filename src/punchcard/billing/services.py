@@ -280,7 +280,7 @@ def activate_package(*, order: Order, line: OrderLine, actor: Actor, now: dt.dat
             service_ids=sorted(s.id for s in plan_line.services.all()), list_price=term.list_price,
             patient_pays=plan_line.patient_pays,
         )
-        packages._apply(package_line, kind=EntryKind.GRANT, actor=actor, now=now, granted=term.granted, value=value,
+        packages.apply_entry(package_line, kind=EntryKind.GRANT, actor=actor, now=now, granted=term.granted, value=value,
                data={"order": order.number})
         deferred[package_line] = value
     if claim_code_id is None:
@@ -330,21 +330,21 @@ def refund_package(*, tenant: Tenant, actor: Actor, package_id: int, reason: str
     actor.require(Perm.REFUND)
     now = now or clock.now()
     package = packages.lock_package(tenant, package_id)
-    lines = packages._lines(package)
-    ensure_allowed(Action.REFUND, package_selectors.status_of(package, lines, packages._today(package, now)))
+    lines = packages.lines_of(package)
+    ensure_allowed(Action.REFUND, package_selectors.status_of(package, lines, packages.package_today(package, now)))
     suggested, collected = suggested_refund(package, lines), collected_for(package)
     amount = suggested if amount is None else amount
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= collected:
         raise InvalidInput(f"a refund must be between 0 and the {collected} collected", code="refund_out_of_range",
                            field="amount", collected=collected, suggested=suggested)
-    reason = packages._reason(reason)
-    package, cleared = packages._close(tenant=tenant, actor=actor, package_id=package.id, action=Action.REFUND,
+    reason = packages.checked_reason(reason)
+    package, cleared = packages.close_package(tenant=tenant, actor=actor, package_id=package.id, action=Action.REFUND,
                                        closure=Closure.CANCELLED, reason=f"refunded: {reason}", now=now)
     refund = Refund.objects.create(tenant=tenant, package=package, patient_id=package.holder_id,
                                    suggested=suggested, amount=amount, deferred_cleared=sum(cleared.values()),
                                    reason=reason, created_at=now, created_by=actor.label)
     journal.record(tenant=tenant, kind="refund", event=("refund", refund.id), at=now,
-                   date=packages._today(package, now), centre=package.sold_at, patient=package.holder,
+                   date=packages.package_today(package, now), centre=package.sold_at, patient=package.holder,
                    package=package, memo=f"refund of package {package.id} to credit: {reason}",
                    postings=posting.refund_to_credit(amount=amount,
                                                      value_by_line={k: v for k, v in cleared.items() if v}))
@@ -428,10 +428,10 @@ def top_up_package(*, tenant: Tenant, actor: Actor, package_id: int, line_id: in
     fingerprint = request_hash(kind="top_up", package_id=package_id, line_id=line_id, sessions=sessions)
     if existing := _existing_order(tenant, key, fingerprint):
         return existing
-    sessions = packages._sessions(sessions)
+    sessions = packages.checked_sessions(sessions)
     package = packages.lock_package(tenant, package_id)
-    lines = packages._lines(package)
-    ensure_allowed(Action.TOP_UP, package_selectors.status_of(package, lines, packages._today(package, now)))
+    lines = packages.lines_of(package)
+    ensure_allowed(Action.TOP_UP, package_selectors.status_of(package, lines, packages.package_today(package, now)))
     line = next((line for line in lines if line.id == line_id), None)
     if line is None:
         raise NotFound(f"package {package.id} has no line {line_id}", field="line_id")
@@ -453,10 +453,10 @@ def _apply_top_up(*, order: Order, line: OrderLine, actor: Actor, now: dt.dateti
     """Paid: the sessions join the line and the new money joins its deferred value, which re-spreads
     over the remaining sessions (domain.money.value_of_next)."""
     package = packages.lock_package(order.tenant, line.target_package_id)
-    lines = packages._lines(package)
-    ensure_allowed(Action.TOP_UP, package_selectors.status_of(package, lines, packages._today(package, now)))
-    target = packages._line(lines, line.target_line_id)
-    packages._apply(target, kind=EntryKind.TOP_UP, actor=actor, now=now, granted=line.sessions, value=line.net,
+    lines = packages.lines_of(package)
+    ensure_allowed(Action.TOP_UP, package_selectors.status_of(package, lines, packages.package_today(package, now)))
+    target = packages.line_by_id(lines, line.target_line_id)
+    packages.apply_entry(target, kind=EntryKind.TOP_UP, actor=actor, now=now, granted=line.sessions, value=line.net,
                     data={"order": order.number})
     journal.record(tenant=order.tenant, kind="sale", event=("order_line", line.id), at=now,
                    date=local_date(now, order.centre), centre=order.centre, patient=order.patient, package=package,
@@ -477,8 +477,8 @@ def upgrade_package(*, tenant: Tenant, actor: Actor, package_id: int, plan_id: i
     if existing := _existing_order(tenant, key, fingerprint):
         return existing
     package = packages.lock_package(tenant, package_id)
-    lines = packages._lines(package)
-    today = packages._today(package, now)
+    lines = packages.lines_of(package)
+    today = packages.package_today(package, now)
     ensure_allowed(Action.UPGRADE, package_selectors.status_of(package, lines, today))
     plan = scoped_get(Plan, tenant=tenant, pk=plan_id, field="plan_id")
     version = plan.current
@@ -498,7 +498,7 @@ def upgrade_package(*, tenant: Tenant, actor: Actor, package_id: int, plan_id: i
     order = _single_line_order(tenant=tenant, actor=actor, package=package, kind=OrderLineKind.UPGRADE,
                                version=version, price=version.price, now=now, key=key, fingerprint=fingerprint,
                                start_date=start, credit=credit)
-    _, cleared = packages._close(tenant=tenant, actor=actor, package_id=package.id, action=Action.UPGRADE,
+    _, cleared = packages.close_package(tenant=tenant, actor=actor, package_id=package.id, action=Action.UPGRADE,
                                  closure=Closure.UPGRADED, reason=f"upgraded on order {order.number}", now=now)
     journal.record(tenant=tenant, kind="upgrade_credit", event=("order", order.id), at=now, date=today,
                    centre=package.sold_at, patient=package.holder, package=package,

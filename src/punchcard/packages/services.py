@@ -5,7 +5,7 @@ Locking: every function that changes a package takes that package's row lock fir
 of rows referencing the package are not blocked; SQLite serialises writers with IMMEDIATE
 transactions). Lines change only under their package's lock, so there is one lock per package,
 and operations on two packages lock them in id order. Cached balances change only through
-`_apply`, which writes the ledger entry with the same deltas.
+`apply_entry`, which writes the ledger entry with the same deltas.
 """
 from __future__ import annotations
 
@@ -50,10 +50,10 @@ def lock_package(tenant: Tenant, package_id, *, field: str = "package_id") -> Pa
     return package
 
 
-def _apply(line: PackageLine, *, kind: str, actor: Actor, now: dt.datetime, granted: int = 0, redeemed: int = 0,
-           held: int = 0, forfeited: int = 0, value: int = 0, hold: Hold | None = None,
-           redemption: Redemption | None = None, reverses: SessionEntry | None = None, reason: str = "",
-           data: dict | None = None) -> SessionEntry:
+def apply_entry(line: PackageLine, *, kind: str, actor: Actor, now: dt.datetime, granted: int = 0,
+                redeemed: int = 0, held: int = 0, forfeited: int = 0, value: int = 0, hold: Hold | None = None,
+                redemption: Redemption | None = None, reverses: SessionEntry | None = None, reason: str = "",
+                data: dict | None = None) -> SessionEntry:
     """The one way sessions change: a ledger entry and the same deltas on the cached line."""
     entry = SessionEntry.objects.create(
         tenant_id=line.tenant_id, package_id=line.package_id, line=line, kind=kind, granted=granted,
@@ -70,7 +70,7 @@ def _apply(line: PackageLine, *, kind: str, actor: Actor, now: dt.datetime, gran
     return entry
 
 
-def _reason(reason, *, required: bool = True) -> str:
+def checked_reason(reason, *, required: bool = True) -> str:
     if reason is None:
         reason = ""
     if not isinstance(reason, str):
@@ -83,7 +83,7 @@ def _reason(reason, *, required: bool = True) -> str:
     return reason
 
 
-def _sessions(value) -> int:
+def checked_sessions(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SESSIONS_PER_USE:
         raise InvalidInput(f"sessions must be a whole number from 1 to {MAX_SESSIONS_PER_USE}", field="sessions")
     return value
@@ -105,15 +105,15 @@ def _instant(value, field: str = "at") -> dt.datetime | None:
     return value
 
 
-def _lines(package: Package) -> list[PackageLine]:
+def lines_of(package: Package) -> list[PackageLine]:
     return list(PackageLine.objects.filter(package=package).order_by("id"))
 
 
-def _line(lines: list[PackageLine], line_id: int) -> PackageLine:
+def line_by_id(lines: list[PackageLine], line_id: int) -> PackageLine:
     return next(line for line in lines if line.id == line_id)
 
 
-def _today(package: Package, now: dt.datetime) -> dt.date:
+def package_today(package: Package, now: dt.datetime) -> dt.date:
     return local_date(now, package.sold_at)
 
 
@@ -175,7 +175,7 @@ def redeem_session(*, tenant: Tenant, actor: Actor, package_id: int, service_id:
     """Use sessions now (walk-in or manual), every check of SPEC §5 at the centre's local date."""
     actor.require(Perm.REDEEM)
     now = now or clock.now()
-    sessions = _sessions(sessions)
+    sessions = checked_sessions(sessions)
     at = _instant(at)
     idempotency_key = _idempotency_key(idempotency_key)
     centre, service, person, practitioner = _resolve(tenant, centre_id=centre_id, service_id=service_id,
@@ -188,16 +188,16 @@ def redeem_session(*, tenant: Tenant, actor: Actor, package_id: int, service_id:
             return _same_or_conflict(existing, package_id=package.id, service_id=service.id, centre_id=centre.id,
                                      person_id=person.id, sessions=sessions)
     day = local_date(at or now, centre)
-    lines = _lines(package)
+    lines = lines_of(package)
     decision = _check(package, lines, day=day, centre=centre, service=service, person=person, sessions=sessions)
-    line = _line(lines, decision.line_id)
+    line = line_by_id(lines, decision.line_id)
     redemption = Redemption.objects.create(
         tenant=tenant, package=package, line=line, service=service, centre=centre, person=person,
         practitioner=practitioner, appointment=appointment, day=day, at=at or now, sessions=sessions,
         value=value_of_next(line.deferred_value, line.remaining, sessions), in_grace=decision.in_grace,
         redeemed_by=actor.label, idempotency_key=idempotency_key,
     )
-    _apply(line, kind=EntryKind.REDEEM, actor=actor, now=now, redeemed=sessions, value=-redemption.value,
+    apply_entry(line, kind=EntryKind.REDEEM, actor=actor, now=now, redeemed=sessions, value=-redemption.value,
            redemption=redemption, data={"in_grace": decision.in_grace} if decision.in_grace else None)
     _recognise(package, line, redemption, now)
     _note_first_use(package, day)
@@ -211,7 +211,7 @@ def place_hold(*, tenant: Tenant, actor: Actor, package_id: int, service_id: int
     """Reserve sessions for a booked appointment; every check is made against the appointment's date."""
     actor.require(Perm.REDEEM)
     now = now or clock.now()
-    sessions = _sessions(sessions)
+    sessions = checked_sessions(sessions)
     if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
         raise InvalidInput("day must be a date", field="day")
     idempotency_key = _idempotency_key(idempotency_key)
@@ -224,14 +224,14 @@ def place_hold(*, tenant: Tenant, actor: Actor, package_id: int, service_id: int
         if existing:
             return _same_or_conflict(existing, package_id=package.id, service_id=service.id, centre_id=centre.id,
                                      person_id=person.id, sessions=sessions, day=day)
-    lines = _lines(package)
+    lines = lines_of(package)
     decision = _check(package, lines, day=day, centre=centre, service=service, person=person, sessions=sessions)
-    line = _line(lines, decision.line_id)
+    line = line_by_id(lines, decision.line_id)
     hold = Hold.objects.create(tenant=tenant, package=package, line=line, service=service, centre=centre,
                                person=person, practitioner=practitioner, appointment=appointment, day=day,
                                sessions=sessions, placed_at=now, placed_by=actor.label,
                                idempotency_key=idempotency_key)
-    _apply(line, kind=EntryKind.HOLD, actor=actor, now=now, held=sessions, hold=hold)
+    apply_entry(line, kind=EntryKind.HOLD, actor=actor, now=now, held=sessions, hold=hold)
     return hold
 
 
@@ -265,7 +265,7 @@ def post_hold(*, tenant: Tenant, actor: Actor, hold_id: int, now: dt.datetime | 
     )
     hold.state, hold.resolved_at, hold.resolved_by = HoldState.POSTED, now, actor.label
     hold.save(update_fields=["state", "resolved_at", "resolved_by"])
-    _apply(line, kind=EntryKind.REDEEM, actor=actor, now=now, held=-hold.sessions, redeemed=hold.sessions,
+    apply_entry(line, kind=EntryKind.REDEEM, actor=actor, now=now, held=-hold.sessions, redeemed=hold.sessions,
            value=-redemption.value, hold=hold, redemption=redemption, data={"in_grace": True} if in_grace else None)
     _recognise(package, line, redemption, now)
     _note_first_use(package, hold.day)
@@ -276,7 +276,7 @@ def _release(hold: Hold, *, actor: Actor, now: dt.datetime, reason: str = "") ->
     line = PackageLine.objects.get(pk=hold.line_id)
     hold.state, hold.resolved_at, hold.resolved_by = HoldState.RELEASED, now, actor.label
     hold.save(update_fields=["state", "resolved_at", "resolved_by"])
-    _apply(line, kind=EntryKind.RELEASE, actor=actor, now=now, held=-hold.sessions, hold=hold, reason=reason)
+    apply_entry(line, kind=EntryKind.RELEASE, actor=actor, now=now, held=-hold.sessions, hold=hold, reason=reason)
 
 
 @transaction.atomic
@@ -291,7 +291,7 @@ def release_hold(*, tenant: Tenant, actor: Actor, hold_id: int, reason: str = ""
     if hold.state != HoldState.PENDING:
         raise Conflict("the hold was already posted as a redemption; void the redemption instead",
                        code="hold_resolved", state=hold.state)
-    _release(hold, actor=actor, now=now, reason=_reason(reason, required=False))
+    _release(hold, actor=actor, now=now, reason=checked_reason(reason, required=False))
     return hold
 
 
@@ -303,7 +303,7 @@ def void_redemption(*, tenant: Tenant, actor: Actor, redemption_id: int, reason:
     """A redemption made in error: sessions restored once, revenue reversed, the approving manager recorded."""
     actor.require(Perm.VOID)
     now = now or clock.now()
-    reason = _reason(reason)
+    reason = checked_reason(reason)
     redemption = scoped_get(Redemption, tenant=tenant, pk=redemption_id, field="redemption_id")
     package = lock_package(tenant, redemption.package_id)
     redemption.refresh_from_db()
@@ -317,7 +317,7 @@ def void_redemption(*, tenant: Tenant, actor: Actor, redemption_id: int, reason:
     redemption.void_approver_id = actor.staff_id
     redemption.save(update_fields=["voided_at", "voided_by", "void_reason", "void_approver"])
     original = SessionEntry.objects.filter(redemption=redemption, kind=EntryKind.REDEEM).first()
-    _apply(line, kind=EntryKind.VOID, actor=actor, now=now, redeemed=-redemption.sessions, value=redemption.value,
+    apply_entry(line, kind=EntryKind.VOID, actor=actor, now=now, redeemed=-redemption.sessions, value=redemption.value,
            redemption=redemption, reverses=original, reason=reason)
     journal.reverse_entries(tenant=tenant, event=("redemption", redemption.id), kind="void",
                             memo=f"void of redemption {redemption.id}: {reason}", at=now,
@@ -325,7 +325,7 @@ def void_redemption(*, tenant: Tenant, actor: Actor, redemption_id: int, reason:
     audit(tenant=tenant, actor=actor, action="redemption.void", subject=redemption, reason=reason, now=now)
     # Listeners reverse what hangs on the redemption (co-pay charge, commission) in this transaction.
     signals.redemption_voided.send(sender=Redemption, redemption=redemption, actor=actor, now=now, reason=reason)
-    _expire_if_due(package, _lines(package), actor=actor, now=now)
+    _expire_if_due(package, lines_of(package), actor=actor, now=now)
     return redemption
 
 
@@ -335,12 +335,12 @@ def adjust_sessions(*, tenant: Tenant, actor: Actor, package_id: int, line_id: i
     """A manager's correction: + goodwill sessions (no money), − sessions removed (their value is breakage)."""
     actor.require(Perm.ADJUST)
     now = now or clock.now()
-    reason = _reason(reason)
+    reason = checked_reason(reason)
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0 or abs(delta) > 1000:
         raise InvalidInput("delta must be a non-zero whole number from -1000 to 1000", field="delta")
     package = lock_package(tenant, package_id)
-    lines = _lines(package)
-    ensure_allowed(Action.ADJUST, selectors.status_of(package, lines, _today(package, now)))
+    lines = lines_of(package)
+    ensure_allowed(Action.ADJUST, selectors.status_of(package, lines, package_today(package, now)))
     line = next((line for line in lines if line.id == line_id), None)
     if line is None:
         raise NotFound(f"package {package.id} has no line {line_id}", field="line_id")
@@ -350,10 +350,10 @@ def adjust_sessions(*, tenant: Tenant, actor: Actor, package_id: int, line_id: i
             raise Conflict(f"only {line.available} session(s) available to remove", code="adjustment_too_large",
                            field="delta", available=line.available)
         value = value_of_next(line.deferred_value, line.remaining, -delta)
-    entry = _apply(line, kind=EntryKind.ADJUST, actor=actor, now=now, granted=delta, value=-value, reason=reason)
+    entry = apply_entry(line, kind=EntryKind.ADJUST, actor=actor, now=now, granted=delta, value=-value, reason=reason)
     if value:
         journal.record(tenant=tenant, kind="adjustment", event=("session_entry", entry.id), at=now,
-                       date=_today(package, now), centre=package.sold_at, patient=package.holder, package=package,
+                       date=package_today(package, now), centre=package.sold_at, patient=package.holder, package=package,
                        memo=f"{-delta} session(s) removed from package {package.id}: {reason}",
                        postings=posting.breakage(value_by_line={line: value}))
     audit(tenant=tenant, actor=actor, action="package.adjust", subject=package, reason=reason, now=now,
@@ -368,13 +368,13 @@ def _forfeit_remaining(package: Package, lines: list[PackageLine], *, kind: str,
     """Release pending holds and forfeit what remains; returns the deferred value forfeited per line."""
     for hold in Hold.objects.filter(package=package, state=HoldState.PENDING).order_by("id"):
         _release(hold, actor=actor, now=now, reason=reason)
-        line = _line(lines, hold.line_id)
+        line = line_by_id(lines, hold.line_id)
         line.held -= hold.sessions  # keep the in-memory copies in step with _release
     values = {}
     for line in lines:
         if line.remaining > 0 or line.deferred_value:
             values[line] = line.deferred_value
-            _apply(line, kind=kind, actor=actor, now=now, forfeited=line.remaining, value=-line.deferred_value,
+            apply_entry(line, kind=kind, actor=actor, now=now, forfeited=line.remaining, value=-line.deferred_value,
                    reason=reason)
     return values
 
@@ -382,7 +382,7 @@ def _forfeit_remaining(package: Package, lines: list[PackageLine], *, kind: str,
 def _expire_if_due(package: Package, lines: list[PackageLine], *, actor: Actor, now: dt.datetime,
                    today: dt.date | None = None) -> bool:
     """Past its last usable day, an open package's remaining sessions become breakage."""
-    today = today or _today(package, now)
+    today = today or package_today(package, now)
     if package.closure or package.expires_on is None:
         return False
     validity = validity_on(today, start=package.start_date, last_day=package.expires_on,
@@ -404,7 +404,7 @@ def _expire_if_due(package: Package, lines: list[PackageLine], *, actor: Actor, 
 def _reinstate_if_valid(package: Package, lines: list[PackageLine], *, actor: Actor, now: dt.datetime,
                         reason: str) -> None:
     """An extension brings an expired package back: sessions forfeited by expiry return, breakage reverses."""
-    today = _today(package, now)
+    today = package_today(package, now)
     validity = validity_on(today, start=package.start_date, last_day=package.expires_on,
                            mode=package.expiry_mode, grace_days=package.grace_days)
     if validity is Validity.EXPIRED:
@@ -415,7 +415,7 @@ def _reinstate_if_valid(package: Package, lines: list[PackageLine], *, actor: Ac
         sessions = sum(f for f, _ in forfeited)
         value = -sum(v for _, v in forfeited)
         if sessions or value:
-            _apply(line, kind=EntryKind.EXPIRE, actor=actor, now=now, forfeited=-sessions, value=value,
+            apply_entry(line, kind=EntryKind.EXPIRE, actor=actor, now=now, forfeited=-sessions, value=value,
                    reason=f"reinstated: {reason}")
             if value:
                 values[line] = value
@@ -432,12 +432,12 @@ def change_expiry(*, tenant: Tenant, actor: Actor, package_id: int, expires_on: 
     """Extend, shorten or clear (None = no expiry) one package's last valid day, with a reason and history."""
     actor.require(Perm.CHANGE_EXPIRY)
     now = now or clock.now()
-    reason = _reason(reason)
+    reason = checked_reason(reason)
     if expires_on is not None and (not isinstance(expires_on, dt.date) or isinstance(expires_on, dt.datetime)):
         raise InvalidInput("expires_on must be a date or null", field="expires_on")
     package = lock_package(tenant, package_id)
-    lines = _lines(package)
-    ensure_allowed(Action.CHANGE_EXPIRY, selectors.status_of(package, lines, _today(package, now)))
+    lines = lines_of(package)
+    ensure_allowed(Action.CHANGE_EXPIRY, selectors.status_of(package, lines, package_today(package, now)))
     if expires_on is not None and expires_on < package.start_date:
         raise InvalidInput("the expiry date cannot be before the start date", field="expires_on")
     if expires_on is not None and (expires_on - package.start_date).days >= MAX_COUNT:
@@ -674,11 +674,11 @@ def _move_line_balances(changes: dict[int, list[int]]) -> None:
 
 # ---------------------------------------------------------------- closing
 
-def _close(*, tenant: Tenant, actor: Actor, package_id: int, action: Action, closure: Closure, reason: str,
+def close_package(*, tenant: Tenant, actor: Actor, package_id: int, action: Action, closure: Closure, reason: str,
            now: dt.datetime, kind: str = EntryKind.CANCEL) -> tuple[Package, dict[PackageLine, int]]:
     package = lock_package(tenant, package_id)
-    lines = _lines(package)
-    ensure_allowed(action, selectors.status_of(package, lines, _today(package, now)))
+    lines = lines_of(package)
+    ensure_allowed(action, selectors.status_of(package, lines, package_today(package, now)))
     values = _forfeit_remaining(package, lines, kind=kind, actor=actor, now=now, reason=reason)
     package.closure, package.closed_at, package.closed_by, package.closed_reason = closure, now, actor.label, reason
     package.save(update_fields=["closure", "closed_at", "closed_by", "closed_reason"])
@@ -687,12 +687,12 @@ def _close(*, tenant: Tenant, actor: Actor, package_id: int, action: Action, clo
 
 
 def _close_with_breakage(*, tenant, actor, package_id, action, closure, reason, now) -> Package:
-    package, values = _close(tenant=tenant, actor=actor, package_id=package_id, action=action, closure=closure,
+    package, values = close_package(tenant=tenant, actor=actor, package_id=package_id, action=action, closure=closure,
                              reason=reason, now=now)
     values = {k: v for k, v in values.items() if v}
     if values:
         journal.record(tenant=tenant, kind="breakage", event=(f"package_{action}", package.id), at=now,
-                       date=_today(package, now), centre=package.sold_at, patient=package.holder, package=package,
+                       date=package_today(package, now), centre=package.sold_at, patient=package.holder, package=package,
                        memo=f"package {package.id} {closure}: {reason}",
                        postings=posting.breakage(value_by_line=values))
     return package
@@ -704,7 +704,7 @@ def complete_package(*, tenant: Tenant, actor: Actor, package_id: int, reason: s
     """Closed early by staff (e.g. the treatment plan changed); what remains is forfeited."""
     actor.require(Perm.CLOSE)
     return _close_with_breakage(tenant=tenant, actor=actor, package_id=package_id, action=Action.COMPLETE,
-                                closure=Closure.COMPLETED, reason=_reason(reason), now=now or clock.now())
+                                closure=Closure.COMPLETED, reason=checked_reason(reason), now=now or clock.now())
 
 
 @transaction.atomic
@@ -713,7 +713,7 @@ def cancel_package(*, tenant: Tenant, actor: Actor, package_id: int, reason: str
     """Cancelled without a refund: remaining sessions voided, their value is breakage."""
     actor.require(Perm.CLOSE)
     return _close_with_breakage(tenant=tenant, actor=actor, package_id=package_id, action=Action.CANCEL,
-                                closure=Closure.CANCELLED, reason=_reason(reason), now=now or clock.now())
+                                closure=Closure.CANCELLED, reason=checked_reason(reason), now=now or clock.now())
 
 
 # ---------------------------------------------------------------- sharing and transfer
@@ -725,7 +725,7 @@ def add_beneficiary(*, tenant: Tenant, actor: Actor, package_id: int, patient_id
     now = now or clock.now()
     patient = scoped_get(Patient, tenant=tenant, pk=patient_id, field="patient_id")
     package = lock_package(tenant, package_id)
-    ensure_allowed(Action.ADD_BENEFICIARY, selectors.status_of(package, _lines(package), _today(package, now)))
+    ensure_allowed(Action.ADD_BENEFICIARY, selectors.status_of(package, lines_of(package), package_today(package, now)))
     version = package.plan_version
     if not version.shareable:
         raise RuleViolation("this package is not shareable", code="not_shareable")
@@ -769,13 +769,13 @@ def transfer_package(*, tenant: Tenant, actor: Actor, package_id: int, to_patien
     """The whole package (its remaining sessions) moves to another patient, with history."""
     actor.require(Perm.TRANSFER)
     now = now or clock.now()
-    reason = _reason(reason, required=False)
+    reason = checked_reason(reason, required=False)
     recipient = scoped_get(Patient, tenant=tenant, pk=to_patient_id, field="to_patient_id")
     package = lock_package(tenant, package_id)
-    lines = _lines(package)
+    lines = lines_of(package)
     if not package.plan_version.transferable:
         raise RuleViolation("this package is not transferable", code="not_transferable")
-    ensure_allowed(Action.TRANSFER, selectors.status_of(package, lines, _today(package, now)))
+    ensure_allowed(Action.TRANSFER, selectors.status_of(package, lines, package_today(package, now)))
     if recipient.id == package.holder_id:
         raise InvalidInput("the package already belongs to this patient", field="to_patient_id")
     if Hold.objects.filter(package=package, state=HoldState.PENDING).exists():
@@ -787,7 +787,7 @@ def transfer_package(*, tenant: Tenant, actor: Actor, package_id: int, to_patien
     Beneficiary.objects.filter(package=package, removed_at__isnull=True).update(removed_at=now,
                                                                                  removed_by=actor.label)
     for line in lines:
-        _apply(line, kind=EntryKind.TRANSFER, actor=actor, now=now, reason=reason,
+        apply_entry(line, kind=EntryKind.TRANSFER, actor=actor, now=now, reason=reason,
                data={"from_patient_id": package.holder_id, "to_patient_id": recipient.id})
     Package.objects.filter(pk=package.pk).update(holder=recipient)
     package.holder = recipient

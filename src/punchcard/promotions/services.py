@@ -362,7 +362,7 @@ def create_transfer_code(*, tenant: Tenant, actor: Actor, package_id: int, expir
 
         raise RuleViolation("this package is not transferable", code="not_transferable")
     today = package_selectors.today_for(package, now)
-    ensure_allowed(Action.TRANSFER, package_selectors.status_of(package, packages._lines(package), today))
+    ensure_allowed(Action.TRANSFER, package_selectors.status_of(package, packages.lines_of(package), today))
     if ClaimCode.objects.filter(package=package, kind=ClaimKind.TRANSFER, status=ClaimStatus.OPEN).exists():
         raise Conflict("the package already has an open transfer code; revoke it first",
                        code="transition_not_allowed", field="package_id")
