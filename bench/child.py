@@ -3,6 +3,7 @@
 The environment chooses the database (DATABASE_URL, or the embedded SQLite under PUNCHCARD_DATA), as for
 any Punchcard process. The task's result is printed as one JSON document on the last line of stdout.
 """
+
 from __future__ import annotations
 
 import json

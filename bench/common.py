@@ -1,4 +1,5 @@
 """What the benchmark processes share: where things are, how a child process is started, statistics."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,11 @@ def latency_summary(seconds: list[float]) -> dict:
     """p50 / p99 / max in milliseconds."""
     if not seconds:
         return {"p50_ms": None, "p99_ms": None, "max_ms": None}
-    return {"p50_ms": round(percentile(seconds, 50) * 1000, 2), "p99_ms": round(percentile(seconds, 99) * 1000, 2),
-            "max_ms": round(max(seconds) * 1000, 2)}
+    return {
+        "p50_ms": round(percentile(seconds, 50) * 1000, 2),
+        "p99_ms": round(percentile(seconds, 99) * 1000, 2),
+        "max_ms": round(max(seconds) * 1000, 2),
+    }
 
 
 def child_env(database_url: str | None, data_dir: Path) -> dict:
@@ -49,8 +53,14 @@ def child_env(database_url: str | None, data_dir: Path) -> dict:
 def run_child(task: str, params: dict, env: dict, *, timeout: float = 3600) -> dict:
     """Run `bench.child` TASK in a fresh interpreter; it answers one JSON document on stdout's last line."""
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "bench.child", task, json.dumps(params)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.child", task, json.dumps(params)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"bench task {task!r} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]

@@ -1,5 +1,6 @@
 """A small HTTP load generator: C client threads, each with its own http.client connection (kept alive when
 the server allows it), sharing a fixed number of requests. Bounded in count and in time."""
+
 from __future__ import annotations
 
 import http.client
@@ -25,14 +26,26 @@ class LoadResult:
         return sum(n for status, n in self.statuses.items() if 200 <= status < 300)
 
     def summary(self) -> dict:
-        return {"requests": self.requests, "ok": self.ok, "statuses": {str(k): v for k, v in self.statuses.items()},
-                "errors": self.errors[:5], "seconds": round(self.seconds, 2),
-                "rps": round(self.ok / self.seconds, 1) if self.seconds else None,
-                **latency_summary(self.latencies)}
+        return {
+            "requests": self.requests,
+            "ok": self.ok,
+            "statuses": {str(k): v for k, v in self.statuses.items()},
+            "errors": self.errors[:5],
+            "seconds": round(self.seconds, 2),
+            "rps": round(self.ok / self.seconds, 1) if self.seconds else None,
+            **latency_summary(self.latencies),
+        }
 
 
-def run(*, host: str, port: int, clients: int, total: int,
-        request: Callable[[int], tuple[str, str, dict, bytes | None]], time_limit: float = 300) -> LoadResult:
+def run(
+    *,
+    host: str,
+    port: int,
+    clients: int,
+    total: int,
+    request: Callable[[int], tuple[str, str, dict, bytes | None]],
+    time_limit: float = 300,
+) -> LoadResult:
     """`request(n)` gives the n-th request as (method, path, headers, body). Only 2xx latencies are kept."""
     lock = threading.Lock()
     counter = iter(range(total))
@@ -93,8 +106,9 @@ def get(path: str, token: str) -> Callable[[int], tuple]:
     return lambda n: ("GET", path, headers, None)
 
 
-def redeem(targets: list[tuple[int, int]], service_id: int, token: str, *, idempotent: bool = False,
-           salt: str = "") -> Callable[[int], tuple]:
+def redeem(
+    targets: list[tuple[int, int]], service_id: int, token: str, *, idempotent: bool = False, salt: str = ""
+) -> Callable[[int], tuple]:
     """POST /api/v1/packages/{id}/redemptions across the targets (package id, centre id), round robin."""
     base = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"}
 

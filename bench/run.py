@@ -7,6 +7,7 @@ to bench/results/latest.json and a table on the terminal. See bench/README.md.
 
     .venv/bin/python bench/run.py [--quick | --tiny] [--databases postgresql,sqlite] [--out FILE] [--keep]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,12 +36,42 @@ from bench import loadgen  # noqa: E402
 from bench.common import RESULTS, ROOT, child_env, run_child  # noqa: E402
 
 SIZES = {
-    "full": dict(redeem_packages=10_000, seconds=15.0, pgbench_scale=10, http_requests=3000, sweep_packages=1_000_000,
-                 reads_samples=1000, sqlite_packages=500, profile_redemptions=500, reconcile=False, sweep_again=True),
-    "quick": dict(redeem_packages=1_000, seconds=3.0, pgbench_scale=1, http_requests=200, sweep_packages=20_000,
-                  reads_samples=200, sqlite_packages=60, profile_redemptions=40, reconcile=False, sweep_again=False),
-    "tiny": dict(redeem_packages=200, seconds=1.5, pgbench_scale=1, http_requests=60, sweep_packages=2_000,
-                 reads_samples=40, sqlite_packages=20, profile_redemptions=20, reconcile=True, sweep_again=True),
+    "full": dict(
+        redeem_packages=10_000,
+        seconds=15.0,
+        pgbench_scale=10,
+        http_requests=3000,
+        sweep_packages=1_000_000,
+        reads_samples=1000,
+        sqlite_packages=500,
+        profile_redemptions=500,
+        reconcile=False,
+        sweep_again=True,
+    ),
+    "quick": dict(
+        redeem_packages=1_000,
+        seconds=3.0,
+        pgbench_scale=1,
+        http_requests=200,
+        sweep_packages=20_000,
+        reads_samples=200,
+        sqlite_packages=60,
+        profile_redemptions=40,
+        reconcile=False,
+        sweep_again=False,
+    ),
+    "tiny": dict(
+        redeem_packages=200,
+        seconds=1.5,
+        pgbench_scale=1,
+        http_requests=60,
+        sweep_packages=2_000,
+        reads_samples=40,
+        sqlite_packages=20,
+        profile_redemptions=20,
+        reconcile=True,
+        sweep_again=True,
+    ),
 }
 HOT_CONCURRENCY = 50
 CLIENTS = 8  # worker processes, pgbench clients and HTTP clients alike
@@ -67,6 +98,7 @@ def log(message: str) -> None:
 
 
 # ---------------------------------------------------------------- databases
+
 
 class Postgres:
     def __init__(self, url: str):
@@ -125,18 +157,33 @@ def punchcard_cmd(*args: str) -> list[str]:
 
 # ---------------------------------------------------------------- measurements
 
+
 def pgbench(pg: Postgres, *, clients: int, seconds: float) -> dict:
     exe = shutil.which("pgbench") or "/usr/bin/pgbench"
     threads = max(1, min(clients, os.cpu_count() or 1))
-    cmd = [exe, "-n", "-c", str(clients), "-j", str(threads), "-T", str(max(1, round(seconds))),
-           *pg.pgbench_args(pg.pgbench_name)]
+    cmd = [
+        exe,
+        "-n",
+        "-c",
+        str(clients),
+        "-j",
+        str(threads),
+        "-T",
+        str(max(1, round(seconds))),
+        *pg.pgbench_args(pg.pgbench_name),
+    ]
     proc = subprocess.run(cmd, env=pg.pgbench_env(), capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"pgbench failed: {proc.stderr[-2000:]}")
     tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", proc.stdout)
     latency = re.search(r"latency average = ([0-9.]+) ms", proc.stdout)
-    return {"tps": round(float(tps.group(1)), 1), "latency_avg_ms": float(latency.group(1)) if latency else None,
-            "clients": clients, "threads": threads, "seconds": max(1, round(seconds))}
+    return {
+        "tps": round(float(tps.group(1)), 1),
+        "latency_avg_ms": float(latency.group(1)) if latency else None,
+        "clients": clients,
+        "threads": threads,
+        "seconds": max(1, round(seconds)),
+    }
 
 
 def timed_command(cmd: list[str], env: dict, log_path: Path) -> dict:
@@ -163,20 +210,46 @@ def http_scenario(env: dict, work: Path, *, token: str, targets, service_id: int
     """The redemption endpoint and GET /me, served by gunicorn as `make run` serves it."""
     port = free_port()
     log_path = work / f"gunicorn-{tag}.log"
-    server = _popen([sys.executable, "-m", "gunicorn", "punchcard.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                     "--workers", "2", "--access-logfile", "-"], env, log_path)
+    server = _popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "punchcard.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--access-logfile",
+            "-",
+        ],
+        env,
+        log_path,
+    )
     try:
         loadgen.wait_until_up("127.0.0.1", port, "/api/v1/me", token)
-        warm = loadgen.run(host="127.0.0.1", port=port, clients=CLIENTS, total=CLIENTS * 4,
-                           request=loadgen.get("/api/v1/me", token))
+        warm = loadgen.run(
+            host="127.0.0.1", port=port, clients=CLIENTS, total=CLIENTS * 4, request=loadgen.get("/api/v1/me", token)
+        )
         if warm.ok == 0:
             raise RuntimeError(f"GET /api/v1/me never succeeded: {warm.summary()}")
-        get = loadgen.run(host="127.0.0.1", port=port, clients=CLIENTS, total=requests,
-                          request=loadgen.get("/api/v1/me", token))
-        redeem = loadgen.run(host="127.0.0.1", port=port, clients=CLIENTS, total=requests,
-                             request=loadgen.redeem(targets, service_id, token))
-        keyed = loadgen.run(host="127.0.0.1", port=port, clients=CLIENTS, total=max(CLIENTS, requests // 3),
-                            request=loadgen.redeem(targets, service_id, token, idempotent=True, salt=tag))
+        get = loadgen.run(
+            host="127.0.0.1", port=port, clients=CLIENTS, total=requests, request=loadgen.get("/api/v1/me", token)
+        )
+        redeem = loadgen.run(
+            host="127.0.0.1",
+            port=port,
+            clients=CLIENTS,
+            total=requests,
+            request=loadgen.redeem(targets, service_id, token),
+        )
+        keyed = loadgen.run(
+            host="127.0.0.1",
+            port=port,
+            clients=CLIENTS,
+            total=max(CLIENTS, requests // 3),
+            request=loadgen.redeem(targets, service_id, token, idempotent=True, salt=tag),
+        )
     finally:
         server.terminate()
         try:
@@ -192,13 +265,17 @@ def http_scenario(env: dict, work: Path, *, token: str, targets, service_id: int
 
 # ---------------------------------------------------------------- the run
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, same code paths (under a minute)")
     parser.add_argument("--tiny", action="store_true", help="smallest sizes (the smoke test)")
     parser.add_argument("--databases", default="postgresql,sqlite", help="postgresql,sqlite (default both)")
-    parser.add_argument("--postgres", default=os.environ.get("PUNCHCARD_BENCH_POSTGRES", DEFAULT_PG),
-                        help=f"scratch PostgreSQL database, dropped and recreated (default {DEFAULT_PG})")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("PUNCHCARD_BENCH_POSTGRES", DEFAULT_PG),
+        help=f"scratch PostgreSQL database, dropped and recreated (default {DEFAULT_PG})",
+    )
     parser.add_argument("--out", default=str(RESULTS / "latest.json"), help="where to write the results")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases afterwards")
     parser.add_argument("--sweep-packages", type=int, help="override the nightly-sweep data size")
@@ -225,17 +302,35 @@ def main(argv: list[str] | None = None) -> int:
             pg.recreate(pg.name)
             pg.recreate(pg.pgbench_name)
             pg_env = child_env(pg.url, work / "pg-data")
-            jobs.append(("migrate postgresql", _popen(punchcard_cmd("migrate", "-v0"), pg_env, work / "migrate-pg.log"),
-                         work / "migrate-pg.log"))
+            jobs.append(
+                (
+                    "migrate postgresql",
+                    _popen(punchcard_cmd("migrate", "-v0"), pg_env, work / "migrate-pg.log"),
+                    work / "migrate-pg.log",
+                )
+            )
             exe = shutil.which("pgbench") or "/usr/bin/pgbench"
-            jobs.append(("pgbench -i", _popen([exe, "-i", "-q", "-s", str(sizes["pgbench_scale"]),
-                                               *pg.pgbench_args(pg.pgbench_name)], pg.pgbench_env(),
-                                              work / "pgbench-init.log"), work / "pgbench-init.log"))
+            jobs.append(
+                (
+                    "pgbench -i",
+                    _popen(
+                        [exe, "-i", "-q", "-s", str(sizes["pgbench_scale"]), *pg.pgbench_args(pg.pgbench_name)],
+                        pg.pgbench_env(),
+                        work / "pgbench-init.log",
+                    ),
+                    work / "pgbench-init.log",
+                )
+            )
         if "sqlite" in databases:
             versions["sqlite"] = sqlite3.sqlite_version
             sqlite_env = child_env(None, work / "sqlite-data")
-            jobs.append(("migrate sqlite", _popen(punchcard_cmd("migrate", "-v0"), sqlite_env,
-                                                  work / "migrate-sqlite.log"), work / "migrate-sqlite.log"))
+            jobs.append(
+                (
+                    "migrate sqlite",
+                    _popen(punchcard_cmd("migrate", "-v0"), sqlite_env, work / "migrate-sqlite.log"),
+                    work / "migrate-sqlite.log",
+                )
+            )
         log("scratch databases: migrating" + (f", pgbench scale {sizes['pgbench_scale']}" if pg else ""))
         for what, proc, path in jobs:
             _wait(proc, what, path)
@@ -243,17 +338,30 @@ def main(argv: list[str] | None = None) -> int:
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             pending = {}
             if pg:
-                pending["postgresql"] = pool.submit(run_child, "setup", {
-                    "redeem_packages": sizes["redeem_packages"], "today": today.isoformat(),
-                    "mixed_packages": max(1, sizes["sweep_packages"] // 10)}, pg_env)
+                pending["postgresql"] = pool.submit(
+                    run_child,
+                    "setup",
+                    {
+                        "redeem_packages": sizes["redeem_packages"],
+                        "today": today.isoformat(),
+                        "mixed_packages": max(1, sizes["sweep_packages"] // 10),
+                    },
+                    pg_env,
+                )
             if "sqlite" in databases:
-                pending["sqlite"] = pool.submit(run_child, "setup", {"redeem_packages": sizes["sqlite_packages"],
-                                                                      "today": today.isoformat()}, sqlite_env)
+                pending["sqlite"] = pool.submit(
+                    run_child,
+                    "setup",
+                    {"redeem_packages": sizes["sqlite_packages"], "today": today.isoformat()},
+                    sqlite_env,
+                )
             setups = {k: f.result() for k, f in pending.items()}
         for vendor, setup in setups.items():
             details[f"setup_{vendor}"] = {"redeem_set": setup["redeem_set"], "seconds": setup["seconds"]}
-            log(f"{vendor}: clinic chain and {setup['redeem_set']['packages']:,} class packs ready "
-                f"({setup['seconds']} s)")
+            log(
+                f"{vendor}: clinic chain and {setup['redeem_set']['packages']:,} class packs ready "
+                f"({setup['seconds']} s)"
+            )
         sweep_cmd = punchcard_cmd("expire", "--as-of", today.isoformat(), "--tenant", "bench")
         sweeps = {}
 
@@ -261,15 +369,19 @@ def main(argv: list[str] | None = None) -> int:
             """Scenario 4: `punchcard expire` as an operator runs it; wall time and its own peak RSS."""
             due = generated.pop("before_sweep")
             details[f"generate_{label}"] = generated
-            log(f"generated {generated['packages']:,} packages for the sweep ({generated['seconds']} s, "
+            log(
+                f"generated {generated['packages']:,} packages for the sweep ({generated['seconds']} s, "
                 f"{generated['ledger_entries_per_package']} ledger entries each); {due['due']:,} due of "
-                f"{due['packages']:,}, {due['pending_holds']:,} pending holds")
+                f"{due['packages']:,}, {due['pending_holds']:,} pending holds"
+            )
             run = timed_command(sweep_cmd, pg_env, work / f"sweep-{label}.log")
             expired = int(re.search(r"Expired (\d+) package", run["output"]).group(1))
             sweeps[label] = {**run, "expired": expired, "due": due["due"], "packages": due["packages"]}
             checks[f"sweep_{label}_expired_every_due_package"] = expired == due["due"]
-            log(f"sweep ({label}): expired {expired:,} of {due['due']:,} due in {run['seconds']} s, "
-                f"peak RSS {run['peak_rss_mb']} MB")
+            log(
+                f"sweep ({label}): expired {expired:,} of {due['due']:,} due in {run['seconds']} s, "
+                f"peak RSS {run['peak_rss_mb']} MB"
+            )
 
         if pg:  # the small size first (data made by the setup), for the memory comparison
             sweep("small", setups["postgresql"]["mixed"])
@@ -277,25 +389,37 @@ def main(argv: list[str] | None = None) -> int:
         # ---- 1 and 3. statements per redemption, profile, throughput against pgbench, the hot package
         background = concurrent.futures.ThreadPoolExecutor(1)
         large_data = None
-        for vendor, env in (("postgresql", pg_env if pg else None),
-                            ("sqlite", sqlite_env if "sqlite" in databases else None)):
+        for vendor, env in (
+            ("postgresql", pg_env if pg else None),
+            ("sqlite", sqlite_env if "sqlite" in databases else None),
+        ):
             if env is None:
                 continue
             if vendor == "sqlite" and pg and mode != "full":
                 # Short runs make the sweep's big data set on PostgreSQL meanwhile: SQLite's figures are
                 # informational (no targets), and the full run measures them alone.
-                large_data = background.submit(run_child, "generate", {
-                    "today": today.isoformat(), "packages": sizes["sweep_packages"], "salt": 3, "tag": "l"}, pg_env)
+                large_data = background.submit(
+                    run_child,
+                    "generate",
+                    {"today": today.isoformat(), "packages": sizes["sweep_packages"], "salt": 3, "tag": "l"},
+                    pg_env,
+                )
                 details["sqlite_measured_alongside_data_generation"] = True
             suffix = "" if vendor == "postgresql" else "_sqlite"
             if vendor == "postgresql":
                 reference = pgbench(pg, clients=CLIENTS, seconds=sizes["seconds"])
                 details["pgbench"] = reference
                 log(f"pgbench tpcb-like, {CLIENTS} clients, scale {sizes['pgbench_scale']}: {reference['tps']:.0f} tps")
-            core = run_child("core", {"workers": CLIENTS, "seconds": sizes["seconds"],
-                                      "hot_concurrency": HOT_CONCURRENCY,
-                                      "profile_redemptions": sizes["profile_redemptions"] if vendor == "postgresql"
-                                      else 0}, env)
+            core = run_child(
+                "core",
+                {
+                    "workers": CLIENTS,
+                    "seconds": sizes["seconds"],
+                    "hot_concurrency": HOT_CONCURRENCY,
+                    "profile_redemptions": sizes["profile_redemptions"] if vendor == "postgresql" else 0,
+                },
+                env,
+            )
             statements, redeem, hot = core["statements"], core["redeem"], core["hot"]
             details.update({f"statements_{vendor}": statements, f"redeem_{vendor}": redeem, f"hot_{vendor}": hot})
             figures[f"statements_per_redemption{suffix}"] = statements["statements"]
@@ -303,32 +427,51 @@ def main(argv: list[str] | None = None) -> int:
             if "profile" in statements:
                 figures["redeem_client_cpu_ms"] = statements["profile"]["single_client"]["client_cpu_ms"]
                 figures["redeem_single_client_ms"] = statements["profile"]["single_client"]["wall_ms"]
-            figures.update({f"redeem_tps{suffix}": redeem["tps"], f"redeem_p50_ms{suffix}": redeem["p50_ms"],
-                            f"redeem_p99_ms{suffix}": redeem["p99_ms"],
-                            f"redeem_workers_cpu_share{suffix}": redeem["client_cpu_share_of_machine"]})
+            figures.update(
+                {
+                    f"redeem_tps{suffix}": redeem["tps"],
+                    f"redeem_p50_ms{suffix}": redeem["p50_ms"],
+                    f"redeem_p99_ms{suffix}": redeem["p99_ms"],
+                    f"redeem_workers_cpu_share{suffix}": redeem["client_cpu_share_of_machine"],
+                }
+            )
             if vendor == "postgresql":
-                figures.update(pgbench_tps=reference["tps"],
-                               redeem_vs_pgbench=round(redeem["tps"] / reference["tps"], 3))
+                figures.update(
+                    pgbench_tps=reference["tps"], redeem_vs_pgbench=round(redeem["tps"] / reference["tps"], 3)
+                )
             figures[f"hot_package_settle_ms{suffix}"] = hot["settle_ms"]
             checks[f"hot_package_exact_{vendor}"] = hot["exact"]
             checks[f"redemptions_without_errors_{vendor}"] = redeem["failed"] == 0 and redeem["redemptions"] > 0
             log(f"{vendor}: {statements['statements']} statements per redemption ({', '.join(statements['kinds'])})")
-            log(f"{vendor}: {redeem['tps']} redemptions/s with {CLIENTS} processes over {redeem['packages']:,} "
+            log(
+                f"{vendor}: {redeem['tps']} redemptions/s with {CLIENTS} processes over {redeem['packages']:,} "
                 f"packages (p50 {redeem['p50_ms']} ms, p99 {redeem['p99_ms']} ms; {redeem['refused']} refused, "
-                f"{redeem['failed']} failed)")
-            log(f"{vendor}: hot package, {HOT_CONCURRENCY} at once for 3 sessions: {hot['successes']} succeeded, "
-                f"{hot['refusals']} refused {hot['refusal_codes']}, settled in {hot['settle_ms']} ms")
+                f"{redeem['failed']} failed)"
+            )
+            log(
+                f"{vendor}: hot package, {HOT_CONCURRENCY} at once for 3 sessions: {hot['successes']} succeeded, "
+                f"{hot['refusals']} refused {hot['refusal_codes']}, settled in {hot['settle_ms']} ms"
+            )
 
         # ---- 2. HTTP
         if large_data is not None:
             large_data.result()  # nothing else may run on the machine while HTTP is measured
-        for vendor, env in (("postgresql", pg_env if pg else None), ("sqlite", sqlite_env if "sqlite" in databases
-                                                                       else None)):
+        for vendor, env in (
+            ("postgresql", pg_env if pg else None),
+            ("sqlite", sqlite_env if "sqlite" in databases else None),
+        ):
             if env is None or (vendor == "sqlite" and mode != "full" and pg):
                 continue  # SQLite's HTTP figures only in the full run (time)
             setup = setups[vendor]
-            http = http_scenario(env, work, token=setup["fixture"]["api_key"], targets=setup["targets"],
-                                 service_id=setup["service_id"], requests=sizes["http_requests"], tag=vendor)
+            http = http_scenario(
+                env,
+                work,
+                token=setup["fixture"]["api_key"],
+                targets=setup["targets"],
+                service_id=setup["service_id"],
+                requests=sizes["http_requests"],
+                tag=vendor,
+            )
             details[f"http_{vendor}"] = http
             suffix = "" if vendor == "postgresql" else "_sqlite"
             figures[f"http_redeem_rps{suffix}"] = http["redeem"]["rps"]
@@ -337,14 +480,20 @@ def main(argv: list[str] | None = None) -> int:
             figures[f"http_get_p99_ms{suffix}"] = http["get"]["p99_ms"]
             figures[f"http_redeem_vs_get{suffix}"] = round(http["redeem"]["rps"] / http["get"]["rps"], 3)
             figures[f"http_redeem_idempotent_rps{suffix}"] = http["redeem_with_idempotency_key"]["rps"]
-            log(f"{vendor} HTTP: redeem {http['redeem']['rps']} req/s p99 {http['redeem']['p99_ms']} ms; "
-                f"GET /me {http['get']['rps']} req/s p99 {http['get']['p99_ms']} ms")
+            log(
+                f"{vendor} HTTP: redeem {http['redeem']['rps']} req/s p99 {http['redeem']['p99_ms']} ms; "
+                f"GET /me {http['get']['rps']} req/s p99 {http['get']['p99_ms']} ms"
+            )
 
         # ---- 4. the nightly sweep at two sizes (memory must not grow with the data), then 5. reads
         if pg:
             if large_data is None:
-                large_data = background.submit(run_child, "generate", {
-                    "today": today.isoformat(), "packages": sizes["sweep_packages"], "salt": 3, "tag": "l"}, pg_env)
+                large_data = background.submit(
+                    run_child,
+                    "generate",
+                    {"today": today.isoformat(), "packages": sizes["sweep_packages"], "salt": 3, "tag": "l"},
+                    pg_env,
+                )
             sweep("large", large_data.result())
             if sizes["sweep_again"]:
                 again = timed_command(sweep_cmd, pg_env, work / "sweep-again.log")
@@ -353,49 +502,75 @@ def main(argv: list[str] | None = None) -> int:
                 figures["sweep_noop_seconds"] = again["seconds"]
             details["sweep"] = sweeps
             large, small = sweeps["large"], sweeps["small"]
-            figures.update(sweep_seconds=large["seconds"], sweep_peak_rss_mb=large["peak_rss_mb"],
-                           sweep_expired=large["expired"], sweep_packages_in_database=large["packages"],
-                           sweep_small_seconds=small["seconds"], sweep_small_peak_rss_mb=small["peak_rss_mb"],
-                           sweep_rss_growth=round(large["peak_rss_mb"] / small["peak_rss_mb"], 3),
-                           sweep_packages_per_second=round(large["expired"] / large["seconds"], 1))
+            figures.update(
+                sweep_seconds=large["seconds"],
+                sweep_peak_rss_mb=large["peak_rss_mb"],
+                sweep_expired=large["expired"],
+                sweep_packages_in_database=large["packages"],
+                sweep_small_seconds=small["seconds"],
+                sweep_small_peak_rss_mb=small["peak_rss_mb"],
+                sweep_rss_growth=round(large["peak_rss_mb"] / small["peak_rss_mb"], 3),
+                sweep_packages_per_second=round(large["expired"] / large["seconds"], 1),
+            )
             if sizes["reconcile"]:
-                rec = subprocess.run(punchcard_cmd("reconcile", "--tenant", "bench"), env=pg_env, cwd=ROOT,
-                                     capture_output=True, text=True)
+                rec = subprocess.run(
+                    punchcard_cmd("reconcile", "--tenant", "bench"),
+                    env=pg_env,
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                )
                 checks["reconcile_after_sweep"] = rec.returncode == 0
-                log("reconcile after the sweep: " + ("all checks passed" if rec.returncode == 0
-                                                     else rec.stdout[-1500:] + rec.stderr[-1500:]))
+                log(
+                    "reconcile after the sweep: "
+                    + ("all checks passed" if rec.returncode == 0 else rec.stdout[-1500:] + rec.stderr[-1500:])
+                )
             reads = run_child("reads", {"today": today.isoformat(), "samples": sizes["reads_samples"]}, pg_env)
             details["reads"] = reads
             checks["sweep_left_nothing_due"] = reads["sweep_check"]["ok"]
-            figures.update(patient_packages_p50_ms=reads["patient_packages"]["p50_ms"],
-                           patient_packages_p99_ms=reads["patient_packages"]["p99_ms"],
-                           patient_packages_db_p99_ms=reads["patient_packages"]["db_p99_ms"],
-                           liability_quarter_s=reads["liability"]["best_s"])
+            figures.update(
+                patient_packages_p50_ms=reads["patient_packages"]["p50_ms"],
+                patient_packages_p99_ms=reads["patient_packages"]["p99_ms"],
+                patient_packages_db_p99_ms=reads["patient_packages"]["db_p99_ms"],
+                liability_quarter_s=reads["liability"]["best_s"],
+            )
             if "expiry" in reads:
                 figures["expiry_report_30d_s"] = reads["expiry"]["best_s"]
-            log(f"reads: patient's packages p99 {reads['patient_packages']['p99_ms']} ms, liability quarter "
+            log(
+                f"reads: patient's packages p99 {reads['patient_packages']['p99_ms']} ms, liability quarter "
                 f"{reads['liability']['best_s']} s, expiry 30 days {reads.get('expiry', {}).get('best_s')} s "
-                f"({reads['source']})")
+                f"({reads['source']})"
+            )
     finally:
         if pg and not args.keep:
             for name in (pg.name, pg.pgbench_name):
                 try:
                     pg.drop(name)
-                except Exception as exc:  # noqa: BLE001 - cleanup must not hide the real error
+                except Exception as exc:
                     log(f"could not drop {name}: {exc}")
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
     duration = round(time.perf_counter() - started, 1)
     result = {
-        "mode": mode, "date": today.isoformat(), "duration_s": duration,
-        "machine": {"cores": os.cpu_count(), "memory_gb": _memory_gb(), "python": platform.python_version(),
-                    "system": f"{platform.system()} {platform.release()} {platform.machine()}"},
-        "databases": versions, "clients": CLIENTS,
+        "mode": mode,
+        "date": today.isoformat(),
+        "duration_s": duration,
+        "machine": {
+            "cores": os.cpu_count(),
+            "memory_gb": _memory_gb(),
+            "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()} {platform.machine()}",
+        },
+        "databases": versions,
+        "clients": CLIENTS,
         "sizes": {k: v for k, v in sizes.items() if k not in ("reconcile", "profile_redemptions", "sweep_again")},
         "figures": figures,
-        "targets": {name: {"target": text, "met": bool(ok(figures[name])) if mode == "full" or not full_only else None}
-                    for name, (text, ok, full_only) in TARGETS.items() if figures.get(name) is not None},
+        "targets": {
+            name: {"target": text, "met": bool(ok(figures[name])) if mode == "full" or not full_only else None}
+            for name, (text, ok, full_only) in TARGETS.items()
+            if figures.get(name) is not None
+        },
         "checks": checks,
         "details": details,
     }
@@ -419,19 +594,33 @@ def _memory_gb() -> float | None:
 
 
 def _print_table(result: dict) -> None:
-    table = Table(title=f"Punchcard benchmarks ({result['mode']}, {result['machine']['cores']} cores, "
-                        + ", ".join(f"{k} {v}" for k, v in result["databases"].items()) + ")",
-                  title_justify="left")
+    table = Table(
+        title=f"Punchcard benchmarks ({result['mode']}, {result['machine']['cores']} cores, "
+        + ", ".join(f"{k} {v}" for k, v in result["databases"].items())
+        + ")",
+        title_justify="left",
+    )
     table.add_column("Figure")
     table.add_column("Value", justify="right")
     table.add_column("Target")
     table.add_column("")
     for name, value in result["figures"].items():
         target = result["targets"].get(name)
-        status = ("" if target is None else "[dim]full run[/]" if target["met"] is None
-                  else "[green]met[/]" if target["met"] else "[red]missed[/]")
-        table.add_row(name, f"{value:,}" if isinstance(value, (int, float)) else str(value),
-                      target["target"] if target else "", status)
+        status = (
+            ""
+            if target is None
+            else "[dim]full run[/]"
+            if target["met"] is None
+            else "[green]met[/]"
+            if target["met"]
+            else "[red]missed[/]"
+        )
+        table.add_row(
+            name,
+            f"{value:,}" if isinstance(value, (int, float)) else str(value),
+            target["target"] if target else "",
+            status,
+        )
     for name, ok in result["checks"].items():
         table.add_row(name, "yes" if ok else "NO", "must hold", "[green]ok[/]" if ok else "[red]FAILED[/]")
     console.print(table)

@@ -2,6 +2,7 @@
 
 Every task takes keyword arguments that are plain JSON and returns a JSON-able dict.
 """
+
 from __future__ import annotations
 
 import cProfile
@@ -23,6 +24,7 @@ CLASS_PACK = "class-pack-50"
 
 
 # ---------------------------------------------------------------- shared helpers
+
 
 def _tenant(slug: str = "bench"):
     from punchcard.tenancy.models import Tenant
@@ -62,9 +64,16 @@ def _redeem_targets(fixture: dict) -> list[tuple[int, int]]:
     from punchcard.packages.models import Package
 
     left = F("lines__redeemed") + F("lines__forfeited") + F("lines__held") + 5
-    rows = (Package.objects.filter(tenant_id=fixture["tenant_id"], plan_version_id=fixture["plan_versions"][CLASS_PACK],
-                                   closure__isnull=True, lines__granted__gt=left)
-            .values_list("id", "sold_at_id").order_by("id"))
+    rows = (
+        Package.objects.filter(
+            tenant_id=fixture["tenant_id"],
+            plan_version_id=fixture["plan_versions"][CLASS_PACK],
+            closure__isnull=True,
+            lines__granted__gt=left,
+        )
+        .values_list("id", "sold_at_id")
+        .order_by("id")
+    )
     return list(rows)
 
 
@@ -73,6 +82,7 @@ def _vendor() -> str:
 
 
 # ---------------------------------------------------------------- setup
+
 
 def task_setup(*, redeem_packages: int, today: str, mixed_packages: int = 0) -> dict:
     """The clinic chain (through the services) and the class packs the throughput scenarios use.
@@ -89,12 +99,23 @@ def task_setup(*, redeem_packages: int, today: str, mixed_packages: int = 0) -> 
     now = clock.now()
     made = fixture.build(now)
     if _vendor() == "postgresql":
-        counts = datagen.generate(fixture=made, today=dt.date.fromisoformat(today), packages=redeem_packages,
-                                  stories=datagen.REDEEM_SET, tag="r", salt=1)
+        counts = datagen.generate(
+            fixture=made,
+            today=dt.date.fromisoformat(today),
+            packages=redeem_packages,
+            stories=datagen.REDEEM_SET,
+            tag="r",
+            salt=1,
+        )
         if mixed_packages:
             mixed = task_generate(today=today, packages=mixed_packages, salt=2, tag="s")
-            return {"fixture": made, "redeem_set": counts, "mixed": mixed,
-                    "seconds": round(time.perf_counter() - started, 2), **task_targets()}
+            return {
+                "fixture": made,
+                "redeem_set": counts,
+                "mixed": mixed,
+                "seconds": round(time.perf_counter() - started, 2),
+                **task_targets(),
+            }
     else:
         from punchcard.tenancy import services as tenancy
 
@@ -103,22 +124,28 @@ def task_setup(*, redeem_packages: int, today: str, mixed_packages: int = 0) -> 
         centres = list(made["centres"].values())
         for i in range(redeem_packages):
             patient = tenancy.create_patient(tenant=tenant, actor=desk, external_ref=f"BR-{i}", name=f"Walk-in {i}")
-            billing.sell_package(tenant=tenant, actor=desk, patient_id=patient.id,
-                                 centre_id=centres[i % len(centres)]["id"],
-                                 plan_id=made["plans"][CLASS_PACK]["plan_id"], method="card")
+            billing.sell_package(
+                tenant=tenant,
+                actor=desk,
+                patient_id=patient.id,
+                centre_id=centres[i % len(centres)]["id"],
+                plan_id=made["plans"][CLASS_PACK]["plan_id"],
+                method="card",
+            )
         counts = {"packages": redeem_packages}
-    return {"fixture": made, "redeem_set": counts, "seconds": round(time.perf_counter() - started, 2),
-            **task_targets()}
+    return {"fixture": made, "redeem_set": counts, "seconds": round(time.perf_counter() - started, 2), **task_targets()}
 
 
 # ---------------------------------------------------------------- scenario 1: redemption throughput
+
 
 def _redeem_call(fixture, tenant, actor, service_id):
     from punchcard.packages.services import redeem_session
 
     def call(package_id, centre_id):
-        return redeem_session(tenant=tenant, actor=actor, package_id=package_id, service_id=service_id,
-                              centre_id=centre_id)
+        return redeem_session(
+            tenant=tenant, actor=actor, package_id=package_id, service_id=service_id, centre_id=centre_id
+        )
 
     return call
 
@@ -148,8 +175,16 @@ def _worker(index: int, seed: int, targets, fixture, seconds: float, barrier, re
             refused += 1
         except DatabaseError:
             failed += 1
-    results.put({"latencies": latencies, "refused": refused, "failed": failed, "start": start,
-                 "end": time.perf_counter(), "cpu": time.process_time() - cpu})
+    results.put(
+        {
+            "latencies": latencies,
+            "refused": refused,
+            "failed": failed,
+            "start": start,
+            "end": time.perf_counter(),
+            "cpu": time.process_time() - cpu,
+        }
+    )
     connections.close_all()
 
 
@@ -163,8 +198,9 @@ def task_redeem(*, workers: int, seconds: float, seed: int = 7) -> dict:
     ctx = multiprocessing.get_context("fork")
     barrier = ctx.Barrier(workers)
     results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(i, seed, targets, fixture, seconds, barrier, results))
-             for i in range(workers)]
+    procs = [
+        ctx.Process(target=_worker, args=(i, seed, targets, fixture, seconds, barrier, results)) for i in range(workers)
+    ]
     for proc in procs:
         proc.start()
     outcomes = [results.get(timeout=seconds + 300) for _ in procs]
@@ -173,16 +209,30 @@ def task_redeem(*, workers: int, seconds: float, seed: int = 7) -> dict:
     latencies = [x for o in outcomes for x in o["latencies"]]
     wall = max(o["end"] for o in outcomes) - min(o["start"] for o in outcomes)
     cpu = sum(o["cpu"] for o in outcomes)
-    return {"vendor": _vendor(), "workers": workers, "packages": len(targets), "redemptions": len(latencies),
-            "refused": sum(o["refused"] for o in outcomes), "failed": sum(o["failed"] for o in outcomes),
-            "seconds": round(wall, 2), "tps": round(len(latencies) / wall, 1), **latency_summary(latencies),
-            # The workers' own CPU: what the Python side costs per redemption, and its share of the machine.
-            "client_cpu_ms_per_redemption": round(cpu / max(1, len(latencies)) * 1000, 2),
-            "client_cpu_share_of_machine": round(cpu / (wall * (os.cpu_count() or 1)), 3)}
+    return {
+        "vendor": _vendor(),
+        "workers": workers,
+        "packages": len(targets),
+        "redemptions": len(latencies),
+        "refused": sum(o["refused"] for o in outcomes),
+        "failed": sum(o["failed"] for o in outcomes),
+        "seconds": round(wall, 2),
+        "tps": round(len(latencies) / wall, 1),
+        **latency_summary(latencies),
+        # The workers' own CPU: what the Python side costs per redemption, and its share of the machine.
+        "client_cpu_ms_per_redemption": round(cpu / max(1, len(latencies)) * 1000, 2),
+        "client_cpu_share_of_machine": round(cpu / (wall * (os.cpu_count() or 1)), 3),
+    }
 
 
-def task_core(*, workers: int, seconds: float, profile_redemptions: int = 0, profile_out: str | None = None,
-              hot_concurrency: int = 50) -> dict:
+def task_core(
+    *,
+    workers: int,
+    seconds: float,
+    profile_redemptions: int = 0,
+    profile_out: str | None = None,
+    hot_concurrency: int = 50,
+) -> dict:
     """Scenarios 1 and 3 in one process: statements and profile, throughput, then the hot package."""
     statements = task_statements(profile_redemptions=profile_redemptions, profile_out=profile_out)
     redeem = task_redeem(workers=workers, seconds=seconds)
@@ -191,6 +241,7 @@ def task_core(*, workers: int, seconds: float, profile_redemptions: int = 0, pro
 
 
 # ---------------------------------------------------------------- statements and profile of one redemption
+
 
 def _statement_kind(sql: str) -> str:
     words = sql.split()
@@ -203,7 +254,7 @@ def _statement_kind(sql: str) -> str:
     if head == "SELECT":
         upper = sql.upper()
         start = upper.find(" FROM ")
-        table = sql[start + 6:].split()[0].strip('"') if start >= 0 else "?"
+        table = sql[start + 6 :].split(maxsplit=1)[0].strip('"') if start >= 0 else "?"
         return f"SELECT {table}"
     return head
 
@@ -230,15 +281,21 @@ def task_statements(*, profile_redemptions: int = 300, profile_out: str | None =
         fresh(*target)
 
     if not profile_redemptions:
-        return {"vendor": _vendor(), "statements": len(statements), "kinds": [_statement_kind(s) for s in statements],
-                "statements_fresh_tenant": len(captured_fresh.captured_queries),
-                "kinds_fresh_tenant": [_statement_kind(q["sql"]) for q in captured_fresh.captured_queries]}
+        return {
+            "vendor": _vendor(),
+            "statements": len(statements),
+            "kinds": [_statement_kind(s) for s in statements],
+            "statements_fresh_tenant": len(captured_fresh.captured_queries),
+            "kinds_fresh_tenant": [_statement_kind(q["sql"]) for q in captured_fresh.captured_queries],
+        }
     # Single client, no profiler: wall time and this process's CPU time per redemption.
     started, cpu = time.perf_counter(), time.process_time()
     for _ in range(profile_redemptions):
         call(*rng.choice(targets))
-    alone = {"wall_ms": round((time.perf_counter() - started) / profile_redemptions * 1000, 2),
-             "client_cpu_ms": round((time.process_time() - cpu) / profile_redemptions * 1000, 2)}
+    alone = {
+        "wall_ms": round((time.perf_counter() - started) / profile_redemptions * 1000, 2),
+        "client_cpu_ms": round((time.process_time() - cpu) / profile_redemptions * 1000, 2),
+    }
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
@@ -254,11 +311,14 @@ def task_statements(*, profile_redemptions: int = 300, profile_out: str | None =
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
         Path(profile_out).write_text(f"{profile_redemptions} redemptions, {wall:.2f} s wall\n\n{out.getvalue()}")
-    return {"vendor": _vendor(), "statements": len(statements),
-            "kinds": [_statement_kind(s) for s in statements],
-            "statements_fresh_tenant": len(captured_fresh.captured_queries),
-            "kinds_fresh_tenant": [_statement_kind(q["sql"]) for q in captured_fresh.captured_queries],
-            "profile": breakdown}
+    return {
+        "vendor": _vendor(),
+        "statements": len(statements),
+        "kinds": [_statement_kind(s) for s in statements],
+        "statements_fresh_tenant": len(captured_fresh.captured_queries),
+        "kinds_fresh_tenant": [_statement_kind(q["sql"]) for q in captured_fresh.captured_queries],
+        "profile": breakdown,
+    }
 
 
 def _profile_top(stats: pstats.Stats, count: int, limit: int = 12) -> list[dict]:
@@ -266,13 +326,26 @@ def _profile_top(stats: pstats.Stats, count: int, limit: int = 12) -> list[dict]
     rows = []
     for (file, line, name), (_, calls, own, cumulative, _) in stats.stats.items():
         path = file.replace("\\", "/")
-        where = ("punchcard" if "/punchcard/" in path else "django" if "/django/" in path
-                 else "psycopg" if "/psycopg" in path else None)
+        where = (
+            "punchcard"
+            if "/punchcard/" in path
+            else "django"
+            if "/django/" in path
+            else "psycopg"
+            if "/psycopg" in path
+            else None
+        )
         if where is None or name.startswith("<"):
             continue
         short = path.split(f"/{where}/", 1)[-1]
-        rows.append({"function": f"{where}/{short}:{line} {name}", "calls_per_redemption": round(calls / count, 1),
-                     "cumulative_ms": round(cumulative / count * 1000, 2), "own_ms": round(own / count * 1000, 3)})
+        rows.append(
+            {
+                "function": f"{where}/{short}:{line} {name}",
+                "calls_per_redemption": round(calls / count, 1),
+                "cumulative_ms": round(cumulative / count * 1000, 2),
+                "own_ms": round(own / count * 1000, 3),
+            }
+        )
     ours = sorted((r for r in rows if r["function"].startswith("punchcard")), key=lambda r: -r["cumulative_ms"])
     theirs = sorted((r for r in rows if not r["function"].startswith("punchcard")), key=lambda r: -r["own_ms"])
     return ours[:limit] + theirs[:limit]
@@ -280,20 +353,29 @@ def _profile_top(stats: pstats.Stats, count: int, limit: int = 12) -> list[dict]
 
 def _profile_breakdown(stats: pstats.Stats, wall: float, count: int) -> dict:
     """Where a redemption's time goes: waiting on the database (statements, commit), compiling SQL, the rest."""
+
     def cumulative(path_end: str, name: str) -> float:
-        return sum(ct for (file, _, func), (_, _, _, ct, _) in stats.stats.items()
-                   if func == name and file.replace("\\", "/").endswith(path_end))
+        return sum(
+            ct
+            for (file, _, func), (_, _, _, ct, _) in stats.stats.items()
+            if func == name and file.replace("\\", "/").endswith(path_end)
+        )
 
     statements = cumulative("django/db/backends/utils.py", "_execute")  # the driver call, round trip included
     commit = cumulative("django/db/backends/base/base.py", "commit")
     compile_sql = cumulative("django/db/models/sql/compiler.py", "as_sql")
     share = (lambda t: round(t / wall, 3)) if wall else (lambda t: None)
-    return {"ms_per_redemption": round(wall / count * 1000, 2), "statements_share": share(statements),
-            "commit_share": share(commit), "sql_compile_share": share(compile_sql),
-            "python_share": share(wall - statements - commit)}
+    return {
+        "ms_per_redemption": round(wall / count * 1000, 2),
+        "statements_share": share(statements),
+        "commit_share": share(commit),
+        "sql_compile_share": share(compile_sql),
+        "python_share": share(wall - statements - commit),
+    }
 
 
 # ---------------------------------------------------------------- scenario 3: the hot package
+
 
 def task_hot(*, concurrency: int = 50) -> dict:
     """`concurrency` simultaneous redemptions of one package with 3 sessions left: exactly 3 may succeed."""
@@ -306,10 +388,17 @@ def task_hot(*, concurrency: int = 50) -> dict:
     tenant = _tenant()
     desk = _desk(fixture)
     centre_id = next(iter(fixture["centres"].values()))
-    patient = tenancy.create_patient(tenant=tenant, actor=desk, external_ref=f"HOT-{time.time_ns()}",
-                                     name="Hot package holder")
-    package = billing.sell_package(tenant=tenant, actor=desk, patient_id=patient.id, centre_id=centre_id,
-                                   plan_id=fixture["plan_ids"]["trial-3"], method="card")
+    patient = tenancy.create_patient(
+        tenant=tenant, actor=desk, external_ref=f"HOT-{time.time_ns()}", name="Hot package holder"
+    )
+    package = billing.sell_package(
+        tenant=tenant,
+        actor=desk,
+        patient_id=patient.id,
+        centre_id=centre_id,
+        plan_id=fixture["plan_ids"]["trial-3"],
+        method="card",
+    )
     connections.close_all()
     barrier = threading.Barrier(concurrency + 1)
     outcomes: list = [None] * concurrency
@@ -322,11 +411,16 @@ def task_hot(*, concurrency: int = 50) -> dict:
             mine = _tenant()
             connection.ensure_connection()  # connect before the start line, not in the race
             barrier.wait(60)
-            outcomes[i] = redeem_session(tenant=mine, actor=desk, package_id=package.id,
-                                         service_id=fixture["services"]["physio"], centre_id=centre_id)
+            outcomes[i] = redeem_session(
+                tenant=mine,
+                actor=desk,
+                package_id=package.id,
+                service_id=fixture["services"]["physio"],
+                centre_id=centre_id,
+            )
         except DomainError as exc:
             outcomes[i] = exc
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             outcomes[i] = exc
         finally:
             finished[i] = time.perf_counter()
@@ -346,15 +440,31 @@ def task_hot(*, concurrency: int = 50) -> dict:
     others = [repr(o) for o in outcomes if not isinstance(o, (Redemption, DomainError))]
     line = PackageLine.objects.get(package_id=package.id)
     ledger = SessionEntry.objects.filter(line=line, kind="redeem").count()
-    exact = (len(successes) == 3 and len(refusals) == concurrency - 3 and codes == ["insufficient_sessions"]
-             and line.redeemed == 3 and line.available == 0 and ledger == 3
-             and Redemption.objects.filter(package_id=package.id).count() == 3)
-    return {"vendor": _vendor(), "concurrency": concurrency, "successes": len(successes), "refusals": len(refusals),
-            "refusal_codes": codes, "other_errors": others[:5], "redeemed": line.redeemed,
-            "available": line.available, "exact": exact, "settle_ms": round(settle * 1000, 1)}
+    exact = (
+        len(successes) == 3
+        and len(refusals) == concurrency - 3
+        and codes == ["insufficient_sessions"]
+        and line.redeemed == 3
+        and line.available == 0
+        and ledger == 3
+        and Redemption.objects.filter(package_id=package.id).count() == 3
+    )
+    return {
+        "vendor": _vendor(),
+        "concurrency": concurrency,
+        "successes": len(successes),
+        "refusals": len(refusals),
+        "refusal_codes": codes,
+        "other_errors": others[:5],
+        "redeemed": line.redeemed,
+        "available": line.available,
+        "exact": exact,
+        "settle_ms": round(settle * 1000, 1),
+    }
 
 
 # ---------------------------------------------------------------- scenario 4: bulk data for the sweep
+
 
 def task_generate(*, today: str, packages: int, salt: int = 2, tag: str = "m") -> dict:
     from bench import datagen
@@ -378,33 +488,59 @@ def fixture_for_generator() -> dict:
         version = plan.current
         split = split_tax(version.price, rate_bp=version.tax_rate_bp, inclusive=version.tax_inclusive)
         plan_lines = list(version.lines.prefetch_related("services").order_by("position", "id"))
-        terms = [LineForAllocation(max(s.list_price for s in pl.services.all()), pl.sessions, pl.bonus_sessions)
-                 for pl in plan_lines]
+        terms = [
+            LineForAllocation(max(s.list_price for s in pl.services.all()), pl.sessions, pl.bonus_sessions)
+            for pl in plan_lines
+        ]
         values = allocate_to_lines(split.net, terms)
         plans[plan.code] = {
-            "version_id": version.id, "plan_id": plan.id, "name": version.name, "gross": version.price,
-            "net": split.net, "tax": split.tax, "expiry": version.expiry, "mode": version.expiry_mode,
-            "grace": version.grace_days, "days": version.expiry.get("count") or 0, "kind": version.expiry["kind"],
-            "lines": [{"plan_line_id": pl.id, "label": pl.label, "service_ids": sorted(s.id for s in pl.services.all()),
-                       "list_price": t.list_price, "granted": t.granted, "value": v}
-                      for pl, t, v in zip(plan_lines, terms, values, strict=True)],
+            "version_id": version.id,
+            "plan_id": plan.id,
+            "name": version.name,
+            "gross": version.price,
+            "net": split.net,
+            "tax": split.tax,
+            "expiry": version.expiry,
+            "mode": version.expiry_mode,
+            "grace": version.grace_days,
+            "days": version.expiry.get("count") or 0,
+            "kind": version.expiry["kind"],
+            "lines": [
+                {
+                    "plan_line_id": pl.id,
+                    "label": pl.label,
+                    "service_ids": sorted(s.id for s in pl.services.all()),
+                    "list_price": t.list_price,
+                    "granted": t.granted,
+                    "value": v,
+                }
+                for pl, t, v in zip(plan_lines, terms, values, strict=True)
+            ],
         }
-    return {"tenant_id": tenant.id, "currency": tenant.currency,
-            "centres": {c.code: {"id": c.id, "zone": c.timezone} for c in Centre.objects.filter(tenant=tenant)
-                        .order_by("id")},
-            "accounts": journal.accounts(tenant), "plans": plans}
+    return {
+        "tenant_id": tenant.id,
+        "currency": tenant.currency,
+        "centres": {
+            c.code: {"id": c.id, "zone": c.timezone} for c in Centre.objects.filter(tenant=tenant).order_by("id")
+        },
+        "accounts": journal.accounts(tenant),
+        "plans": plans,
+    }
 
 
 def task_due_count(*, as_of: str) -> dict:
     """Packages the sweep should expire as of a date (computed independently, in SQL)."""
     day = dt.date.fromisoformat(as_of)
     with connection.cursor() as cur:
-        cur.execute("""
+        cur.execute(
+            """
             SELECT count(*) FROM packages_package p
             WHERE p.closure IS NULL AND p.expires_on IS NOT NULL AND p.start_date <= %s
               AND p.expires_on + CASE WHEN p.expiry_mode = 'soft' THEN p.grace_days ELSE 0 END < %s
               AND EXISTS (SELECT 1 FROM packages_packageline l WHERE l.package_id = p.id
-                          AND l.granted > l.redeemed + l.forfeited)""", [day, day])
+                          AND l.granted > l.redeemed + l.forfeited)""",
+            [day, day],
+        )
         due = cur.fetchone()[0]
         cur.execute("SELECT count(*) FROM packages_package")
         total = cur.fetchone()[0]
@@ -417,16 +553,23 @@ def task_sweep_check(*, as_of: str) -> dict:
     """After the sweep: nothing left due, one breakage entry per expired package, balanced."""
     after = task_due_count(as_of=as_of)
     with connection.cursor() as cur:
-        cur.execute("""SELECT count(*), count(DISTINCT event_id), COALESCE(sum(total_debit), 0)
+        cur.execute(
+            """SELECT count(*), count(DISTINCT event_id), COALESCE(sum(total_debit), 0)
                        FROM ledger_journalentry WHERE event_type = 'package_expiry' AND at >= %s""",
-                    [dt.datetime.combine(dt.date.fromisoformat(as_of), dt.time(), tzinfo=dt.UTC)
-                     - dt.timedelta(days=1)])
+            [dt.datetime.combine(dt.date.fromisoformat(as_of), dt.time(), tzinfo=dt.UTC) - dt.timedelta(days=1)],
+        )
         entries, packages, breakage = cur.fetchone()
-    return {"left_due": after["due"], "breakage_entries": entries, "breakage_packages": packages,
-            "breakage_value": breakage, "ok": after["due"] == 0 and entries == packages}
+    return {
+        "left_due": after["due"],
+        "breakage_entries": entries,
+        "breakage_packages": packages,
+        "breakage_value": breakage,
+        "ok": after["due"] == 0 and entries == packages,
+    }
 
 
 # ---------------------------------------------------------------- scenario 5: reads at scale
+
 
 def task_reads(*, today: str, samples: int = 500, seed: int = 11) -> dict:
     """Scenario 5, after a check of what the sweep left (nothing due, one breakage entry per package)."""
@@ -441,7 +584,7 @@ def task_reads(*, today: str, samples: int = 500, seed: int = 11) -> dict:
     with connection.cursor() as cur:
         cur.execute("SELECT min(id), max(id) FROM tenancy_patient WHERE tenant_id = %s", [tenant.id])
         low, high = cur.fetchone()
-    sharing = list(Beneficiary.objects.filter(tenant=tenant).values_list("patient_id", flat=True)[:samples // 10])
+    sharing = list(Beneficiary.objects.filter(tenant=tenant).values_list("patient_id", flat=True)[: samples // 10])
     chosen = [rng.randint(low, high) for _ in range(samples)] + sharing
     rng.shuffle(chosen)
     for pid in chosen[:20]:  # warm the connection and the caches
@@ -463,11 +606,14 @@ def task_reads(*, today: str, samples: int = 500, seed: int = 11) -> dict:
             found += len(packages_of_patient(tenant, pid))
             timings.append(time.perf_counter() - started)
             db_timings.append(in_db[0])
-    patient_reads = {**latency_summary(timings), "samples": len(chosen),
-                     "db_p50_ms": latency_summary(db_timings)["p50_ms"],
-                     "db_p99_ms": latency_summary(db_timings)["p99_ms"],
-                     "packages_per_patient": round(found / len(chosen), 2),
-                     "patients": Patient.objects.filter(tenant=tenant).count()}
+    patient_reads = {
+        **latency_summary(timings),
+        "samples": len(chosen),
+        "db_p50_ms": latency_summary(db_timings)["p50_ms"],
+        "db_p99_ms": latency_summary(db_timings)["p99_ms"],
+        "packages_per_patient": round(found / len(chosen), 2),
+        "patients": Patient.objects.filter(tenant=tenant).count(),
+    }
 
     quarter_end = dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1) - dt.timedelta(days=1)
     quarter_start = dt.date(quarter_end.year, quarter_end.month - 2, 1)
@@ -478,12 +624,14 @@ def task_reads(*, today: str, samples: int = 500, seed: int = 11) -> dict:
         report_selectors = None
     if report_selectors is not None and hasattr(report_selectors, "liability"):
         reports["source"] = "punchcard.reports.selectors"
-        reports["liability"], report = _timed(2, lambda: report_selectors.liability(
-            tenant, date_from=quarter_start, date_to=quarter_end))
+        reports["liability"], report = _timed(
+            2, lambda: report_selectors.liability(tenant, date_from=quarter_start, date_to=quarter_end)
+        )
         reports["liability"]["balanced"] = report.extra.get("balanced")
         # Expiring in the next 30 days, and expired in the last 30 (the report's own window).
-        reports["expiry"], report = _timed(2, lambda: report_selectors.expiry(
-            tenant, as_of=day, days=30, date_from=day - dt.timedelta(days=30)))
+        reports["expiry"], report = _timed(
+            2, lambda: report_selectors.expiry(tenant, as_of=day, days=30, date_from=day - dt.timedelta(days=30))
+        )
         reports["expiry"]["rows"] = len(report.rows)
     else:  # an equivalent aggregate: the deferred-revenue roll-forward of the quarter
         reports["source"] = "equivalent aggregate query (reports app not present)"
@@ -504,14 +652,16 @@ def _timed(repeat: int, fn) -> tuple[dict, object]:
 
 def _liability_equivalent(tenant_id: int, date_from: dt.date, date_to: dt.date):
     with connection.cursor() as cur:
-        cur.execute("""
+        cur.execute(
+            """
             SELECT sum(CASE WHEN e.date < %s THEN -p.amount ELSE 0 END),
                    sum(CASE WHEN e.date BETWEEN %s AND %s THEN -p.amount ELSE 0 END),
                    sum(CASE WHEN e.date <= %s THEN -p.amount ELSE 0 END)
             FROM ledger_posting p JOIN ledger_journalentry e ON e.id = p.entry_id
                  JOIN ledger_account a ON a.id = p.account_id
             WHERE p.tenant_id = %s AND a.role = 'deferred_revenue'""",
-                    [date_from, date_from, date_to, date_to, tenant_id])
+            [date_from, date_from, date_to, date_to, tenant_id],
+        )
         return cur.fetchone()
 
 

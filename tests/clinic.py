@@ -7,6 +7,7 @@ Usage:
     package = clinic.sell(plan, patient=clinic.asha)
     clinic.redeem(package, "physio")
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,13 +43,16 @@ class Clinic:
         n = next(_serial)
         tenant = tenancy.create_tenant(name=f"Clinic {n}", slug=slug or f"clinic-{n}", currency=currency, now=now)
         admin = Actor(label="test-admin", role=Role.ADMIN, source="tests")
-        centre = tenancy.create_centre(tenant=tenant, actor=admin, name="Bandra", code="bandra",
-                                       timezone="Asia/Kolkata")
-        other = tenancy.create_centre(tenant=tenant, actor=admin, name="Koramangala", code="koramangala",
-                                      timezone="Asia/Kolkata")
+        centre = tenancy.create_centre(
+            tenant=tenant, actor=admin, name="Bandra", code="bandra", timezone="Asia/Kolkata"
+        )
+        other = tenancy.create_centre(
+            tenant=tenant, actor=admin, name="Koramangala", code="koramangala", timezone="Asia/Kolkata"
+        )
         services = {
-            code: tenancy.create_service(tenant=tenant, actor=admin, name=name, code=code, list_price=price,
-                                         delivery_cost=price // 4)
+            code: tenancy.create_service(
+                tenant=tenant, actor=admin, name=name, code=code, list_price=price, delivery_cost=price // 4
+            )
             for code, name, price in [
                 ("physio", "Physiotherapy", 100000),
                 ("doctor", "Doctor consultation", 150000),
@@ -58,17 +62,22 @@ class Clinic:
                 ("chiro", "Chiropractic adjustment", 10000),
             ]
         }
-        manager_member = tenancy.create_staff_member(tenant=tenant, actor=admin, name="Meera (manager)",
-                                                     role=Role.MANAGER)
-        desk_member = tenancy.create_staff_member(tenant=tenant, actor=admin, name="Dev (front desk)",
-                                                  role=Role.FRONT_DESK, is_practitioner=True)
-        manager = Actor(label=f"staff:{manager_member.id} Meera", role=Role.MANAGER, source="bandra",
-                        staff_id=manager_member.id)
-        front_desk = Actor(label=f"staff:{desk_member.id} Dev", role=Role.FRONT_DESK, source="bandra",
-                           staff_id=desk_member.id)
+        manager_member = tenancy.create_staff_member(
+            tenant=tenant, actor=admin, name="Meera (manager)", role=Role.MANAGER
+        )
+        desk_member = tenancy.create_staff_member(
+            tenant=tenant, actor=admin, name="Dev (front desk)", role=Role.FRONT_DESK, is_practitioner=True
+        )
+        manager = Actor(
+            label=f"staff:{manager_member.id} Meera", role=Role.MANAGER, source="bandra", staff_id=manager_member.id
+        )
+        front_desk = Actor(
+            label=f"staff:{desk_member.id} Dev", role=Role.FRONT_DESK, source="bandra", staff_id=desk_member.id
+        )
         patients = {
-            name.lower(): tenancy.create_patient(tenant=tenant, actor=front_desk, external_ref=f"P-{n}-{i}",
-                                                 name=name, now=now)
+            name.lower(): tenancy.create_patient(
+                tenant=tenant, actor=front_desk, external_ref=f"P-{n}-{i}", name=name, now=now
+            )
             for i, name in enumerate(["Asha", "Ravi", "Kiran", "Lata", "Nikhil", "Priya"])
         }
         return cls(tenant, centre, other, services, manager, front_desk, patients, now)
@@ -79,28 +88,55 @@ class Clinic:
             return patients[name]
         raise AttributeError(name)
 
-    def line(self, *service_codes: str, sessions: int, bonus: int = 0, patient_pays: int = 0,
-             top_up_price: int | None = None) -> LineSpec:
-        return LineSpec(service_ids=[self.services[c].id for c in service_codes], sessions=sessions,
-                        bonus_sessions=bonus, patient_pays=patient_pays, top_up_price=top_up_price)
+    def line(
+        self, *service_codes: str, sessions: int, bonus: int = 0, patient_pays: int = 0, top_up_price: int | None = None
+    ) -> LineSpec:
+        return LineSpec(
+            service_ids=[self.services[c].id for c in service_codes],
+            sessions=sessions,
+            bonus_sessions=bonus,
+            patient_pays=patient_pays,
+            top_up_price=top_up_price,
+        )
 
     def plan(self, code: str, *, price: int, lines: list[LineSpec], **terms):
         terms.setdefault("name", code.replace("-", " ").title())
-        return create_plan(tenant=self.tenant, actor=self.manager, code=code,
-                           terms=PlanTerms(price=price, lines=lines, **terms))
+        return create_plan(
+            tenant=self.tenant, actor=self.manager, code=code, terms=PlanTerms(price=price, lines=lines, **terms)
+        )
 
     def sell(self, version, *, patient=None, start_date: dt.date | None = None, centre=None, **kw):
-        return billing.sell_package(tenant=self.tenant, actor=self.front_desk, patient_id=(patient or self.asha).id,
-                                    centre_id=(centre or self.centre).id, plan_id=version.plan_id,
-                                    start_date=start_date, **kw)
+        return billing.sell_package(
+            tenant=self.tenant,
+            actor=self.front_desk,
+            patient_id=(patient or self.asha).id,
+            centre_id=(centre or self.centre).id,
+            plan_id=version.plan_id,
+            start_date=start_date,
+            **kw,
+        )
 
     def redeem(self, package, service_code: str, *, centre=None, person=None, sessions: int = 1, **kw):
-        return packages.redeem_session(tenant=self.tenant, actor=self.front_desk, package_id=package.id,
-                                       service_id=self.services[service_code].id,
-                                       centre_id=(centre or self.centre).id,
-                                       person_id=person.id if person else None, sessions=sessions, **kw)
+        return packages.redeem_session(
+            tenant=self.tenant,
+            actor=self.front_desk,
+            package_id=package.id,
+            service_id=self.services[service_code].id,
+            centre_id=(centre or self.centre).id,
+            person_id=person.id if person else None,
+            sessions=sessions,
+            **kw,
+        )
 
     def hold(self, package, service_code: str, day: dt.date, *, centre=None, person=None, sessions: int = 1, **kw):
-        return packages.place_hold(tenant=self.tenant, actor=self.front_desk, package_id=package.id,
-                                   service_id=self.services[service_code].id, centre_id=(centre or self.centre).id,
-                                   day=day, person_id=person.id if person else None, sessions=sessions, **kw)
+        return packages.place_hold(
+            tenant=self.tenant,
+            actor=self.front_desk,
+            package_id=package.id,
+            service_id=self.services[service_code].id,
+            centre_id=(centre or self.centre).id,
+            day=day,
+            person_id=person.id if person else None,
+            sessions=sessions,
+            **kw,
+        )

@@ -13,6 +13,7 @@ Per run:
 - The header names the database and server version; the summary repeats it with the counts, and
   writes that line to $PUNCHCARD_TEST_SUMMARY for scripts/test.sh.
 """
+
 from __future__ import annotations
 
 import os
@@ -147,8 +148,7 @@ def run_concurrently() -> Callable[..., list[Any]]:
     def run(*callables: Callable[[], Any], timeout: float = 30) -> list[Any]:
         if connection.in_atomic_block:
             raise pytest.UsageError(
-                "run_concurrently needs committed data: mark the test "
-                "@pytest.mark.django_db(transaction=True)"
+                "run_concurrently needs committed data: mark the test @pytest.mark.django_db(transaction=True)"
             )
         barrier = threading.Barrier(len(callables))
         outcomes: list[Any] = [None] * len(callables)
@@ -157,7 +157,7 @@ def run_concurrently() -> Callable[..., list[Any]]:
             try:
                 barrier.wait(timeout)  # start together, to make the race real
                 outcomes[index] = fn()
-            except BaseException as exc:  # noqa: BLE001 - handed back to the test as its outcome
+            except BaseException as exc:
                 outcomes[index] = exc
             finally:
                 # Each thread opened its own connection; close it, or PostgreSQL refuses to drop

@@ -1,4 +1,5 @@
 """The admin shows the catalogue, packages and ledger, and offers no way to change them."""
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model

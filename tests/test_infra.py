@@ -1,5 +1,6 @@
 """The test harness itself: each run really uses the database it claims, and concurrency tests get
 separate connections that see each other's committed data."""
+
 import os
 import threading
 from pathlib import Path

@@ -2,6 +2,7 @@
 
 Tests and the CLI's `--as-of` set it; nothing else reads the system time.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,21 +17,21 @@ def _from_env() -> dt.datetime | None:
     if not value:
         return None
     parsed = dt.datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def now() -> dt.datetime:
     """The current instant, timezone-aware UTC."""
     if _frozen is not None:
         return _frozen
-    return _from_env() or dt.datetime.now(dt.timezone.utc)
+    return _from_env() or dt.datetime.now(dt.UTC)
 
 
 def set_now(instant: dt.datetime | None) -> None:
     global _frozen
     if instant is not None and instant.tzinfo is None:
         raise ValueError("the clock needs an aware datetime")
-    _frozen = instant.astimezone(dt.timezone.utc) if instant else None
+    _frozen = instant.astimezone(dt.UTC) if instant else None
 
 
 @contextmanager

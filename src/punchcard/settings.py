@@ -1,4 +1,5 @@
 """Django settings. Everything an operator changes comes from the environment (see README)."""
+
 import os
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Fixtures for the HTTP API tests: a seeded clinic, an API key per role, and a client that speaks JSON."""
+
 from __future__ import annotations
 
 import json
@@ -44,16 +45,23 @@ class Api:
             out["HTTP_" + name.upper().replace("-", "_")] = value
         return out
 
-    def call(self, method: str, path: str, body: Any = None, *, params: dict | None = None, raw: bytes | None = None,
-             headers: dict | None = None) -> Reply:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        params: dict | None = None,
+        raw: bytes | None = None,
+        headers: dict | None = None,
+    ) -> Reply:
         url = path if path.startswith("/api/") else BASE + path
         kwargs = self._headers(headers)
         if method == "GET":
             response = self.client.get(url, params or {}, **kwargs)
         else:
             data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-            response = getattr(self.client, method.lower())(url, data=data, content_type="application/json",
-                                                            **kwargs)
+            response = getattr(self.client, method.lower())(url, data=data, content_type="application/json", **kwargs)
         try:
             parsed = json.loads(response.content) if response.content else None
         except ValueError:
@@ -91,11 +99,21 @@ def _restore_clock():
 
 def seed(clinic: Clinic) -> dict:
     """Plans and a sold package, enough for every route to have something real to act on."""
-    physio = clinic.plan("physio-pack", price=800000,
-                         lines=[clinic.line("physio", sessions=10), clinic.line("doctor", sessions=2)],
-                         expiry={"kind": "after_start", "count": 90, "unit": "days"})
-    family = clinic.plan("family-yoga", price=100000, lines=[clinic.line("yoga", "pilates", sessions=20)],
-                         shareable=True, max_beneficiaries=4, transferable=True, scope="all")
+    physio = clinic.plan(
+        "physio-pack",
+        price=800000,
+        lines=[clinic.line("physio", sessions=10), clinic.line("doctor", sessions=2)],
+        expiry={"kind": "after_start", "count": 90, "unit": "days"},
+    )
+    family = clinic.plan(
+        "family-yoga",
+        price=100000,
+        lines=[clinic.line("yoga", "pilates", sessions=20)],
+        shareable=True,
+        max_beneficiaries=4,
+        transferable=True,
+        scope="all",
+    )
     package = clinic.sell(physio)
     shared = clinic.sell(family, patient=clinic.ravi)
     return {"physio": physio, "family": family, "package": package, "shared": shared}

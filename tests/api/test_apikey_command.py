@@ -1,4 +1,5 @@
 """`punchcard apikey create|list|revoke`."""
+
 from __future__ import annotations
 
 import io
@@ -60,15 +61,18 @@ def test_revoke_stops_the_key():
     assert "revoked" in run("list", "--tenant", "north")[0]
 
 
-@pytest.mark.parametrize("args, code, field_hint", [
-    (("create", "--tenant", "north", "--name", "x", "--role", "janitor"), "invalid", "role must be one of"),
-    (("create", "--tenant", "north", "--role", "manager"), "invalid", "--name"),
-    (("create", "--tenant", "north", "--name", "x"), "invalid", "--role"),
-    (("create", "--tenant", "north", "--name", "x", "--role", "manager", "--secret", "short"), "invalid", "pc_"),
-    (("revoke", "--tenant", "north", "pc_nope"), "not_found", "pc_nope"),
-    (("revoke", "--tenant", "north"), "invalid", "PREFIX"),
-    (("list", "--tenant", "south"), "not_found", "south"),
-])
+@pytest.mark.parametrize(
+    "args, code, field_hint",
+    [
+        (("create", "--tenant", "north", "--name", "x", "--role", "janitor"), "invalid", "role must be one of"),
+        (("create", "--tenant", "north", "--role", "manager"), "invalid", "--name"),
+        (("create", "--tenant", "north", "--name", "x"), "invalid", "--role"),
+        (("create", "--tenant", "north", "--name", "x", "--role", "manager", "--secret", "short"), "invalid", "pc_"),
+        (("revoke", "--tenant", "north", "pc_nope"), "not_found", "pc_nope"),
+        (("revoke", "--tenant", "north"), "invalid", "PREFIX"),
+        (("list", "--tenant", "south"), "not_found", "south"),
+    ],
+)
 def test_bad_input_is_one_line_and_a_non_zero_exit(args, code, field_hint):
     Clinic.open(slug="north")
     error, stderr = refused(*args)

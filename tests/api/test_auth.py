@@ -1,4 +1,5 @@
 """API keys and staff sessions: who may call, as whom, and what gets recorded."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,8 +59,14 @@ def test_revoked_and_malformed_credentials_are_401(clinic, keys):
 
 
 def staff_login(clinic, *, role=Role.FRONT_DESK, csrf: bool = False) -> tuple[Client, object]:
-    member = create_staff_member(tenant=clinic.tenant, actor=ADMIN, name="Sunita", role=role,
-                                 username=f"sunita-{role}", password="correct horse battery")
+    member = create_staff_member(
+        tenant=clinic.tenant,
+        actor=ADMIN,
+        name="Sunita",
+        role=role,
+        username=f"sunita-{role}",
+        password="correct horse battery",
+    )
     client = Client(enforce_csrf_checks=csrf)
     assert client.login(username=f"sunita-{role}", password="correct horse battery")
     return client, member

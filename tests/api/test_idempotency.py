@@ -1,4 +1,5 @@
 """Idempotency-Key: a repeated request answers with the first response and writes nothing more."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,24 +36,33 @@ def test_same_key_same_body_replays_the_first_response_and_writes_once(clinic, d
 
 def test_key_order_and_spacing_do_not_make_a_different_request(clinic, data, desk):
     path = f"/packages/{data['package'].id}/redemptions"
-    one = desk.post(path, raw=b'{"service_id": %d, "centre_id": %d}' % (clinic.services["physio"].id,
-                                                                         clinic.centre.id),
-                    headers={"Idempotency-Key": "k"})
-    other = desk.post(path, raw=b'{"centre_id":%d,"service_id":%d}' % (clinic.centre.id,
-                                                                       clinic.services["physio"].id),
-                      headers={"Idempotency-Key": "k"})
+    one = desk.post(
+        path,
+        raw=b'{"service_id": %d, "centre_id": %d}' % (clinic.services["physio"].id, clinic.centre.id),
+        headers={"Idempotency-Key": "k"},
+    )
+    other = desk.post(
+        path,
+        raw=b'{"centre_id":%d,"service_id":%d}' % (clinic.centre.id, clinic.services["physio"].id),
+        headers={"Idempotency-Key": "k"},
+    )
     assert (one.status, other.status, one.raw) == (201, 201, other.raw)
 
 
 def test_same_key_different_body_or_route_is_a_409(clinic, data, desk):
     package = data["package"]
     desk.post(f"/packages/{package.id}/redemptions", redeem_body(clinic), headers={"Idempotency-Key": "visit-2"})
-    changed = desk.post(f"/packages/{package.id}/redemptions", redeem_body(clinic, sessions=2),
-                        headers={"Idempotency-Key": "visit-2"})
-    assert (changed.status, changed.body["code"], changed.body["field"]) == (409, "idempotency_conflict",
-                                                                            "Idempotency-Key")
-    elsewhere = desk.post(f"/packages/{package.id}/holds", redeem_body(clinic, day="2026-03-09"),
-                          headers={"Idempotency-Key": "visit-2"})
+    changed = desk.post(
+        f"/packages/{package.id}/redemptions", redeem_body(clinic, sessions=2), headers={"Idempotency-Key": "visit-2"}
+    )
+    assert (changed.status, changed.body["code"], changed.body["field"]) == (
+        409,
+        "idempotency_conflict",
+        "Idempotency-Key",
+    )
+    elsewhere = desk.post(
+        f"/packages/{package.id}/holds", redeem_body(clinic, day="2026-03-09"), headers={"Idempotency-Key": "visit-2"}
+    )
     assert (elsewhere.status, elsewhere.body["code"]) == (409, "idempotency_conflict")
     assert Redemption.objects.filter(package=package).count() == 1
 
@@ -92,18 +102,23 @@ def test_keys_belong_to_a_tenant(clinic, data, desk):
     other = Clinic.open()
     other_data = seed(other)
     other_desk = Api(api_key(other, "front_desk"))
-    mine = desk.post(f"/packages/{data['package'].id}/redemptions", redeem_body(clinic),
-                     headers={"Idempotency-Key": "shared-key"})
-    theirs = other_desk.post(f"/packages/{other_data['package'].id}/redemptions", redeem_body(other),
-                             headers={"Idempotency-Key": "shared-key"})
+    mine = desk.post(
+        f"/packages/{data['package'].id}/redemptions", redeem_body(clinic), headers={"Idempotency-Key": "shared-key"}
+    )
+    theirs = other_desk.post(
+        f"/packages/{other_data['package'].id}/redemptions",
+        redeem_body(other),
+        headers={"Idempotency-Key": "shared-key"},
+    )
     assert (mine.status, theirs.status) == (201, 201)
     assert theirs.body["package_id"] == other_data["package"].id
 
 
 @pytest.mark.parametrize("key", ["", "x" * 201, "caf\u00e9"])
 def test_malformed_keys_are_422(clinic, data, desk, key):
-    reply = desk.call("POST", f"/packages/{data['package'].id}/redemptions", redeem_body(clinic),
-                      headers={"Idempotency-Key": key})
+    reply = desk.call(
+        "POST", f"/packages/{data['package'].id}/redemptions", redeem_body(clinic), headers={"Idempotency-Key": key}
+    )
     assert (reply.status, reply.body["field"]) == (422, "Idempotency-Key")
 
 
@@ -129,8 +144,14 @@ def test_concurrent_duplicates_execute_once(run_concurrently, route):
     if route == "redemption":
         path, body = f"/packages/{data['package'].id}/redemptions", redeem_body(clinic)
     else:
-        path, body = "/orders", {"patient_id": clinic.lata.id, "centre_id": clinic.centre.id,
-                                 "items": [{"plan_id": data["physio"].plan_id}]}
+        path, body = (
+            "/orders",
+            {
+                "patient_id": clinic.lata.id,
+                "centre_id": clinic.centre.id,
+                "items": [{"plan_id": data["physio"].plan_id}],
+            },
+        )
 
     def attempt():
         return Api(secret).post(path, body, headers={"Idempotency-Key": "double-click"})
@@ -147,8 +168,20 @@ def test_the_payment_service_replays_a_key_whose_reference_had_spaces(clinic, da
     # The API passes its key down; the service's own check must also see a repeat as the same payment.
     from punchcard.billing.services import OrderItem, place_order, record_payment
 
-    order = place_order(tenant=clinic.tenant, actor=clinic.front_desk, patient_id=clinic.lata.id,
-                        centre_id=clinic.centre.id, items=[OrderItem(plan_id=data["physio"].plan_id)])
-    pay = dict(tenant=clinic.tenant, actor=clinic.front_desk, order_id=order.id, method="card", amount=1000,
-               reference=" slip 9 ", idempotency_key="pay-9")
+    order = place_order(
+        tenant=clinic.tenant,
+        actor=clinic.front_desk,
+        patient_id=clinic.lata.id,
+        centre_id=clinic.centre.id,
+        items=[OrderItem(plan_id=data["physio"].plan_id)],
+    )
+    pay = dict(
+        tenant=clinic.tenant,
+        actor=clinic.front_desk,
+        order_id=order.id,
+        method="card",
+        amount=1000,
+        reference=" slip 9 ",
+        idempotency_key="pay-9",
+    )
     assert record_payment(**pay).id == record_payment(**pay).id

@@ -8,6 +8,7 @@ thing wrong with the request is whose ids it names. Operations that name no id (
 creating a patient) must simply not show anything of A's. A new route is covered automatically; a new
 kind of id parameter makes this test fail until it is taught which of A's objects to use.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,10 +38,16 @@ def tenant_a(db) -> dict:
     """Tenant A with one of everything, named so that its data is recognisable anywhere."""
     clinic = Clinic.open()
     data = seed(clinic)
-    secret_patient = create_patient(tenant=clinic.tenant, actor=clinic.front_desk, external_ref="ALPHA-SECRET-1",
-                                    name="Zed Alphaonly")
-    service = create_service(tenant=clinic.tenant, actor=clinic.manager, name="Alphaonly massage",
-                             code="alpha-secret-massage", list_price=5000)
+    secret_patient = create_patient(
+        tenant=clinic.tenant, actor=clinic.front_desk, external_ref="ALPHA-SECRET-1", name="Zed Alphaonly"
+    )
+    service = create_service(
+        tenant=clinic.tenant,
+        actor=clinic.manager,
+        name="Alphaonly massage",
+        code="alpha-secret-massage",
+        list_price=5000,
+    )
     clinic.plan("alpha-secret-plan", price=1000, lines=[clinic.line("physio", sessions=1)], name="Alphaonly plan")
     package = data["package"]
     redemption = clinic.redeem(package, "physio")
@@ -49,13 +56,23 @@ def tenant_a(db) -> dict:
         **other_apps(clinic, data, service),
         "clinic": clinic,
         "ids": {
-            "package_id": package.id, "patient_id": secret_patient.id, "person_id": secret_patient.id,
-            "to_patient_id": secret_patient.id, "plan_id": data["physio"].plan_id,
-            "order_id": package.order_line.order_id, "redemption_id": redemption.id, "hold_id": hold.id,
-            "service_id": service.id, "centre_id": clinic.centre.id, "line_id": package.lines.first().id,
-            "practitioner_id": clinic.front_desk.staff_id, "credited_staff_id": clinic.manager.staff_id,
+            "package_id": package.id,
+            "patient_id": secret_patient.id,
+            "person_id": secret_patient.id,
+            "to_patient_id": secret_patient.id,
+            "plan_id": data["physio"].plan_id,
+            "order_id": package.order_line.order_id,
+            "redemption_id": redemption.id,
+            "hold_id": hold.id,
+            "service_id": service.id,
+            "centre_id": clinic.centre.id,
+            "line_id": package.lines.first().id,
+            "practitioner_id": clinic.front_desk.staff_id,
+            "credited_staff_id": clinic.manager.staff_id,
             # query filters
-            "patient": secret_patient.id, "centre": clinic.centre.id, "plan": data["physio"].plan_id,
+            "patient": secret_patient.id,
+            "centre": clinic.centre.id,
+            "plan": data["physio"].plan_id,
         },
         "lists": {"service_ids": [service.id], "centre_ids": [clinic.centre.id]},
         "text": {"external_ref": "ALPHA-SECRET-1", "name": "Alphaonly"},
@@ -75,16 +92,39 @@ def other_apps(clinic, data, service) -> dict:
 
     tenant = clinic.tenant
     start = clinic.now + dt.timedelta(days=2)
-    book_appointment(tenant=tenant, actor=clinic.front_desk, external_id="appt-a-1", patient_id=clinic.asha.id,
-                     service_id=clinic.services["physio"].id, centre_id=clinic.centre.id, start=start)
-    ingest_event(tenant=tenant, actor=clinic.front_desk,
-                 payload={"external_id": "appt-a-2", "status": "booked", "patient": clinic.asha.external_ref,
-                          "service": "physio", "centre": clinic.centre.code, "start": start.isoformat()})
-    promotion = create_promotion(tenant=tenant, actor=clinic.manager, name="Alphaonly promo", kind="percent",
-                                 code="ALPHA-SECRET-PROMO", percent_bp=1000)
+    book_appointment(
+        tenant=tenant,
+        actor=clinic.front_desk,
+        external_id="appt-a-1",
+        patient_id=clinic.asha.id,
+        service_id=clinic.services["physio"].id,
+        centre_id=clinic.centre.id,
+        start=start,
+    )
+    ingest_event(
+        tenant=tenant,
+        actor=clinic.front_desk,
+        payload={
+            "external_id": "appt-a-2",
+            "status": "booked",
+            "patient": clinic.asha.external_ref,
+            "service": "physio",
+            "centre": clinic.centre.code,
+            "start": start.isoformat(),
+        },
+    )
+    promotion = create_promotion(
+        tenant=tenant,
+        actor=clinic.manager,
+        name="Alphaonly promo",
+        kind="percent",
+        code="ALPHA-SECRET-PROMO",
+        percent_bp=1000,
+    )
     issued = create_transfer_code(tenant=tenant, actor=clinic.manager, package_id=data["shared"].id)
-    receipt = issue_receipt(tenant=tenant, actor=clinic.manager, kind="sale",
-                            subject_id=data["package"].order_line.order_id)
+    receipt = issue_receipt(
+        tenant=tenant, actor=clinic.manager, kind="sale", subject_id=data["package"].order_line.order_id
+    )
     return {
         "more_ids": {
             "appointment_id": Appointment.objects.filter(tenant=tenant).first().id,
@@ -102,9 +142,10 @@ def other_apps(clinic, data, service) -> dict:
 
 def footprint(tenant) -> dict:
     """What a write to tenant A would change."""
-    return {model.__name__: model.objects.filter(tenant=tenant).count()
-            for model in (AuditEvent, SessionEntry, Redemption, Hold, Beneficiary, Order, Payment, Patient, Service,
-                          Plan)}
+    return {
+        model.__name__: model.objects.filter(tenant=tenant).count()
+        for model in (AuditEvent, SessionEntry, Redemption, Hold, Beneficiary, Order, Payment, Patient, Service, Plan)
+    }
 
 
 def resolve(schema: dict) -> dict:
@@ -144,8 +185,11 @@ def sample(schema: dict, name: str, a: dict, named: list):
     if kind == "object":
         required = set(schema.get("required", []))
         props = schema.get("properties", {})
-        return {key: sample(sub, key, a, named) for key, sub in props.items()
-                if key in required or key in a["ids"] or key in a["lists"]}
+        return {
+            key: sample(sub, key, a, named)
+            for key, sub in props.items()
+            if key in required or key in a["ids"] or key in a["lists"]
+        }
     raise AssertionError(f"no sample for {name}: {schema}")
 
 

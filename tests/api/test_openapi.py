@@ -1,4 +1,5 @@
 """The OpenAPI document is served, complete, and honest about every response a route can give."""
+
 from __future__ import annotations
 
 import pytest
@@ -51,8 +52,11 @@ def operations():
 
 
 def test_the_idempotency_key_is_documented_exactly_where_it_is_honoured():
-    documented = {op["operationId"] for _, _, op in OPERATIONS
-                  if any(p["name"] == "Idempotency-Key" for p in op.get("parameters", []))}
+    documented = {
+        op["operationId"]
+        for _, _, op in OPERATIONS
+        if any(p["name"] == "Idempotency-Key" for p in op.get("parameters", []))
+    }
     honoured = {api.get_openapi_operation_id(o) for o in operations() if getattr(o.view_func, "idempotent", False)}
     assert documented == honoured
 

@@ -3,6 +3,7 @@
 Each case builds its own fresh target (a package to close, a redemption to void, …) for every role, so the
 only thing that differs between roles is the role.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,8 +29,13 @@ def fresh_package(clinic, data, plan="physio", patient=None):
 def open_order(clinic, data):
     from punchcard.billing.services import OrderItem, place_order
 
-    return place_order(tenant=clinic.tenant, actor=clinic.front_desk, patient_id=clinic.lata.id,
-                       centre_id=clinic.centre.id, items=[OrderItem(plan_id=data["physio"].plan_id)])
+    return place_order(
+        tenant=clinic.tenant,
+        actor=clinic.front_desk,
+        patient_id=clinic.lata.id,
+        centre_id=clinic.centre.id,
+        items=[OrderItem(plan_id=data["physio"].plan_id)],
+    )
 
 
 def refunded_credit(clinic, data):
@@ -50,66 +56,176 @@ def terms(clinic):
 
 # (method, path template, permission, arrange(clinic, data) → (path, body))
 WRITES = [
-    ("POST", "/centres", Perm.ADMIN,
-     lambda c, d: ("/centres", {"name": "New", "code": f"c{next(_n)}", "timezone": "UTC"})),
-    ("POST", "/services", Perm.EDIT_CATALOGUE,
-     lambda c, d: ("/services", {"name": "New", "code": f"s{next(_n)}", "list_price": 100})),
-    ("PATCH", "/services/{service_id}", Perm.EDIT_CATALOGUE,
-     lambda c, d: (f"/services/{c.services['facial'].id}", {"list_price": 12000})),
-    ("POST", "/patients", Perm.MANAGE_PATIENTS,
-     lambda c, d: ("/patients", {"external_ref": f"R-{next(_n)}", "name": "New"})),
-    ("PATCH", "/patients/{patient_id}", Perm.MANAGE_PATIENTS,
-     lambda c, d: (f"/patients/{c.priya.id}", {"phone": "123"})),
-    ("POST", "/plans", Perm.EDIT_CATALOGUE,
-     lambda c, d: ("/plans", {"code": f"p{next(_n)}", **terms(c)})),
-    ("PUT", "/plans/{plan_id}", Perm.EDIT_CATALOGUE,
-     lambda c, d: (f"/plans/{d['physio'].plan_id}", terms(c))),
-    ("POST", "/plans/{plan_id}/status", Perm.EDIT_CATALOGUE,
-     lambda c, d: (f"/plans/{d['family'].plan_id}/status", {"status": "on_sale"})),
-    ("POST", "/orders", Perm.SELL,
-     lambda c, d: ("/orders", {"patient_id": c.lata.id, "centre_id": c.centre.id,
-                               "items": [{"plan_id": d["physio"].plan_id}]})),
-    ("POST", "/orders/{order_id}/payments", Perm.SELL,
-     lambda c, d: (f"/orders/{open_order(c, d).id}/payments", {"method": "cash", "amount": 1000})),
-    ("POST", "/orders/{order_id}/pay-later", Perm.ADJUST,
-     lambda c, d: (f"/orders/{open_order(c, d).id}/pay-later", {"reason": "insurer"})),
-    ("POST", "/orders/{order_id}/cancel", Perm.SELL,
-     lambda c, d: (f"/orders/{open_order(c, d).id}/cancel", {"reason": "changed mind"})),
-    ("POST", "/packages/{package_id}/redemptions", Perm.REDEEM,
-     lambda c, d: (f"/packages/{d['package'].id}/redemptions",
-                   {"service_id": c.services["physio"].id, "centre_id": c.centre.id})),
-    ("POST", "/redemptions/{redemption_id}/void", Perm.VOID,
-     lambda c, d: (f"/redemptions/{c.redeem(d['package'], 'physio').id}/void", {"reason": "error"})),
-    ("POST", "/packages/{package_id}/holds", Perm.REDEEM,
-     lambda c, d: (f"/packages/{d['package'].id}/holds",
-                   {"service_id": c.services["physio"].id, "centre_id": c.centre.id, "day": "2026-03-04"})),
-    ("POST", "/holds/{hold_id}/post", Perm.REDEEM,
-     lambda c, d: (f"/holds/{c.hold(d['package'], 'physio', dt.date(2026, 3, 1)).id}/post", None)),
-    ("POST", "/holds/{hold_id}/release", Perm.REDEEM,
-     lambda c, d: (f"/holds/{c.hold(d['package'], 'physio', dt.date(2026, 3, 2)).id}/release", {"reason": "x"})),
-    ("POST", "/packages/{package_id}/adjustments", Perm.ADJUST,
-     lambda c, d: (f"/packages/{d['package'].id}/adjustments",
-                   {"line_id": line_of(d["package"]), "delta": 1, "reason": "goodwill"})),
-    ("POST", "/packages/{package_id}/expiry", Perm.CHANGE_EXPIRY,
-     lambda c, d: (f"/packages/{d['package'].id}/expiry", {"expires_on": "2026-12-31", "reason": "illness"})),
-    ("POST", "/packages/{package_id}/complete", Perm.CLOSE,
-     lambda c, d: (f"/packages/{fresh_package(c, d).id}/complete", {"reason": "plan changed"})),
-    ("POST", "/packages/{package_id}/cancel", Perm.CLOSE,
-     lambda c, d: (f"/packages/{fresh_package(c, d).id}/cancel", {"reason": "moved"})),
-    ("POST", "/packages/{package_id}/beneficiaries", Perm.REDEEM,
-     lambda c, d: (f"/packages/{fresh_package(c, d, 'family').id}/beneficiaries", {"patient_id": c.kiran.id})),
-    ("DELETE", "/packages/{package_id}/beneficiaries/{patient_id}", Perm.REDEEM,
-     lambda c, d: (_shared_with_kiran(c, d), None)),
-    ("POST", "/packages/{package_id}/transfer", Perm.TRANSFER,
-     lambda c, d: (f"/packages/{fresh_package(c, d, 'family').id}/transfer", {"to_patient_id": c.priya.id})),
-    ("POST", "/packages/{package_id}/refund", Perm.REFUND,
-     lambda c, d: (f"/packages/{fresh_package(c, d).id}/refund", {"reason": "moving away"})),
-    ("POST", "/packages/{package_id}/top-ups", Perm.SELL,
-     lambda c, d: (f"/packages/{d['topped'].id}/top-ups", {"line_id": line_of(d["topped"]), "sessions": 1})),
-    ("POST", "/packages/{package_id}/upgrade", Perm.SELL,
-     lambda c, d: (f"/packages/{fresh_package(c, d, 'small').id}/upgrade", {"plan_id": d["physio"].plan_id})),
-    ("POST", "/patients/{patient_id}/credit/payouts", Perm.REFUND,
-     lambda c, d: (f"/patients/{refunded_credit(c, d).id}/credit/payouts", {"method": "cash", "amount": 100})),
+    (
+        "POST",
+        "/centres",
+        Perm.ADMIN,
+        lambda c, d: ("/centres", {"name": "New", "code": f"c{next(_n)}", "timezone": "UTC"}),
+    ),
+    (
+        "POST",
+        "/services",
+        Perm.EDIT_CATALOGUE,
+        lambda c, d: ("/services", {"name": "New", "code": f"s{next(_n)}", "list_price": 100}),
+    ),
+    (
+        "PATCH",
+        "/services/{service_id}",
+        Perm.EDIT_CATALOGUE,
+        lambda c, d: (f"/services/{c.services['facial'].id}", {"list_price": 12000}),
+    ),
+    (
+        "POST",
+        "/patients",
+        Perm.MANAGE_PATIENTS,
+        lambda c, d: ("/patients", {"external_ref": f"R-{next(_n)}", "name": "New"}),
+    ),
+    (
+        "PATCH",
+        "/patients/{patient_id}",
+        Perm.MANAGE_PATIENTS,
+        lambda c, d: (f"/patients/{c.priya.id}", {"phone": "123"}),
+    ),
+    ("POST", "/plans", Perm.EDIT_CATALOGUE, lambda c, d: ("/plans", {"code": f"p{next(_n)}", **terms(c)})),
+    ("PUT", "/plans/{plan_id}", Perm.EDIT_CATALOGUE, lambda c, d: (f"/plans/{d['physio'].plan_id}", terms(c))),
+    (
+        "POST",
+        "/plans/{plan_id}/status",
+        Perm.EDIT_CATALOGUE,
+        lambda c, d: (f"/plans/{d['family'].plan_id}/status", {"status": "on_sale"}),
+    ),
+    (
+        "POST",
+        "/orders",
+        Perm.SELL,
+        lambda c, d: (
+            "/orders",
+            {"patient_id": c.lata.id, "centre_id": c.centre.id, "items": [{"plan_id": d["physio"].plan_id}]},
+        ),
+    ),
+    (
+        "POST",
+        "/orders/{order_id}/payments",
+        Perm.SELL,
+        lambda c, d: (f"/orders/{open_order(c, d).id}/payments", {"method": "cash", "amount": 1000}),
+    ),
+    (
+        "POST",
+        "/orders/{order_id}/pay-later",
+        Perm.ADJUST,
+        lambda c, d: (f"/orders/{open_order(c, d).id}/pay-later", {"reason": "insurer"}),
+    ),
+    (
+        "POST",
+        "/orders/{order_id}/cancel",
+        Perm.SELL,
+        lambda c, d: (f"/orders/{open_order(c, d).id}/cancel", {"reason": "changed mind"}),
+    ),
+    (
+        "POST",
+        "/packages/{package_id}/redemptions",
+        Perm.REDEEM,
+        lambda c, d: (
+            f"/packages/{d['package'].id}/redemptions",
+            {"service_id": c.services["physio"].id, "centre_id": c.centre.id},
+        ),
+    ),
+    (
+        "POST",
+        "/redemptions/{redemption_id}/void",
+        Perm.VOID,
+        lambda c, d: (f"/redemptions/{c.redeem(d['package'], 'physio').id}/void", {"reason": "error"}),
+    ),
+    (
+        "POST",
+        "/packages/{package_id}/holds",
+        Perm.REDEEM,
+        lambda c, d: (
+            f"/packages/{d['package'].id}/holds",
+            {"service_id": c.services["physio"].id, "centre_id": c.centre.id, "day": "2026-03-04"},
+        ),
+    ),
+    (
+        "POST",
+        "/holds/{hold_id}/post",
+        Perm.REDEEM,
+        lambda c, d: (f"/holds/{c.hold(d['package'], 'physio', dt.date(2026, 3, 1)).id}/post", None),
+    ),
+    (
+        "POST",
+        "/holds/{hold_id}/release",
+        Perm.REDEEM,
+        lambda c, d: (f"/holds/{c.hold(d['package'], 'physio', dt.date(2026, 3, 2)).id}/release", {"reason": "x"}),
+    ),
+    (
+        "POST",
+        "/packages/{package_id}/adjustments",
+        Perm.ADJUST,
+        lambda c, d: (
+            f"/packages/{d['package'].id}/adjustments",
+            {"line_id": line_of(d["package"]), "delta": 1, "reason": "goodwill"},
+        ),
+    ),
+    (
+        "POST",
+        "/packages/{package_id}/expiry",
+        Perm.CHANGE_EXPIRY,
+        lambda c, d: (f"/packages/{d['package'].id}/expiry", {"expires_on": "2026-12-31", "reason": "illness"}),
+    ),
+    (
+        "POST",
+        "/packages/{package_id}/complete",
+        Perm.CLOSE,
+        lambda c, d: (f"/packages/{fresh_package(c, d).id}/complete", {"reason": "plan changed"}),
+    ),
+    (
+        "POST",
+        "/packages/{package_id}/cancel",
+        Perm.CLOSE,
+        lambda c, d: (f"/packages/{fresh_package(c, d).id}/cancel", {"reason": "moved"}),
+    ),
+    (
+        "POST",
+        "/packages/{package_id}/beneficiaries",
+        Perm.REDEEM,
+        lambda c, d: (f"/packages/{fresh_package(c, d, 'family').id}/beneficiaries", {"patient_id": c.kiran.id}),
+    ),
+    (
+        "DELETE",
+        "/packages/{package_id}/beneficiaries/{patient_id}",
+        Perm.REDEEM,
+        lambda c, d: (_shared_with_kiran(c, d), None),
+    ),
+    (
+        "POST",
+        "/packages/{package_id}/transfer",
+        Perm.TRANSFER,
+        lambda c, d: (f"/packages/{fresh_package(c, d, 'family').id}/transfer", {"to_patient_id": c.priya.id}),
+    ),
+    (
+        "POST",
+        "/packages/{package_id}/refund",
+        Perm.REFUND,
+        lambda c, d: (f"/packages/{fresh_package(c, d).id}/refund", {"reason": "moving away"}),
+    ),
+    (
+        "POST",
+        "/packages/{package_id}/top-ups",
+        Perm.SELL,
+        lambda c, d: (f"/packages/{d['topped'].id}/top-ups", {"line_id": line_of(d["topped"]), "sessions": 1}),
+    ),
+    (
+        "POST",
+        "/packages/{package_id}/upgrade",
+        Perm.SELL,
+        lambda c, d: (f"/packages/{fresh_package(c, d, 'small').id}/upgrade", {"plan_id": d["physio"].plan_id}),
+    ),
+    (
+        "POST",
+        "/patients/{patient_id}/credit/payouts",
+        Perm.REFUND,
+        lambda c, d: (f"/patients/{refunded_credit(c, d).id}/credit/payouts", {"method": "cash", "amount": 100}),
+    ),
 ]
 
 MONEY_READS = {"/packages/{package_id}/money", "/patients/{patient_id}/credit"}
@@ -150,9 +266,12 @@ def test_read_routes_need_read_and_money_routes_need_read_money(clinic, data, ke
     for template, item in schema["paths"].items():
         if "get" not in item or not item["get"]["operationId"].startswith(CORE):
             continue
-        path = (template.replace("{package_id}", str(package.id)).replace("{patient_id}", str(patient.id))
-                .replace("{plan_id}", str(data["physio"].plan_id))
-                .replace("{order_id}", str(package.order_line.order_id)))
+        path = (
+            template.replace("{package_id}", str(package.id))
+            .replace("{patient_id}", str(patient.id))
+            .replace("{plan_id}", str(data["physio"].plan_id))
+            .replace("{order_id}", str(package.order_line.order_id))
+        )
         for role in Role.values:
             reply = Api(keys[role]).get(path)
             needs = Perm.READ_MONEY if template in MONEY_READS else Perm.READ
@@ -164,6 +283,10 @@ def test_read_routes_need_read_and_money_routes_need_read_money(clinic, data, ke
 
 def test_the_matrix_covers_every_write_route():
     schema = api.get_openapi_schema(path_prefix="")
-    writes = {(method.upper(), path) for path, item in schema["paths"].items() for method, op in item.items()
-              if method != "get" and op["operationId"].startswith(CORE)}
+    writes = {
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if method != "get" and op["operationId"].startswith(CORE)
+    }
     assert writes == {(m, t) for m, t, _, _ in WRITES}

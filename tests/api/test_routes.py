@@ -1,4 +1,5 @@
 """Every route of /api/v1 doing its job, told as the front desk, the manager and the accountant would use it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,6 +23,7 @@ def is_iso_with_offset(text: str) -> bool:
 
 
 # ---------------------------------------------------------------- caller, centres, services
+
 
 def test_me_names_tenant_role_and_permissions(clinic, desk):
     reply = desk.get("/me")
@@ -51,11 +53,15 @@ def test_services_list_create_update(clinic, manager):
     updated = manager.patch(f"/services/{created.body['id']}", {"list_price": 300000, "active": False})
     assert updated.status == 200
     assert (updated.body["list_price"]["amount"], updated.body["active"], updated.body["name"]) == (
-        300000, False, "Massage 60 min")
+        300000,
+        False,
+        "Massage 60 min",
+    )
     assert manager.patch("/services/999999", {"name": "x"}).status == 404
 
 
 # ---------------------------------------------------------------- patients
+
 
 def test_patients_create_get_update_and_filter(clinic, desk):
     created = desk.post("/patients", {"external_ref": "EHR-77", "name": "Meena Iyer", "email": "meena@example.com"})
@@ -96,7 +102,9 @@ def test_patients_paginate_with_an_opaque_cursor(clinic, desk):
 # ---------------------------------------------------------------- plans
 
 PLAN = {
-    "code": "chiro-5", "name": "Chiro 5", "price": 40000,
+    "code": "chiro-5",
+    "name": "Chiro 5",
+    "price": 40000,
     "lines": [{"service_ids": [], "sessions": 5}],
     "expiry": {"kind": "after_start", "count": 2, "unit": "months"},
 }
@@ -132,8 +140,11 @@ def test_plan_refusals_name_the_field(clinic, manager):
 
 def test_editing_a_sold_plan_makes_a_new_version_and_the_package_keeps_its_terms(clinic, data, manager):
     plan_id, package = data["physio"].plan_id, data["package"]
-    terms = {"name": "Physio Pack 2027", "price": 900000,
-             "lines": [{"service_ids": [clinic.services["physio"].id], "sessions": 12}]}
+    terms = {
+        "name": "Physio Pack 2027",
+        "price": 900000,
+        "lines": [{"service_ids": [clinic.services["physio"].id], "sessions": 12}],
+    }
     edited = manager.put(f"/plans/{plan_id}", terms)
     assert edited.status == 200
     assert [v["number"] for v in edited.body["versions"]] == [2, 1]
@@ -148,17 +159,26 @@ def test_a_retired_plan_cannot_be_sold(clinic, data, manager, desk):
     plan_id = data["physio"].plan_id
     assert manager.post(f"/plans/{plan_id}/status", {"status": "retired"}).body["status"] == "retired"
     assert [p["code"] for p in manager.get("/plans", status="retired").body["items"]] == ["physio-pack"]
-    refused = desk.post("/orders", {"patient_id": clinic.lata.id, "centre_id": clinic.centre.id,
-                                    "items": [{"plan_id": plan_id}]})
-    assert (refused.status, refused.body["code"], refused.body["field"]) == (409, "plan_not_on_sale",
-                                                                            "items[0].plan_id")
+    refused = desk.post(
+        "/orders", {"patient_id": clinic.lata.id, "centre_id": clinic.centre.id, "items": [{"plan_id": plan_id}]}
+    )
+    assert (refused.status, refused.body["code"], refused.body["field"]) == (
+        409,
+        "plan_not_on_sale",
+        "items[0].plan_id",
+    )
 
 
 # ---------------------------------------------------------------- orders and payments
 
+
 def order_body(clinic, plan, patient=None, **changes):
-    return {"patient_id": (patient or clinic.lata).id, "centre_id": clinic.centre.id,
-            "items": [{"plan_id": plan.plan_id}], **changes}
+    return {
+        "patient_id": (patient or clinic.lata).id,
+        "centre_id": clinic.centre.id,
+        "items": [{"plan_id": plan.plan_id}],
+        **changes,
+    }
 
 
 def test_an_order_activates_its_package_when_paid_in_full(clinic, data, desk):
@@ -212,6 +232,7 @@ def test_cancel_an_open_order_but_not_a_paid_one(clinic, data, desk):
 
 # ---------------------------------------------------------------- packages: reading
 
+
 def test_package_detail_has_per_line_balances_status_and_people(clinic, data, desk, manager):
     package = data["package"]
     clinic.redeem(package, "physio")
@@ -221,7 +242,12 @@ def test_package_detail_has_per_line_balances_status_and_people(clinic, data, de
     assert (detail["expires_on"], detail["usable_until"]) == ("2026-05-29", "2026-05-29")
     physio = detail["lines"][0]
     assert {k: physio[k] for k in ("granted", "redeemed", "held", "remaining", "available")} == {
-        "granted": 10, "redeemed": 1, "held": 1, "remaining": 9, "available": 8}
+        "granted": 10,
+        "redeemed": 1,
+        "held": 1,
+        "remaining": 9,
+        "available": 8,
+    }
     assert (detail["granted"], detail["remaining"], detail["available"]) == (12, 11, 10)
     assert detail["holder"] == {"id": clinic.asha.id, "name": "Asha", "external_ref": clinic.asha.external_ref}
     assert detail["beneficiaries"] == []
@@ -266,13 +292,17 @@ def test_status_filter_pages_through_rows_it_drops(clinic, data, desk):
 
 # ---------------------------------------------------------------- redemption, void, holds
 
+
 def test_redeem_then_void_restores_the_session_and_records_the_approver(clinic, data, desk, manager):
     package = data["package"]
     body = {"service_id": clinic.services["physio"].id, "centre_id": clinic.centre.id}
     redeemed = desk.post(f"/packages/{package.id}/redemptions", body)
     assert redeemed.status == 201
     assert (redeemed.body["sessions"], redeemed.body["person"]["id"], redeemed.body["day"]) == (
-        1, clinic.asha.id, "2026-03-01")
+        1,
+        clinic.asha.id,
+        "2026-03-01",
+    )
     assert redeemed.body["value"] is None  # the front desk does not read money
     redemption_id = redeemed.body["id"]
     assert ids(desk.get(f"/packages/{package.id}/redemptions")) == [redemption_id]
@@ -309,8 +339,7 @@ def test_redemption_rules_are_named(clinic, data, desk):
     assert desk.post(f"/packages/{package.id}/redemptions", facial).body["code"] == "service_not_eligible"
     elsewhere = {"service_id": clinic.services["physio"].id, "centre_id": clinic.other_centre.id}
     assert desk.post(f"/packages/{package.id}/redemptions", elsewhere).body["code"] == "out_of_scope"
-    stranger = {"service_id": clinic.services["physio"].id, "centre_id": clinic.centre.id,
-                "person_id": clinic.priya.id}
+    stranger = {"service_id": clinic.services["physio"].id, "centre_id": clinic.centre.id, "person_id": clinic.priya.id}
     assert desk.post(f"/packages/{package.id}/redemptions", stranger).body["code"] == "not_beneficiary"
 
 
@@ -338,22 +367,30 @@ def test_hold_post_and_release(clinic, data, desk):
 
 # ---------------------------------------------------------------- corrections, expiry, closing
 
+
 def test_adjustments(clinic, data, manager, desk):
     package = data["package"]
     line_id = package.lines.order_by("id").first().id
-    goodwill = manager.post(f"/packages/{package.id}/adjustments",
-                            {"line_id": line_id, "delta": 1, "reason": "goodwill"})
+    goodwill = manager.post(
+        f"/packages/{package.id}/adjustments", {"line_id": line_id, "delta": 1, "reason": "goodwill"}
+    )
     assert goodwill.status == 201
     assert (goodwill.body["kind"], goodwill.body["deltas"]["granted"], goodwill.body["reason"]) == (
-        "adjust", 1, "goodwill")
+        "adjust",
+        1,
+        "goodwill",
+    )
     assert desk.get(f"/packages/{package.id}").body["lines"][0]["granted"] == 11
-    too_many = manager.post(f"/packages/{package.id}/adjustments",
-                            {"line_id": line_id, "delta": -12, "reason": "typo"})
+    too_many = manager.post(f"/packages/{package.id}/adjustments", {"line_id": line_id, "delta": -12, "reason": "typo"})
     assert (too_many.status, too_many.body["code"]) == (409, "adjustment_too_large")
     zero = manager.post(f"/packages/{package.id}/adjustments", {"line_id": line_id, "delta": 0, "reason": "x"})
     assert (zero.status, zero.body["field"]) == (422, "delta")
-    assert desk.post(f"/packages/{package.id}/adjustments",
-                     {"line_id": line_id, "delta": 1, "reason": "x"}).body["permission"] == "adjust"
+    assert (
+        desk.post(f"/packages/{package.id}/adjustments", {"line_id": line_id, "delta": 1, "reason": "x"}).body[
+            "permission"
+        ]
+        == "adjust"
+    )
 
 
 def test_change_expiry_extend_and_clear(clinic, data, manager):
@@ -372,7 +409,10 @@ def test_complete_and_cancel(clinic, data, manager):
     completed = manager.post(f"/packages/{data['package'].id}/complete", {"reason": "treatment plan changed"})
     assert completed.status == 200
     assert (completed.body["status"], completed.body["remaining"], completed.body["closed_reason"]) == (
-        "completed", 0, "treatment plan changed")
+        "completed",
+        0,
+        "treatment plan changed",
+    )
     cancelled = manager.post(f"/packages/{data['shared'].id}/cancel", {"reason": "moved away"})
     assert cancelled.body["status"] == "cancelled"
     again = manager.post(f"/packages/{data['shared'].id}/cancel", {"reason": "again"})
@@ -380,6 +420,7 @@ def test_complete_and_cancel(clinic, data, manager):
 
 
 # ---------------------------------------------------------------- sharing, transfer, history
+
 
 def test_beneficiaries_up_to_the_maximum_and_usage_by_person(clinic, data, desk):
     shared = data["shared"]
@@ -391,10 +432,16 @@ def test_beneficiaries_up_to_the_maximum_and_usage_by_person(clinic, data, desk)
     yoga = {"service_id": clinic.services["yoga"].id, "centre_id": clinic.centre.id}
     desk.post(f"/packages/{shared.id}/redemptions", {**yoga, "person_id": clinic.kiran.id, "sessions": 2})
     desk.post(f"/packages/{shared.id}/redemptions", yoga)
-    usage = {u["person"]["name"]: (u["sessions"], u["is_holder"], u["is_beneficiary"])
-             for u in desk.get(f"/packages/{shared.id}/usage").body}
-    assert usage == {"Ravi": (1, True, False), "Kiran": (2, False, True), "Lata": (0, False, True),
-                     "Nikhil": (0, False, True)}
+    usage = {
+        u["person"]["name"]: (u["sessions"], u["is_holder"], u["is_beneficiary"])
+        for u in desk.get(f"/packages/{shared.id}/usage").body
+    }
+    assert usage == {
+        "Ravi": (1, True, False),
+        "Kiran": (2, False, True),
+        "Lata": (0, False, True),
+        "Nikhil": (0, False, True),
+    }
     removed = desk.delete(f"/packages/{shared.id}/beneficiaries/{clinic.lata.id}")
     assert removed.status == 200 and removed.body["removed_at"]
     assert len(desk.get(f"/packages/{shared.id}").body["beneficiaries"]) == 2
@@ -404,8 +451,9 @@ def test_beneficiaries_up_to_the_maximum_and_usage_by_person(clinic, data, desk)
 
 
 def test_transfer(clinic, data, manager):
-    moved = manager.post(f"/packages/{data['shared'].id}/transfer", {"to_patient_id": clinic.priya.id,
-                                                                     "reason": "gift to sister"})
+    moved = manager.post(
+        f"/packages/{data['shared'].id}/transfer", {"to_patient_id": clinic.priya.id, "reason": "gift to sister"}
+    )
     assert moved.status == 201
     assert (moved.body["from_patient"]["id"], moved.body["to_patient"]["id"]) == (clinic.ravi.id, clinic.priya.id)
     assert manager.get(f"/packages/{data['shared'].id}").body["holder"]["id"] == clinic.priya.id
@@ -415,17 +463,25 @@ def test_transfer(clinic, data, manager):
 
 def test_history_shows_every_entry_with_who_when_why_and_what_it_covered(clinic, data, desk, manager):
     package = data["package"]
-    hold = desk.post(f"/packages/{package.id}/holds", {"service_id": clinic.services["physio"].id,
-                                                      "centre_id": clinic.centre.id, "day": "2026-03-03"}).body
+    hold = desk.post(
+        f"/packages/{package.id}/holds",
+        {"service_id": clinic.services["physio"].id, "centre_id": clinic.centre.id, "day": "2026-03-03"},
+    ).body
     redemption = desk.post(f"/holds/{hold['id']}/post").body
     manager.post(f"/redemptions/{redemption['id']}/void", {"reason": "did not attend"})
     entries = manager.get(f"/packages/{package.id}/history").body["items"]
     assert [e["kind"] for e in entries] == ["grant", "grant", "hold", "redeem", "void"]
     hold_entry, redeem_entry, void_entry = entries[2:]
     assert (hold_entry["hold_id"], hold_entry["deltas"]["held"], hold_entry["person"]["id"]) == (
-        hold["id"], 1, clinic.asha.id)
+        hold["id"],
+        1,
+        clinic.asha.id,
+    )
     assert (redeem_entry["redemption_id"], redeem_entry["hold_id"], redeem_entry["deltas"]["redeemed"]) == (
-        redemption["id"], hold["id"], 1)
+        redemption["id"],
+        hold["id"],
+        1,
+    )
     assert void_entry["reason"] == "did not attend" and void_entry["reverses"] == redeem_entry["id"]
     assert void_entry["actor"].startswith("apikey:") and void_entry["source"].startswith("apikey:pc_")
     assert all(is_iso_with_offset(e["at"]) for e in entries)
@@ -434,6 +490,7 @@ def test_history_shows_every_entry_with_who_when_why_and_what_it_covered(clinic,
 
 
 # ---------------------------------------------------------------- money
+
 
 def test_refund_to_credit_then_pay_it_out(clinic, data, manager, accountant, desk):
     package = data["package"]
@@ -449,8 +506,7 @@ def test_refund_to_credit_then_pay_it_out(clinic, data, manager, accountant, des
     assert manager.get(f"/packages/{package.id}").body["status"] == "cancelled"
     credit = accountant.get(f"/patients/{clinic.asha.id}/credit").body["balance"]["amount"]
     assert credit == refunded.body["amount"]["amount"]
-    paid_out = manager.post(f"/patients/{clinic.asha.id}/credit/payouts", {"method": "bank_transfer",
-                                                                         "amount": credit})
+    paid_out = manager.post(f"/patients/{clinic.asha.id}/credit/payouts", {"method": "bank_transfer", "amount": credit})
     assert paid_out.status == 201 and paid_out.body["balance"]["amount"] == 0
     nothing_left = manager.post(f"/patients/{clinic.asha.id}/credit/payouts", {"method": "cash", "amount": 1})
     assert (nothing_left.status, nothing_left.body["code"]) == (409, "insufficient_credit")
@@ -480,7 +536,10 @@ def test_money_is_formatted_for_the_tenant_locale(db):
     plan = clinic.plan("sixpack", price=60000, lines=[clinic.line("physio", sessions=6)])
     api = Api(api_key(clinic, "manager"))
     assert api.get(f"/plans/{plan.plan_id}").body["current"]["price"] == {
-        "amount": 60000, "currency": "USD", "display": "$600.00"}
+        "amount": 60000,
+        "currency": "USD",
+        "display": "$600.00",
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -494,8 +553,9 @@ def test_concurrent_redemptions_of_the_last_sessions_never_overdraw(run_concurre
     secret = api_key(clinic, "front_desk")
     body = {"service_id": clinic.services["physio"].id, "centre_id": clinic.centre.id}
 
-    replies = run_concurrently(*[lambda: Api(secret).post(f"/packages/{package.id}/redemptions", body)
-                                 for _ in range(8)])
+    replies = run_concurrently(
+        *[lambda: Api(secret).post(f"/packages/{package.id}/redemptions", body) for _ in range(8)]
+    )
 
     assert all(not isinstance(r, BaseException) for r in replies), replies
     assert sorted(r.status for r in replies) == [201] * 3 + [409] * 5

@@ -7,6 +7,7 @@ match the declared schema, any status code or content type the operation does no
 Generated ids are mostly ones that do not exist (404s); hooks swap in the seeded tenant's real ids
 half of the time, so the success paths (redeem, hold, void, transfer, …) are fuzzed too.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -54,14 +55,21 @@ def flatmap_path_parameters(context, path_parameters):
 
 @schema.hook
 def flatmap_query(context, query):
-    return _swap(query, {"patient": SEEDED.get("patient_id", []), "centre": SEEDED.get("centre_id", []),
-                         "plan": SEEDED.get("plan_id", [])})
+    return _swap(
+        query,
+        {
+            "patient": SEEDED.get("patient_id", []),
+            "centre": SEEDED.get("centre_id", []),
+            "plan": SEEDED.get("plan_id", []),
+        },
+    )
 
 
 @schema.hook
 def flatmap_body(context, body):
-    return _swap(body, {**SEEDED, "person_id": SEEDED.get("patient_id", []),
-                        "to_patient_id": SEEDED.get("patient_id", [])})
+    return _swap(
+        body, {**SEEDED, "person_id": SEEDED.get("patient_id", []), "to_patient_id": SEEDED.get("patient_id", [])}
+    )
 
 
 @pytest.fixture
@@ -87,24 +95,29 @@ def manager_key(db, in_process_requests):
     redemption = clinic.redeem(package, "physio")
     hold = clinic.hold(package, "physio", clinic.now.date())
     SEEDED.clear()
-    SEEDED.update({
-        "package_id": [package.id, shared.id],
-        "patient_id": [p.id for p in clinic.patients.values()],
-        "centre_id": [clinic.centre.id, clinic.other_centre.id],
-        "service_id": [s.id for s in clinic.services.values()],
-        "plan_id": [data["physio"].plan_id, data["family"].plan_id],
-        "order_id": [package.order_line.order_id],
-        "redemption_id": [redemption.id],
-        "hold_id": [hold.id],
-        "line_id": list(package.lines.values_list("id", flat=True)),
-    })
+    SEEDED.update(
+        {
+            "package_id": [package.id, shared.id],
+            "patient_id": [p.id for p in clinic.patients.values()],
+            "centre_id": [clinic.centre.id, clinic.other_centre.id],
+            "service_id": [s.id for s in clinic.services.values()],
+            "plan_id": [data["physio"].plan_id, data["family"].plan_id],
+            "order_id": [package.order_line.order_id],
+            "redemption_id": [redemption.id],
+            "hold_id": [hold.id],
+            "line_id": list(package.lines.values_list("id", flat=True)),
+        }
+    )
     yield api_key(clinic, Role.MANAGER)
     SEEDED.clear()
 
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 def test_every_operation_conforms_to_its_schema(case, manager_key):
     case.call_and_validate(headers={"Authorization": f"Bearer {manager_key}"}, checks=CHECKS)

@@ -1,4 +1,5 @@
 """Helpers for appointment stories: booking in the desk's words, and the books check every story ends with."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,14 +23,32 @@ def at(y, m, d, hh=10, mm=0) -> dt.datetime:
     return dt.datetime(y, m, d, hh, mm, tzinfo=KOLKATA)
 
 
-def book(clinic, *, patient=None, service="physio", start=None, minutes=45, centre=None, practitioner=None,
-         actor=None, external_id=None, **kw):
+def book(
+    clinic,
+    *,
+    patient=None,
+    service="physio",
+    start=None,
+    minutes=45,
+    centre=None,
+    practitioner=None,
+    actor=None,
+    external_id=None,
+    **kw,
+):
     start = start or at(2026, 3, 10)
     return appointments.book_appointment(
-        tenant=clinic.tenant, actor=actor or clinic.front_desk, external_id=external_id or f"APT-{next(_ids)}",
-        patient_id=(patient or clinic.asha).id, service_id=clinic.services[service].id,
-        centre_id=(centre or clinic.centre).id, start=start, end=start + dt.timedelta(minutes=minutes),
-        practitioner_id=practitioner.id if practitioner else None, **kw)
+        tenant=clinic.tenant,
+        actor=actor or clinic.front_desk,
+        external_id=external_id or f"APT-{next(_ids)}",
+        patient_id=(patient or clinic.asha).id,
+        service_id=clinic.services[service].id,
+        centre_id=(centre or clinic.centre).id,
+        start=start,
+        end=start + dt.timedelta(minutes=minutes),
+        practitioner_id=practitioner.id if practitioner else None,
+        **kw,
+    )
 
 
 def lines(package) -> list[PackageLine]:

@@ -1,5 +1,6 @@
 """The appointment routes over HTTP, with API keys: booking → arrival, a refused reschedule, the FHIR intake
 delivered twice, a refused event kept for review (even under an Idempotency-Key), and the settings."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,7 @@ class Api:
     def __init__(self, secret: str):
         self.client, self.secret = Client(), secret
 
-    def call(self, method: str, path: str, body=None, *, content_type="application/json", headers=None,
-             params=None):
+    def call(self, method: str, path: str, body=None, *, content_type="application/json", headers=None, params=None):
         extra = {"HTTP_AUTHORIZATION": f"Bearer {self.secret}"}
         for name, value in (headers or {}).items():
             extra["HTTP_" + name.upper().replace("-", "_")] = value
@@ -34,8 +34,7 @@ class Api:
             response = self.client.get(BASE + path, params or {}, **extra)
         else:
             data = body if isinstance(body, (bytes, str)) else json.dumps(body if body is not None else {})
-            response = getattr(self.client, method.lower())(BASE + path, data=data, content_type=content_type,
-                                                            **extra)
+            response = getattr(self.client, method.lower())(BASE + path, data=data, content_type=content_type, **extra)
         return response.status_code, (json.loads(response.content) if response.content else None)
 
 
@@ -47,10 +46,15 @@ def _key(clinic, role: str) -> Api:
 @pytest.fixture
 def world():
     clinic = Clinic.open()
-    patient = tenancy.create_patient(tenant=clinic.tenant, actor=clinic.front_desk, external_ref="P-1001",
-                                     name="Anita Desai")
-    plan = clinic.plan("physio-5", price=500000, expiry={"kind": "after_start", "count": 30, "unit": "days"},
-                       lines=[clinic.line("physio", sessions=5, patient_pays=20000)])
+    patient = tenancy.create_patient(
+        tenant=clinic.tenant, actor=clinic.front_desk, external_ref="P-1001", name="Anita Desai"
+    )
+    plan = clinic.plan(
+        "physio-5",
+        price=500000,
+        expiry={"kind": "after_start", "count": 30, "unit": "days"},
+        lines=[clinic.line("physio", sessions=5, patient_pays=20000)],
+    )
     package = clinic.sell(plan, patient=patient)
     return clinic, patient, package
 
@@ -58,16 +62,26 @@ def world():
 def test_book_arrive_and_a_refused_reschedule_over_http(world):
     clinic, patient, package = world
     desk = _key(clinic, "front_desk")
-    status, body = desk.call("POST", "/appointments", {
-        "external_id": "APT-1", "patient_id": patient.id, "service_id": clinic.services["physio"].id,
-        "centre_id": clinic.centre.id, "start": "2026-03-10T00:30:00+05:30", "end": "2026-03-10T01:15:00+05:30"})
+    status, body = desk.call(
+        "POST",
+        "/appointments",
+        {
+            "external_id": "APT-1",
+            "patient_id": patient.id,
+            "service_id": clinic.services["physio"].id,
+            "centre_id": clinic.centre.id,
+            "start": "2026-03-10T00:30:00+05:30",
+            "end": "2026-03-10T01:15:00+05:30",
+        },
+    )
     assert status == 201, body
     assert (body["package_id"], body["package_state"], body["day"]) == (package.id, "held", "2026-03-10")
     assert body["hold"]["day"] == "2026-03-10" and body["commissions"] is None  # front desk reads no money
     appointment_id = body["id"]
 
-    status, body = desk.call("POST", f"/appointments/{appointment_id}/reschedule",
-                             {"start": "2026-04-10T10:00:00+05:30"})
+    status, body = desk.call(
+        "POST", f"/appointments/{appointment_id}/reschedule", {"start": "2026-04-10T10:00:00+05:30"}
+    )
     assert status == 409 and body["code"] == "reschedule_refused" and body["context"]["rule"] == "expired"
     assert body["type"].endswith("/reschedule_refused")
 
@@ -81,9 +95,18 @@ def test_book_arrive_and_a_refused_reschedule_over_http(world):
     status, body = desk.call("GET", f"/patients/{patient.id}/appointment-charges")
     assert status == 200 and body["total_to_collect"]["amount"] == 20000 and len(body["charges"]) == 1
 
-    status, body = desk.call("POST", "/appointments", {
-        "external_id": "APT-2", "patient_id": patient.id, "service_id": clinic.services["physio"].id,
-        "centre_id": clinic.centre.id, "start": "2026-03-10T10:00:00", "package_id": None})
+    status, body = desk.call(
+        "POST",
+        "/appointments",
+        {
+            "external_id": "APT-2",
+            "patient_id": patient.id,
+            "service_id": clinic.services["physio"].id,
+            "centre_id": clinic.centre.id,
+            "start": "2026-03-10T10:00:00",
+            "package_id": None,
+        },
+    )
     assert status == 422 and body["field"] == "start"
     assert balance(package) == (1, 0, 4)
     assert_books(clinic.tenant)
@@ -98,15 +121,21 @@ def test_fhir_intake_over_http_applies_once_and_keeps_refusals(world):
     status, body = scheduler.call("POST", "/fhir/Appointment", booked, content_type="application/fhir+json")
     assert status == 200 and body["status"] == "duplicate"
     arrived = r4_appointment(status="arrived", version="2", last_updated="2026-03-10T10:01:00+05:30")
-    status, body = scheduler.call("PUT", "/fhir/Appointment/APT-77", arrived,
-                                  content_type="application/fhir+json; fhirVersion=4.0")
+    status, body = scheduler.call(
+        "PUT", "/fhir/Appointment/APT-77", arrived, content_type="application/fhir+json; fhirVersion=4.0"
+    )
     assert status == 201 and body["source"] == "fhir-r4"
     assert balance(package) == (1, 0, 4)
 
     # An unknown patient: refused with a clear code, and kept — even under an Idempotency-Key.
     stranger = r4_appointment(id="APT-99", patient="P-404")
-    status, body = scheduler.call("POST", "/fhir/Appointment", stranger, content_type="application/fhir+json",
-                                  headers={"Idempotency-Key": "evt-404"})
+    status, body = scheduler.call(
+        "POST",
+        "/fhir/Appointment",
+        stranger,
+        content_type="application/fhir+json",
+        headers={"Idempotency-Key": "evt-404"},
+    )
     assert status == 422 and body["code"] == "unknown_reference" and body["field"] == "patient"
     event_id = body["context"]["event_id"]
     status, body = scheduler.call("GET", "/appointment-events", params={"status": "rejected"})
@@ -119,9 +148,18 @@ def test_fhir_intake_over_http_applies_once_and_keeps_refusals(world):
 
     status, body = scheduler.call("POST", "/fhir/Appointment", b"{not json", content_type="application/fhir+json")
     assert status == 422 and body["code"] == "invalid"
-    status, body = scheduler.call("POST", "/appointment-events", {
-        "external_id": "APT-5", "status": "booked", "patient": "P-1001", "service": "physio", "centre": "bandra",
-        "start": "2026-03-11T10:00:00+05:30"})
+    status, body = scheduler.call(
+        "POST",
+        "/appointment-events",
+        {
+            "external_id": "APT-5",
+            "status": "booked",
+            "patient": "P-1001",
+            "service": "physio",
+            "centre": "bandra",
+            "start": "2026-03-11T10:00:00+05:30",
+        },
+    )
     assert status == 201 and body["outcome"].startswith("created with package")
     assert_books(clinic.tenant)
 
@@ -129,17 +167,28 @@ def test_fhir_intake_over_http_applies_once_and_keeps_refusals(world):
 def test_no_show_settings_and_choices_over_http(world):
     clinic, patient, package = world
     admin, desk, manager = _key(clinic, "admin"), _key(clinic, "front_desk"), _key(clinic, "manager")
-    settings = {"fees": [{"code": "missed", "name": "Missed appointment", "amount": 40000}],
-                "default_option": "fee", "default_fee_code": "missed"}
+    settings = {
+        "fees": [{"code": "missed", "name": "Missed appointment", "amount": 40000}],
+        "default_option": "fee",
+        "default_fee_code": "missed",
+    }
     assert desk.call("PUT", "/settings/no-show-fees", settings)[0] == 403
     status, body = admin.call("PUT", "/settings/no-show-fees", settings)
     assert status == 200 and body["fees"][0]["amount"]["amount"] == 40000 and body["default_option"] == "fee"
     status, body = admin.call("PUT", "/settings/no-show-fees", {"fees": [{"code": "X!", "name": "", "amount": 0}]})
     assert status == 422
 
-    status, body = desk.call("POST", "/appointments", {
-        "external_id": "APT-3", "patient_id": patient.id, "service_id": clinic.services["physio"].id,
-        "centre_id": clinic.centre.id, "start": "2026-03-12T10:00:00+05:30"})
+    status, body = desk.call(
+        "POST",
+        "/appointments",
+        {
+            "external_id": "APT-3",
+            "patient_id": patient.id,
+            "service_id": clinic.services["physio"].id,
+            "centre_id": clinic.centre.id,
+            "start": "2026-03-12T10:00:00+05:30",
+        },
+    )
     appointment_id = body["id"]
     status, body = desk.call("POST", f"/appointments/{appointment_id}/no-show", {})
     assert status == 200 and body["no_show_choice"] == "fee" and body["amount_to_collect"]["amount"] == 40000

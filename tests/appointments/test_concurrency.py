@@ -1,4 +1,5 @@
 """Races between separate connections: the last session is held once; an event is applied once."""
+
 import copy
 
 import pytest
@@ -37,8 +38,11 @@ def test_two_bookings_racing_for_the_last_session_one_holds_one_is_refused(run_c
     assert len(booked) == 1 and len(refused) == 1, outcomes
     assert isinstance(refused[0], RuleViolation) and refused[0].code == "insufficient_sessions"
     # The refused booking left nothing behind; the winner holds the last session.
-    assert set(Appointment.objects.filter(tenant=clinic.tenant, external_id__startswith="RACE")
-               .values_list("external_id", flat=True)) == {booked[0].external_id}
+    assert set(
+        Appointment.objects.filter(tenant=clinic.tenant, external_id__startswith="RACE").values_list(
+            "external_id", flat=True
+        )
+    ) == {booked[0].external_id}
     assert Hold.objects.filter(package=package, state=HoldState.PENDING).count() == 2
     assert balance(package) == (0, 2, 0)
     assert_books(clinic.tenant)
@@ -65,8 +69,11 @@ def test_the_same_fhir_event_delivered_twice_at_once_is_applied_once(run_concurr
     resource = r4_appointment(status="arrived")
 
     outcomes = run_concurrently(
-        *[lambda: ingest_fhir(tenant=clinic.tenant, actor=SCHEDULER, resource=copy.deepcopy(resource))
-          for _ in range(3)])
+        *[
+            lambda: ingest_fhir(tenant=clinic.tenant, actor=SCHEDULER, resource=copy.deepcopy(resource))
+            for _ in range(3)
+        ]
+    )
 
     assert all(isinstance(o, AppointmentEvent) for o in outcomes), outcomes
     assert sorted(o.status for o in outcomes) == [EventStatus.ACCEPTED, EventStatus.DUPLICATE, EventStatus.DUPLICATE]

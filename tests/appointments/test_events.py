@@ -5,6 +5,7 @@ FHIR mapping under test (appointments.fhir): Appointment.id → external id; par
 serviceType coding code → Service.code; the centre extension (or a "Location/<code>" participant) →
 Centre.code; meta.versionId / lastUpdated → dedupe key and staleness.
 """
+
 import copy
 import datetime as dt
 
@@ -32,19 +33,33 @@ SCHEDULER = Actor(label="apikey:pc_sched (Scheduler)", role="front_desk", source
 
 
 def _setup(clinic, *, patient_ref="P-1001", patient_pays=20000):
-    patient = tenancy.create_patient(tenant=clinic.tenant, actor=clinic.front_desk, external_ref=patient_ref,
-                                     name="Anita Desai")
-    practitioner = tenancy.create_staff_member(tenant=clinic.tenant, actor=ADMIN, name="Dr Rao",
-                                               is_practitioner=True)
-    plan = clinic.plan("physio-5", price=500000, expiry=THIRTY_DAYS,
-                       lines=[clinic.line("physio", sessions=5, patient_pays=patient_pays)])
+    patient = tenancy.create_patient(
+        tenant=clinic.tenant, actor=clinic.front_desk, external_ref=patient_ref, name="Anita Desai"
+    )
+    practitioner = tenancy.create_staff_member(tenant=clinic.tenant, actor=ADMIN, name="Dr Rao", is_practitioner=True)
+    plan = clinic.plan(
+        "physio-5",
+        price=500000,
+        expiry=THIRTY_DAYS,
+        lines=[clinic.line("physio", sessions=5, patient_pays=patient_pays)],
+    )
     package = clinic.sell(plan, patient=patient)
     return patient, practitioner, package
 
 
-def r4_appointment(*, id="APT-77", version="1", status="booked", start="2026-03-10T10:00:00+05:30",
-                   end="2026-03-10T10:45:00+05:30", patient="P-1001", practitioner=None, service="physio",
-                   centre="bandra", last_updated="2026-03-01T10:00:00+05:30"):
+def r4_appointment(
+    *,
+    id="APT-77",
+    version="1",
+    status="booked",
+    start="2026-03-10T10:00:00+05:30",
+    end="2026-03-10T10:45:00+05:30",
+    patient="P-1001",
+    practitioner=None,
+    service="physio",
+    centre="bandra",
+    last_updated="2026-03-01T10:00:00+05:30",
+):
     """A FHIR R4 Appointment as a scheduling system sends it."""
     resource = {
         "resourceType": "Appointment",
@@ -52,27 +67,61 @@ def r4_appointment(*, id="APT-77", version="1", status="booked", start="2026-03-
         "meta": {"versionId": version, "lastUpdated": last_updated},
         "extension": [{"url": CENTRE_EXTENSION, "valueCode": centre}],
         "status": status,
-        "serviceCategory": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/service-category",
-                                         "code": "27", "display": "Specialist Medical"}]}],
-        "serviceType": [{"coding": [{"system": "https://clinic.example/fhir/CodeSystem/services",
-                                     "code": service, "display": "Physiotherapy 45 min"}]}],
+        "serviceCategory": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/service-category",
+                        "code": "27",
+                        "display": "Specialist Medical",
+                    }
+                ]
+            }
+        ],
+        "serviceType": [
+            {
+                "coding": [
+                    {
+                        "system": "https://clinic.example/fhir/CodeSystem/services",
+                        "code": service,
+                        "display": "Physiotherapy 45 min",
+                    }
+                ]
+            }
+        ],
         "description": "Physiotherapy follow-up",
         "start": start,
         "end": end,
         "minutesDuration": 45,
         "participant": [
-            {"actor": {"reference": f"Patient/{patient}", "display": "Anita Desai"}, "required": "required",
-             "status": "accepted"},
+            {
+                "actor": {"reference": f"Patient/{patient}", "display": "Anita Desai"},
+                "required": "required",
+                "status": "accepted",
+            },
         ],
     }
     if practitioner is not None:
-        resource["participant"].append({"actor": {"reference": f"Practitioner/{practitioner}", "display": "Dr Rao"},
-                                        "required": "required", "status": "accepted"})
+        resource["participant"].append(
+            {
+                "actor": {"reference": f"Practitioner/{practitioner}", "display": "Dr Rao"},
+                "required": "required",
+                "status": "accepted",
+            }
+        )
     return resource
 
 
-def r5_appointment(*, id="APT-88", version="1", status="booked", start="2026-03-10T10:00:00+05:30",
-                   patient="P-1001", service="physio", centre="bandra"):
+def r5_appointment(
+    *,
+    id="APT-88",
+    version="1",
+    status="booked",
+    start="2026-03-10T10:00:00+05:30",
+    patient="P-1001",
+    service="physio",
+    centre="bandra",
+):
     return {
         "resourceType": "Appointment",
         "id": id,
@@ -96,22 +145,32 @@ def _fhir(clinic, resource, **kw):
 
 # ---------------------------------------------------------------- FHIR booked → arrived, delivered twice
 
+
 def test_fhir_r4_booked_then_arrived_each_delivered_twice_redeems_exactly_once():
     clinic = Clinic.open()
     patient, rao, package = _setup(clinic)
     booked = r4_appointment(practitioner=rao.id)
-    arrived = r4_appointment(practitioner=rao.id, status="arrived", version="2",
-                             last_updated="2026-03-10T10:02:00+05:30")
+    arrived = r4_appointment(
+        practitioner=rao.id, status="arrived", version="2", last_updated="2026-03-10T10:02:00+05:30"
+    )
 
     outcomes = [_fhir(clinic, booked), _fhir(clinic, booked), _fhir(clinic, arrived), _fhir(clinic, arrived)]
 
-    assert [e.status for e in outcomes] == [EventStatus.ACCEPTED, EventStatus.DUPLICATE, EventStatus.ACCEPTED,
-                                            EventStatus.DUPLICATE]
+    assert [e.status for e in outcomes] == [
+        EventStatus.ACCEPTED,
+        EventStatus.DUPLICATE,
+        EventStatus.ACCEPTED,
+        EventStatus.DUPLICATE,
+    ]
     assert {e.source for e in outcomes} == {"fhir-r4"}
     appointment = Appointment.objects.get(tenant=clinic.tenant, external_id="APT-77")
     assert all(e.appointment_id == appointment.id for e in outcomes)
     assert (appointment.status, appointment.patient_id, appointment.practitioner_id, appointment.centre_id) == (
-        "arrived", patient.id, rao.id, clinic.centre.id)
+        "arrived",
+        patient.id,
+        rao.id,
+        clinic.centre.id,
+    )
     assert appointment.start == dt.datetime.fromisoformat("2026-03-10T10:00:00+05:30")
     redemption = Redemption.objects.get(appointment=appointment)
     assert redemption.package_id == package.id and redemption.practitioner_id == rao.id
@@ -141,12 +200,19 @@ def test_fhir_status_vocabulary_drives_the_flow():
     for n, status in enumerate(["proposed", "pending", "booked"]):
         _fhir(clinic, r4_appointment(id=f"A-{status}", status=status, version="1"))
     assert balance(package) == (0, 3, 2)
-    _fhir(clinic, r4_appointment(id="A-booked", status="checked-in", version="2",
-                                 last_updated="2026-03-10T10:00:00+05:30"))
-    _fhir(clinic, r4_appointment(id="A-pending", status="entered-in-error", version="2",
-                                 last_updated="2026-03-02T10:00:00+05:30"))
-    _fhir(clinic, r4_appointment(id="A-proposed", status="noshow", version="2",
-                                 last_updated="2026-03-10T12:00:00+05:30"))
+    _fhir(
+        clinic,
+        r4_appointment(id="A-booked", status="checked-in", version="2", last_updated="2026-03-10T10:00:00+05:30"),
+    )
+    _fhir(
+        clinic,
+        r4_appointment(
+            id="A-pending", status="entered-in-error", version="2", last_updated="2026-03-02T10:00:00+05:30"
+        ),
+    )
+    _fhir(
+        clinic, r4_appointment(id="A-proposed", status="noshow", version="2", last_updated="2026-03-10T12:00:00+05:30")
+    )
     states = dict(Appointment.objects.filter(tenant=clinic.tenant).values_list("external_id", "status"))
     assert states == {"A-booked": "arrived", "A-pending": "cancelled", "A-proposed": "noshow"}
     # The tenant's default for automatic no-shows is 'redeem'.
@@ -159,15 +225,27 @@ def test_fhir_status_vocabulary_drives_the_flow():
 
 # ---------------------------------------------------------------- out of order, stale, cancelled after arrival
 
+
 def test_arrived_before_booked_ends_arrived_with_one_redemption():
     clinic = Clinic.open()
     _, _, package = _setup(clinic)
-    base = {"external_id": "APT-9", "patient": "P-1001", "service": "physio", "centre": "bandra",
-            "start": "2026-03-10T10:00:00+05:30"}
-    arrived = ingest_event(tenant=clinic.tenant, actor=SCHEDULER,
-                           payload={**base, "status": "arrived", "updated_at": "2026-03-10T10:05:00+05:30"})
-    booked = ingest_event(tenant=clinic.tenant, actor=SCHEDULER,
-                          payload={**base, "status": "booked", "updated_at": "2026-03-01T09:00:00+05:30"})
+    base = {
+        "external_id": "APT-9",
+        "patient": "P-1001",
+        "service": "physio",
+        "centre": "bandra",
+        "start": "2026-03-10T10:00:00+05:30",
+    }
+    arrived = ingest_event(
+        tenant=clinic.tenant,
+        actor=SCHEDULER,
+        payload={**base, "status": "arrived", "updated_at": "2026-03-10T10:05:00+05:30"},
+    )
+    booked = ingest_event(
+        tenant=clinic.tenant,
+        actor=SCHEDULER,
+        payload={**base, "status": "booked", "updated_at": "2026-03-01T09:00:00+05:30"},
+    )
     assert (arrived.status, booked.status) == (EventStatus.ACCEPTED, EventStatus.ACCEPTED)
     assert "stale" in booked.outcome
     appointment = Appointment.objects.get(tenant=clinic.tenant, external_id="APT-9")
@@ -198,14 +276,22 @@ def test_cancelled_after_arrival_is_refused_and_kept_until_a_manager_undoes_the_
     assert refused.value.code == "package_not_removable"
     kept = AppointmentEvent.objects.get(pk=refused.value.context["event_id"])
     assert (kept.status, kept.error_code, kept.event_status, kept.external_id) == (
-        EventStatus.REJECTED, "package_not_removable", "cancelled", "APT-77")
+        EventStatus.REJECTED,
+        "package_not_removable",
+        "cancelled",
+        "APT-77",
+    )
     assert kept.payload["status"] == "cancelled"
     appointment = Appointment.objects.get(tenant=clinic.tenant, external_id="APT-77")
     assert appointment.status == "arrived" and balance(package) == (1, 0, 4)
 
     # Review: the arrival was a mistake. The manager undoes it; the kept event is applied again.
-    appointments.undo_arrival(tenant=clinic.tenant, actor=clinic.manager, appointment_id=appointment.id,
-                              reason="the patient never came; cancelled by phone")
+    appointments.undo_arrival(
+        tenant=clinic.tenant,
+        actor=clinic.manager,
+        appointment_id=appointment.id,
+        reason="the patient never came; cancelled by phone",
+    )
     retried = retry_event(tenant=clinic.tenant, actor=SCHEDULER, event_id=kept.id)
     assert retried.status == EventStatus.ACCEPTED and retried.retry_of_id == kept.id
     appointment.refresh_from_db()
@@ -217,11 +303,19 @@ def test_cancelled_after_arrival_is_refused_and_kept_until_a_manager_undoes_the_
 
 # ---------------------------------------------------------------- refusals are kept for review
 
+
 def test_an_event_for_an_unknown_patient_or_service_is_refused_and_kept_then_retried():
     clinic = Clinic.open()
     _setup(clinic)
-    payload = {"event_id": "evt-1", "external_id": "APT-20", "status": "booked", "patient": "P-4040",
-               "service": "physio", "centre": "bandra", "start": "2026-03-10T10:00:00+05:30"}
+    payload = {
+        "event_id": "evt-1",
+        "external_id": "APT-20",
+        "status": "booked",
+        "patient": "P-4040",
+        "service": "physio",
+        "centre": "bandra",
+        "start": "2026-03-10T10:00:00+05:30",
+    }
     with pytest.raises(InvalidInput) as refused:
         ingest_event(tenant=clinic.tenant, actor=SCHEDULER, payload=payload)
     error = refused.value
@@ -254,15 +348,29 @@ def test_a_moved_start_reschedules_and_a_move_past_expiry_is_refused_and_kept():
     clinic = Clinic.open()
     _, _, package = _setup(clinic)
     _fhir(clinic, r4_appointment(version="1", start="2026-03-10T10:00:00+05:30", end="2026-03-10T10:45:00+05:30"))
-    moved = _fhir(clinic, r4_appointment(version="2", start="2026-03-12T10:00:00+05:30",
-                                         end="2026-03-12T10:45:00+05:30", last_updated="2026-03-02T10:00:00+05:30"))
+    moved = _fhir(
+        clinic,
+        r4_appointment(
+            version="2",
+            start="2026-03-12T10:00:00+05:30",
+            end="2026-03-12T10:45:00+05:30",
+            last_updated="2026-03-02T10:00:00+05:30",
+        ),
+    )
     assert "rescheduled" in moved.outcome
     appointment = Appointment.objects.get(tenant=clinic.tenant, external_id="APT-77")
     assert Hold.objects.get(appointment=appointment, state=HoldState.PENDING).day == dt.date(2026, 3, 12)
 
     with pytest.raises(Conflict) as refused:
-        _fhir(clinic, r4_appointment(version="3", start="2026-04-12T10:00:00+05:30", end="2026-04-12T10:45:00+05:30",
-                                     last_updated="2026-03-03T10:00:00+05:30"))
+        _fhir(
+            clinic,
+            r4_appointment(
+                version="3",
+                start="2026-04-12T10:00:00+05:30",
+                end="2026-04-12T10:45:00+05:30",
+                last_updated="2026-03-03T10:00:00+05:30",
+            ),
+        )
     assert refused.value.code == "reschedule_refused"
     appointment.refresh_from_db()
     assert appointment.start == dt.datetime.fromisoformat("2026-03-12T10:00:00+05:30")
@@ -275,8 +383,12 @@ def test_a_moved_start_reschedules_and_a_move_past_expiry_is_refused_and_kept():
 def test_an_automatic_no_show_uses_the_tenants_default_fee():
     clinic = Clinic.open()
     _, _, package = _setup(clinic)
-    appointments.configure_no_show_fees(tenant=clinic.tenant, actor=ADMIN, default_option="fee",
-                                        fees=[{"code": "missed", "name": "Missed appointment", "amount": 40000}])
+    appointments.configure_no_show_fees(
+        tenant=clinic.tenant,
+        actor=ADMIN,
+        default_option="fee",
+        fees=[{"code": "missed", "name": "Missed appointment", "amount": 40000}],
+    )
     _fhir(clinic, r4_appointment(version="1"))
     event = _fhir(clinic, r4_appointment(version="2", status="noshow", last_updated="2026-03-10T12:00:00+05:30"))
     appointment = event.appointment

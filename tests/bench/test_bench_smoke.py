@@ -5,6 +5,7 @@ databases of its own on the same server; the figures themselves are not judged, 
 was measured and that what must hold did: exactly 3 of 50 concurrent redemptions of a 3-session package
 succeed, the sweep expires every due package, once, and the books reconcile afterwards.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,18 +20,47 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = [
-    "statements_per_redemption", "statements_per_redemption_fresh_tenant", "redeem_client_cpu_ms",
-    "redeem_tps", "redeem_p50_ms", "redeem_p99_ms", "pgbench_tps", "redeem_vs_pgbench", "hot_package_settle_ms",
-    "statements_per_redemption_sqlite", "redeem_tps_sqlite", "redeem_p99_ms_sqlite", "hot_package_settle_ms_sqlite",
-    "http_redeem_rps", "http_redeem_p99_ms", "http_get_rps", "http_get_p99_ms", "http_redeem_vs_get",
-    "http_redeem_idempotent_rps", "sweep_seconds", "sweep_peak_rss_mb", "sweep_expired", "sweep_small_seconds",
-    "sweep_small_peak_rss_mb", "sweep_rss_growth", "sweep_noop_seconds", "patient_packages_p50_ms",
-    "patient_packages_p99_ms", "liability_quarter_s", "expiry_report_30d_s",
+    "statements_per_redemption",
+    "statements_per_redemption_fresh_tenant",
+    "redeem_client_cpu_ms",
+    "redeem_tps",
+    "redeem_p50_ms",
+    "redeem_p99_ms",
+    "pgbench_tps",
+    "redeem_vs_pgbench",
+    "hot_package_settle_ms",
+    "statements_per_redemption_sqlite",
+    "redeem_tps_sqlite",
+    "redeem_p99_ms_sqlite",
+    "hot_package_settle_ms_sqlite",
+    "http_redeem_rps",
+    "http_redeem_p99_ms",
+    "http_get_rps",
+    "http_get_p99_ms",
+    "http_redeem_vs_get",
+    "http_redeem_idempotent_rps",
+    "sweep_seconds",
+    "sweep_peak_rss_mb",
+    "sweep_expired",
+    "sweep_small_seconds",
+    "sweep_small_peak_rss_mb",
+    "sweep_rss_growth",
+    "sweep_noop_seconds",
+    "patient_packages_p50_ms",
+    "patient_packages_p99_ms",
+    "liability_quarter_s",
+    "expiry_report_30d_s",
 ]
 CHECKS = [
-    "hot_package_exact_postgresql", "hot_package_exact_sqlite", "redemptions_without_errors_postgresql",
-    "redemptions_without_errors_sqlite", "sweep_small_expired_every_due_package",
-    "sweep_large_expired_every_due_package", "sweep_idempotent", "sweep_left_nothing_due", "reconcile_after_sweep",
+    "hot_package_exact_postgresql",
+    "hot_package_exact_sqlite",
+    "redemptions_without_errors_postgresql",
+    "redemptions_without_errors_sqlite",
+    "sweep_small_expired_every_due_package",
+    "sweep_large_expired_every_due_package",
+    "sweep_idempotent",
+    "sweep_left_nothing_due",
+    "reconcile_after_sweep",
 ]
 
 
@@ -53,8 +83,13 @@ def test_the_benchmarks_measure_every_figure_and_what_must_hold_holds(tmp_path):
     out = tmp_path / "latest.json"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--tiny", "--out", str(out), "--postgres", _scratch_url()],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
-        env={k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PUNCHCARD_NOW")})
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PUNCHCARD_NOW")},
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     result = json.loads(out.read_text())
 

@@ -1,4 +1,5 @@
 """Fixtures for the CLI tests: the demo clinic at a fixed instant, and a runner for commands."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """The real command line: one line on stderr, the exit code, never a traceback; and `punchcard serve`."""
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,9 @@ def test_run_from_argv_prints_one_line_and_exits(demo, monkeypatch, capsys):
 def test_argument_errors_are_one_line_too(demo, monkeypatch, capsys):
     code, captured = _argv_exit(["punchcard", "show"], monkeypatch, capsys)
     assert code == 2
-    assert captured.err == ("error [invalid]: the following arguments are required: PATIENT "
-                            "(see `punchcard show --help`)\n")
+    assert captured.err == (
+        "error [invalid]: the following arguments are required: PATIENT (see `punchcard show --help`)\n"
+    )
 
 
 @pytest.mark.django_db
@@ -53,8 +55,15 @@ def test_a_bug_is_one_line_without_traceback(demo, monkeypatch, capsys):
 def test_serve_runs_gunicorn_like_make_run():
     argv = gunicorn_argv(host="127.0.0.1", port=8765, workers=2)
     assert Path(argv[0]).name == "gunicorn"
-    assert argv[1:] == ["punchcard.wsgi:application", "--bind", "127.0.0.1:8765", "--workers", "2",
-                        "--access-logfile", "-"]
+    assert argv[1:] == [
+        "punchcard.wsgi:application",
+        "--bind",
+        "127.0.0.1:8765",
+        "--workers",
+        "2",
+        "--access-logfile",
+        "-",
+    ]
     assert issubclass(Show, PunchcardCommand)
 
 
@@ -82,5 +91,4 @@ def test_the_console_script_end_to_end(tmp_path):
     assert over.returncode == 1
     assert over.stderr == "error [insufficient_sessions]: 7 session(s) asked, 6 available\n"
     missing = punchcard("sell", "P-0000", "facials-6")
-    assert (missing.returncode, missing.stderr) == (2, "error [not_found]: no patient with reference or id "
-                                                       "'P-0000'\n")
+    assert (missing.returncode, missing.stderr) == (2, "error [not_found]: no patient with reference or id 'P-0000'\n")

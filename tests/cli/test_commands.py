@@ -1,4 +1,5 @@
 """plans, sell, redeem, hold/post/release, void, show, expire: output, and one-line refusals that write nothing."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,16 +35,36 @@ def refused(result, code: str, exit_code: int, message: str | None = None):
 def test_plans_lists_the_catalogue_in_rupees(demo):
     result = run("plans")
     assert result.code == 0, result.err
-    for text in ("physio-recovery", "Physiotherapy Recovery Pack", "₹8,000.00", "90 days after the start date",
-                 "10-Class Package", "60 days after the first use", "4 (3 + 1 bonus)", "₹7,080.00 incl. 18% tax",
-                 "soft, 14 grace days", "shareable (up to 4)"):
+    for text in (
+        "physio-recovery",
+        "Physiotherapy Recovery Pack",
+        "₹8,000.00",
+        "90 days after the start date",
+        "10-Class Package",
+        "60 days after the first use",
+        "4 (3 + 1 bonus)",
+        "₹7,080.00 incl. 18% tax",
+        "soft, 14 grace days",
+        "shareable (up to 4)",
+    ):
         assert text in result.out, text
 
 
 def test_sell_prints_the_package_and_is_idempotent(demo):
     before = Order.objects.count()
-    args = ("sell", "P-1013", "physio-recovery", "--centre", "koramangala", "--method", "card", "--reference",
-            "CARD AUTH 1", "--idempotency-key", "sale-ananya-1")
+    args = (
+        "sell",
+        "P-1013",
+        "physio-recovery",
+        "--centre",
+        "koramangala",
+        "--method",
+        "card",
+        "--reference",
+        "CARD AUTH 1",
+        "--idempotency-key",
+        "sale-ananya-1",
+    )
     first = run(*args)
     assert first.code == 0, first.err
     package = Package.objects.get(holder__external_ref="P-1013")
@@ -58,25 +79,39 @@ def test_sell_prints_the_package_and_is_idempotent(demo):
 
 def test_sell_future_dated_and_by_patient_id(demo):
     patient = demo.patients["nikhil"]
-    result = run("sell", str(patient.id), "facials-6", "--start", "2026-06-01", "--staff",
-                 str(demo.staff["sneha"].id))
+    result = run("sell", str(patient.id), "facials-6", "--start", "2026-06-01", "--staff", str(demo.staff["sneha"].id))
     assert result.code == 0, result.err
     assert "starts 1 Jun 2026" in result.out and "credited to Sneha Pillai" in result.out
     assert "scheduled" in run("show", "P-1006").out
 
 
-@pytest.mark.parametrize("args, code, exit_code, message", [
-    (("sell", "P-9999", "physio-recovery"), "not_found", 2, "no patient with reference or id 'P-9999'"),
-    (("sell", "P-1001", "no-such-plan"), "not_found", 2, "no plan with code 'no-such-plan'"),
-    (("sell", "P-1001", "physio-recovery", "--centre", "andheri"), "not_found", 2,
-     "no centre 'andheri' (centres: bandra, dubai, koramangala)"),
-    (("sell", "P-1001", "physio-recovery", "--method", "cheque"), "invalid", 2, None),
-    (("sell", "P-1001", "physio-recovery", "--start", "2026-05-01"), "invalid", 2,
-     "a package cannot start before today"),
-    (("sell", "P-1001", "physio-recovery", "--start", "tomorrow"), "invalid", 2,
-     "start 'tomorrow' is not an ISO date (YYYY-MM-DD)"),
-    (("sell", "P-1001", "physio-recovery", "--staff", "x"), "invalid", 2, "staff must be a whole number, not 'x'"),
-])
+@pytest.mark.parametrize(
+    "args, code, exit_code, message",
+    [
+        (("sell", "P-9999", "physio-recovery"), "not_found", 2, "no patient with reference or id 'P-9999'"),
+        (("sell", "P-1001", "no-such-plan"), "not_found", 2, "no plan with code 'no-such-plan'"),
+        (
+            ("sell", "P-1001", "physio-recovery", "--centre", "andheri"),
+            "not_found",
+            2,
+            "no centre 'andheri' (centres: bandra, dubai, koramangala)",
+        ),
+        (("sell", "P-1001", "physio-recovery", "--method", "cheque"), "invalid", 2, None),
+        (
+            ("sell", "P-1001", "physio-recovery", "--start", "2026-05-01"),
+            "invalid",
+            2,
+            "a package cannot start before today",
+        ),
+        (
+            ("sell", "P-1001", "physio-recovery", "--start", "tomorrow"),
+            "invalid",
+            2,
+            "start 'tomorrow' is not an ISO date (YYYY-MM-DD)",
+        ),
+        (("sell", "P-1001", "physio-recovery", "--staff", "x"), "invalid", 2, "staff must be a whole number, not 'x'"),
+    ],
+)
 def test_bad_sales_are_one_line_refusals_that_write_nothing(demo, args, code, exit_code, message):
     before = counts()
     refused(run(*args), code, exit_code, message)
@@ -90,8 +125,12 @@ def test_redeem_and_over_redeem(demo):
     assert "Redeemed 2 × Physiotherapy 45 min" in result.out and "for Asha Rao at Bandra" in result.out
     assert "Physiotherapy 6 of 10 used, 4 remaining, expires 8 Jul 2026" in result.out
     before = counts()
-    refused(run("redeem", str(package.id), "physio", "--sessions", "5"), "insufficient_sessions", 1,
-            "5 session(s) asked, 4 available")
+    refused(
+        run("redeem", str(package.id), "physio", "--sessions", "5"),
+        "insufficient_sessions",
+        1,
+        "5 session(s) asked, 4 available",
+    )
     assert counts() == before
     line = PackageLine.objects.get(package=package, label="Physiotherapy")
     assert (line.redeemed, line.available) == (6, 4)
@@ -99,29 +138,54 @@ def test_redeem_and_over_redeem(demo):
 
 def test_a_beneficiary_redeems_the_family_pack_at_another_centre(demo):
     family = demo.packages["rao-family"]
-    result = run("redeem", str(family.id), "massage", "--person", "P-1003", "--centre", "bandra",
-                 "--practitioner", str(demo.staff["imran"].id), "--idempotency-key", "visit-77")
+    result = run(
+        "redeem",
+        str(family.id),
+        "massage",
+        "--person",
+        "P-1003",
+        "--centre",
+        "bandra",
+        "--practitioner",
+        str(demo.staff["imran"].id),
+        "--idempotency-key",
+        "visit-77",
+    )
     assert result.code == 0, result.err
     assert "for Meena Rao at Bandra" in result.out
-    again = run("redeem", str(family.id), "massage", "--person", "P-1003", "--centre", "bandra",
-                "--idempotency-key", "visit-77")
+    again = run(
+        "redeem", str(family.id), "massage", "--person", "P-1003", "--centre", "bandra", "--idempotency-key", "visit-77"
+    )
     assert again.code == 0
     assert Redemption.objects.filter(idempotency_key="visit-77").count() == 1
 
 
-@pytest.mark.parametrize("key, args, code, exit_code, message", [
-    ("rao-family", ("massage", "--person", "P-1004"), "not_beneficiary", 1,
-     "this person is neither the holder nor a beneficiary of the package"),
-    ("asha-physio", ("facial",), "service_not_eligible", 1, "the package does not cover this service"),
-    ("asha-physio", ("physio", "--centre", "koramangala"), "out_of_scope", 1,
-     "the package cannot be used at this centre"),
-    ("lata-physio", ("physio", "--centre", "koramangala"), "package_closed", 1, "the package is completed"),
-    ("divya-physio", ("physio",), "not_started", 1, None),
-    ("asha-physio", ("physio", "--sessions", "lots"), "invalid", 2, "sessions must be a whole number, not 'lots'"),
-    ("asha-physio", ("physio", "--sessions", "0"), "invalid", 2, None),
-    ("asha-physio", ("yoga-nidra",), "not_found", 2, "no service with code 'yoga-nidra'"),
-    ("asha-physio", ("physio", "--person", "P-0000"), "not_found", 2, "no patient with reference or id 'P-0000'"),
-])
+@pytest.mark.parametrize(
+    "key, args, code, exit_code, message",
+    [
+        (
+            "rao-family",
+            ("massage", "--person", "P-1004"),
+            "not_beneficiary",
+            1,
+            "this person is neither the holder nor a beneficiary of the package",
+        ),
+        ("asha-physio", ("facial",), "service_not_eligible", 1, "the package does not cover this service"),
+        (
+            "asha-physio",
+            ("physio", "--centre", "koramangala"),
+            "out_of_scope",
+            1,
+            "the package cannot be used at this centre",
+        ),
+        ("lata-physio", ("physio", "--centre", "koramangala"), "package_closed", 1, "the package is completed"),
+        ("divya-physio", ("physio",), "not_started", 1, None),
+        ("asha-physio", ("physio", "--sessions", "lots"), "invalid", 2, "sessions must be a whole number, not 'lots'"),
+        ("asha-physio", ("physio", "--sessions", "0"), "invalid", 2, None),
+        ("asha-physio", ("yoga-nidra",), "not_found", 2, "no service with code 'yoga-nidra'"),
+        ("asha-physio", ("physio", "--person", "P-0000"), "not_found", 2, "no patient with reference or id 'P-0000'"),
+    ],
+)
 def test_refused_redemptions(demo, key, args, code, exit_code, message):
     before = counts()
     refused(run("redeem", str(demo.packages[key].id), *args), code, exit_code, message)
@@ -152,8 +216,12 @@ def test_void_restores_the_session_once(demo):
     assert redemption.void_approver_id == demo.staff["meera"].id and redemption.voided_by.endswith("Meera Iyer")
     before = counts()
     refused(run("void", str(redemption.id), "--reason", "again"), "already_voided", 1)
-    refused(run("void", str(redemption.id), "--reason", "x", "--approver", str(demo.staff["dev"].id)),
-            "forbidden", 1, "Dev Shah is not an active manager and cannot approve a void")
+    refused(
+        run("void", str(redemption.id), "--reason", "x", "--approver", str(demo.staff["dev"].id)),
+        "forbidden",
+        1,
+        "Dev Shah is not an active manager and cannot approve a void",
+    )
     assert counts() == before
 
 
@@ -165,8 +233,9 @@ def test_hold_post_and_release(demo):
     assert f"hold {hold.id}" in held.out and "status active, 6 available, 1 held" in held.out
     released = run("release", str(hold.id), "--reason", "appointment cancelled")
     assert released.code == 0 and "7 available, 0 held" in released.out
-    second = Hold.objects.get(pk=int(run("hold", str(package.id), "physio", "--day", "2026-05-26")
-                                     .out.split("hold ")[1].split(".")[0]))
+    second = Hold.objects.get(
+        pk=int(run("hold", str(package.id), "physio", "--day", "2026-05-26").out.split("hold ")[1].split(".")[0])
+    )
     posted = run("post", str(second.id))
     assert posted.code == 0 and "Physiotherapy 5 of 10 used" in posted.out
     refused(run("release", str(second.id)), "hold_resolved", 1)

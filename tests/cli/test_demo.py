@@ -1,4 +1,5 @@
 """`punchcard demo`: the demo clinic, its history, its API key."""
+
 from __future__ import annotations
 
 import pytest
@@ -56,9 +57,14 @@ def test_the_demo_history_tells_the_seed_stories(demo):
     usage = selectors.usage_by_person(family)
     assert set(usage) == {demo.patients[k].id for k in ("ravi", "asha", "meena")}
     assert set(Redemption.objects.filter(package=family).values_list("centre__code", flat=True)) == {
-        "bandra", "koramangala"}
+        "bandra",
+        "koramangala",
+    }
     assert set(Payment.objects.filter(tenant=tenant).values_list("method", flat=True)) == {
-        "cash", "card", "bank_transfer"}
+        "cash",
+        "card",
+        "bank_transfer",
+    }
     assert Order.objects.get(lines__packages=family).payments.count() == 2
     dates = Redemption.objects.filter(tenant=tenant).values_list("day", flat=True)
     assert min(dates).isoformat() >= "2026-01-20" and max(dates) < NOW.date()

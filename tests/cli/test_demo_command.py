@@ -1,4 +1,5 @@
 """`punchcard demo` on an empty database: the tenant, the API key, refusals."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,12 +40,13 @@ def test_a_malformed_supplied_key_writes_nothing(frozen, monkeypatch):
     monkeypatch.setenv("PUNCHCARD_DEMO_API_KEY", "not-a-key")
     result = run("demo")
     assert result.code == 2
-    assert result.error_lines == ["error [invalid]: an API key looks like pc_<8 hex>_<at least 20 url-safe "
-                                  "characters>"]
+    assert result.error_lines == ["error [invalid]: an API key looks like pc_<8 hex>_<at least 20 url-safe characters>"]
     assert not Tenant.objects.exists()
 
 
 def test_commands_without_any_tenant(frozen):
     result = run("plans")
     assert (result.code, result.err) == (
-        2, "error [not_found]: there is no tenant yet; run `punchcard demo` or pass --tenant SLUG\n")
+        2,
+        "error [not_found]: there is no tenant yet; run `punchcard demo` or pass --tenant SLUG\n",
+    )

@@ -1,4 +1,5 @@
 """ledger.selectors: the named reconciliation checks, clean and broken."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,15 +24,15 @@ def test_every_check_passes_on_the_demo_and_counts_what_it_checked(demo):
 
 def test_wrong_entry_totals_are_found(demo):
     entry = JournalEntry.objects.filter(tenant=demo.tenant, kind="sale").first()
-    JournalEntry.objects.filter(pk=entry.pk).update(total_debit=F("total_debit") + 1,
-                                                    total_credit=F("total_credit") + 1)
+    JournalEntry.objects.filter(pk=entry.pk).update(
+        total_debit=F("total_debit") + 1, total_credit=F("total_credit") + 1
+    )
     try:
         problems = journal_problems(demo.tenant)
         assert [(p.check, p.subject) for p in problems] == [("entry_totals", f"journal entry {entry.id} (sale)")]
     finally:
         # Put it back before the test's teardown: on PostgreSQL the deferred balance trigger checks it then.
-        JournalEntry.objects.filter(pk=entry.pk).update(total_debit=entry.total_debit,
-                                                        total_credit=entry.total_credit)
+        JournalEntry.objects.filter(pk=entry.pk).update(total_debit=entry.total_debit, total_credit=entry.total_credit)
 
 
 @pytest.mark.sqlite  # on PostgreSQL the deferred balance trigger refuses this at the test's teardown

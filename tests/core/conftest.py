@@ -1,4 +1,5 @@
 """Core scenario tests: every test leaves the one clock as it found it (unfrozen)."""
+
 import pytest
 
 from punchcard import clock

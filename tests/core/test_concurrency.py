@@ -1,4 +1,5 @@
 """Races between separate connections: every hold resolves exactly once, no session is used twice."""
+
 import datetime as dt
 
 import pytest
@@ -25,8 +26,9 @@ def _post(clinic, hold):
 
 
 def _release(clinic, hold):
-    return lambda: services.release_hold(tenant=clinic.tenant, actor=clinic.front_desk, hold_id=hold.id,
-                                         reason="appointment cancelled")
+    return lambda: services.release_hold(
+        tenant=clinic.tenant, actor=clinic.front_desk, hold_id=hold.id, reason="appointment cancelled"
+    )
 
 
 def test_ten_threads_posting_and_releasing_one_hold_resolve_it_exactly_once(run_concurrently):
@@ -50,8 +52,9 @@ def test_ten_threads_posting_and_releasing_one_hold_resolve_it_exactly_once(run_
             assert all(isinstance(o, Conflict) and o.code == "hold_resolved" for o in posts), posts
         # One placing entry and one resolving entry for the hold, whoever won.
         kinds = sorted(SessionEntry.objects.filter(hold=hold).values_list("kind", flat=True))
-        assert kinds == sorted([EntryKind.HOLD, EntryKind.REDEEM if hold.state == HoldState.POSTED
-                                else EntryKind.RELEASE])
+        assert kinds == sorted(
+            [EntryKind.HOLD, EntryKind.REDEEM if hold.state == HoldState.POSTED else EntryKind.RELEASE]
+        )
     summary = selectors.summarize(package)
     assert summary.held == 0
     assert summary.redeemed == Redemption.objects.filter(package=package).count()
@@ -78,8 +81,9 @@ def test_two_holds_racing_for_the_last_session_one_wins_one_is_refused(run_concu
     package = _package(clinic, sessions=2)
     clinic.redeem(package, "physio")
 
-    outcomes = run_concurrently(lambda: clinic.hold(package, "physio", D(2026, 3, 3)),
-                                lambda: clinic.hold(package, "physio", D(2026, 3, 4)))
+    outcomes = run_concurrently(
+        lambda: clinic.hold(package, "physio", D(2026, 3, 3)), lambda: clinic.hold(package, "physio", D(2026, 3, 4))
+    )
 
     holds = [o for o in outcomes if isinstance(o, Hold)]
     refusals = [o for o in outcomes if isinstance(o, RuleViolation)]
@@ -94,8 +98,9 @@ def test_a_hold_and_a_walk_in_racing_for_the_last_session_one_wins(run_concurren
     clinic = Clinic.open()
     package = _package(clinic, sessions=1)
 
-    outcomes = run_concurrently(lambda: clinic.hold(package, "physio", D(2026, 3, 3)),
-                                lambda: clinic.redeem(package, "physio"))
+    outcomes = run_concurrently(
+        lambda: clinic.hold(package, "physio", D(2026, 3, 3)), lambda: clinic.redeem(package, "physio")
+    )
 
     winners = [o for o in outcomes if isinstance(o, (Hold, Redemption))]
     refusals = [o for o in outcomes if isinstance(o, RuleViolation)]
@@ -110,9 +115,14 @@ def test_five_managers_voiding_one_redemption_restore_its_session_once(run_concu
     package = _package(clinic, sessions=3)
     redemption = clinic.redeem(package, "physio")
 
-    outcomes = run_concurrently(*[
-        lambda: services.void_redemption(tenant=clinic.tenant, actor=clinic.manager, redemption_id=redemption.id,
-                                         reason="wrong patient") for _ in range(5)])
+    outcomes = run_concurrently(
+        *[
+            lambda: services.void_redemption(
+                tenant=clinic.tenant, actor=clinic.manager, redemption_id=redemption.id, reason="wrong patient"
+            )
+            for _ in range(5)
+        ]
+    )
 
     voided = [o for o in outcomes if isinstance(o, Redemption)]
     refusals = [o for o in outcomes if isinstance(o, Conflict)]
@@ -131,13 +141,19 @@ def test_redemptions_racing_an_expiry_sweep_leave_nothing_both_used_and_forfeite
     from ..clinic import local
 
     clinic = Clinic.open(now=local(2026, 3, 1, 10))
-    plan = clinic.plan("ten-days", price=500000, lines=[clinic.line("physio", sessions=5)],
-                       expiry={"kind": "after_start", "count": 10, "unit": "days"})
+    plan = clinic.plan(
+        "ten-days",
+        price=500000,
+        lines=[clinic.line("physio", sessions=5)],
+        expiry={"kind": "after_start", "count": 10, "unit": "days"},
+    )
     package = clinic.sell(plan)
     clock.set_now(local(2026, 3, 11, 0, 5))  # the day after the last valid day
 
-    outcomes = run_concurrently(lambda: services.expire_due_packages(tenant=clinic.tenant),
-                                *[lambda: clinic.redeem(package, "physio") for _ in range(4)])
+    outcomes = run_concurrently(
+        lambda: services.expire_due_packages(tenant=clinic.tenant),
+        *[lambda: clinic.redeem(package, "physio") for _ in range(4)],
+    )
 
     assert outcomes[0] == 1
     assert all(isinstance(o, RuleViolation) and o.code == "expired" for o in outcomes[1:]), outcomes
@@ -151,8 +167,9 @@ def test_ten_retries_of_one_redemption_with_the_same_idempotency_key_redeem_once
     clinic = Clinic.open()
     package = _package(clinic, sessions=5)
 
-    outcomes = run_concurrently(*[lambda: clinic.redeem(package, "physio", idempotency_key="appt-5-arrived")
-                                  for _ in range(10)])
+    outcomes = run_concurrently(
+        *[lambda: clinic.redeem(package, "physio", idempotency_key="appt-5-arrived") for _ in range(10)]
+    )
 
     assert all(isinstance(o, Redemption) for o in outcomes), outcomes
     assert len({o.id for o in outcomes}) == 1

@@ -9,6 +9,7 @@ each reply checked against an independent model, and after every step the invari
 
 Each example runs inside a savepoint that is rolled back, so examples never see each other's data.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,8 +19,14 @@ import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
-                                 run_state_machine_as_test)
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from punchcard import clock
 from punchcard.domain.errors import Conflict, DomainError, InvalidInput
@@ -123,8 +130,7 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         expiry = {"kind": "after_start", "count": VALID_DAYS, "unit": "days"}
         self.plans = {
             "hard": c.plan("hard", price=700001, lines=lines, expiry=expiry, transferable=True),
-            "soft": c.plan("soft", price=99999, lines=lines, expiry=expiry, expiry_mode="soft",
-                           grace_days=GRACE_DAYS),
+            "soft": c.plan("soft", price=99999, lines=lines, expiry=expiry, expiry_mode="soft", grace_days=GRACE_DAYS),
         }
         self.world = World()
 
@@ -187,16 +193,24 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         return sum(1 for pkg in self.world.packages.values() if not pkg.closure)
 
     def due(self) -> bool:
-        return any(pkg.expires_on and not pkg.closure and pkg.validity(self.today) == "expired" and pkg.remaining
-                   for pkg in self.world.packages.values())
+        return any(
+            pkg.expires_on and not pkg.closure and pkg.validity(self.today) == "expired" and pkg.remaining
+            for pkg in self.world.packages.values()
+        )
 
-    @initialize(kind=st.sampled_from(["hard", "soft"]), start_in=st.integers(0, 2),
-                patient=st.sampled_from(["asha", "ravi", "kiran"]))
+    @initialize(
+        kind=st.sampled_from(["hard", "soft"]),
+        start_in=st.integers(0, 2),
+        patient=st.sampled_from(["asha", "ravi", "kiran"]),
+    )
     def first_sale(self, kind, start_in, patient):
         self.sell(kind, start_in, patient)
 
-    @rule(kind=st.sampled_from(["hard", "soft"]), start_in=st.integers(0, 2),
-          patient=st.sampled_from(["asha", "ravi", "kiran"]))
+    @rule(
+        kind=st.sampled_from(["hard", "soft"]),
+        start_in=st.integers(0, 2),
+        patient=st.sampled_from(["asha", "ravi", "kiran"]),
+    )
     def sell(self, kind, start_in, patient):
         start = self.today + dt.timedelta(days=start_in)
         holder = self.clinic.patients[patient]
@@ -204,19 +218,28 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         lines = PackageLine.objects.filter(package=package).order_by("id")
         assert [line.granted for line in lines] == [4, 4]
         self.world.packages[package.id] = PackageModel(
-            id=package.id, holder_id=holder.id, start=start, expires_on=start + dt.timedelta(days=VALID_DAYS - 1),
-            soft=kind == "soft", transferable=kind == "hard", lines=[LineModel(4), LineModel(4)])
+            id=package.id,
+            holder_id=holder.id,
+            start=start,
+            expires_on=start + dt.timedelta(days=VALID_DAYS - 1),
+            soft=kind == "soft",
+            transferable=kind == "hard",
+            lines=[LineModel(4), LineModel(4)],
+        )
 
-
-    @rule(pick=PICK, service=st.sampled_from(sorted(SERVICES)),
-          sessions=st.integers(1, 3))
+    @rule(pick=PICK, service=st.sampled_from(sorted(SERVICES)), sessions=st.integers(1, 3))
     def redeem(self, pick, service, sessions):
         package_id = self.pick(self.world.packages, pick)
         pkg = self.world.packages[package_id]
         line = SERVICES[service]
         call = lambda: services.redeem_session(  # noqa: E731
-            tenant=self.clinic.tenant, actor=self.clinic.front_desk, package_id=package_id,
-            service_id=self.clinic.services[service].id, centre_id=self.clinic.centre.id, sessions=sessions)
+            tenant=self.clinic.tenant,
+            actor=self.clinic.front_desk,
+            package_id=package_id,
+            service_id=self.clinic.services[service].id,
+            centre_id=self.clinic.centre.id,
+            sessions=sessions,
+        )
         refusal = self.check_use(pkg, line, sessions, self.today)
         if refusal:
             self.expect_refusal(call, refusal)
@@ -228,17 +251,23 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         pkg.lines[line].redeemed += sessions
         self.world.redemptions[redemption.id] = RedemptionModel(package_id, line, sessions)
 
-
-    @rule(pick=PICK, service=st.sampled_from(sorted(SERVICES)), days_ahead=st.integers(0, 6),
-          sessions=st.integers(1, 2))
+    @rule(
+        pick=PICK, service=st.sampled_from(sorted(SERVICES)), days_ahead=st.integers(0, 6), sessions=st.integers(1, 2)
+    )
     def hold(self, pick, service, days_ahead, sessions):
         package_id = self.pick(self.world.packages, pick)
         pkg = self.world.packages[package_id]
         line = SERVICES[service]
         day = self.today + dt.timedelta(days=days_ahead)
         call = lambda: services.place_hold(  # noqa: E731
-            tenant=self.clinic.tenant, actor=self.clinic.front_desk, package_id=package_id,
-            service_id=self.clinic.services[service].id, centre_id=self.clinic.centre.id, day=day, sessions=sessions)
+            tenant=self.clinic.tenant,
+            actor=self.clinic.front_desk,
+            package_id=package_id,
+            service_id=self.clinic.services[service].id,
+            centre_id=self.clinic.centre.id,
+            day=day,
+            sessions=sessions,
+        )
         refusal = self.check_use(pkg, line, sessions, day)
         if refusal:
             self.expect_refusal(call, refusal)
@@ -248,14 +277,16 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         pkg.lines[line].held += sessions
         self.world.holds[hold.id] = HoldModel(package_id, line, sessions, day)
 
-
     @precondition(lambda self: self.world.holds)
     @rule(pick=PICK)
     def post(self, pick):
         hold_id = self.pick(self.world.holds, pick)
         hold = self.world.holds[hold_id]
-        call = lambda: services.post_hold(tenant=self.clinic.tenant, actor=self.clinic.front_desk,  # noqa: E731
-                                          hold_id=hold_id)
+        call = lambda: services.post_hold(
+            tenant=self.clinic.tenant,
+            actor=self.clinic.front_desk,
+            hold_id=hold_id,
+        )
         if hold.state == "released":
             self.expect_refusal(call, "hold_resolved", Conflict)
             return
@@ -271,14 +302,17 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         assert redemption.in_grace == (self.world.packages[hold.package_id].validity(hold.day) == "in_grace")
         self.world.redemptions[redemption.id] = RedemptionModel(hold.package_id, hold.line, hold.sessions)
 
-
     @precondition(lambda self: self.world.holds)
     @rule(pick=PICK)
     def release(self, pick):
         hold_id = self.pick(self.world.holds, pick)
         hold = self.world.holds[hold_id]
-        call = lambda: services.release_hold(tenant=self.clinic.tenant, actor=self.clinic.front_desk,  # noqa: E731
-                                             hold_id=hold_id, reason="appointment cancelled")
+        call = lambda: services.release_hold(
+            tenant=self.clinic.tenant,
+            actor=self.clinic.front_desk,
+            hold_id=hold_id,
+            reason="appointment cancelled",
+        )
         if hold.state == "posted":
             self.expect_refusal(call, "hold_resolved", Conflict)
             return
@@ -293,8 +327,12 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         redemption_id = self.pick(self.world.redemptions, pick)
         redemption = self.world.redemptions[redemption_id]
         pkg = self.world.packages[redemption.package_id]
-        call = lambda: services.void_redemption(tenant=self.clinic.tenant, actor=self.clinic.manager,  # noqa: E731
-                                                redemption_id=redemption_id, reason="entered in error")
+        call = lambda: services.void_redemption(
+            tenant=self.clinic.tenant,
+            actor=self.clinic.manager,
+            redemption_id=redemption_id,
+            reason="entered in error",
+        )
         if redemption.voided:
             self.expect_refusal(call, "already_voided", Conflict)
             return
@@ -312,8 +350,13 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         pkg = self.world.packages[package_id]
         line_id = PackageLine.objects.filter(package_id=package_id).order_by("id").values_list("id", flat=True)[line]
         call = lambda: services.adjust_sessions(  # noqa: E731
-            tenant=self.clinic.tenant, actor=self.clinic.manager, package_id=package_id, line_id=line_id, delta=delta,
-            reason="goodwill" if delta > 0 else "correction")
+            tenant=self.clinic.tenant,
+            actor=self.clinic.manager,
+            package_id=package_id,
+            line_id=line_id,
+            delta=delta,
+            reason="goodwill" if delta > 0 else "correction",
+        )
         if pkg.closure:
             self.expect_refusal(call, "transition_not_allowed", Conflict)
         elif delta < 0 and pkg.lines[line].available < -delta:
@@ -328,10 +371,15 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         pkg = self.world.packages[package_id]
         new = None if clear else self.today + dt.timedelta(days=days_from_today)
         call = lambda: services.change_expiry(  # noqa: E731
-            tenant=self.clinic.tenant, actor=self.clinic.manager, package_id=package_id, expires_on=new,
-            reason="manager's decision")
-        late_holds = new is not None and any(h.package_id == package_id and h.state == "pending" and h.day > new
-                                             for h in self.world.holds.values())
+            tenant=self.clinic.tenant,
+            actor=self.clinic.manager,
+            package_id=package_id,
+            expires_on=new,
+            reason="manager's decision",
+        )
+        late_holds = new is not None and any(
+            h.package_id == package_id and h.state == "pending" and h.day > new for h in self.world.holds.values()
+        )
         if pkg.closure:
             self.expect_refusal(call, "transition_not_allowed", Conflict)
         elif new is not None and new < pkg.start:
@@ -358,7 +406,8 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         pkg = self.world.packages[package_id]
         recipient = self.clinic.patients[to]
         call = lambda: services.transfer_package(  # noqa: E731
-            tenant=self.clinic.tenant, actor=self.clinic.manager, package_id=package_id, to_patient_id=recipient.id)
+            tenant=self.clinic.tenant, actor=self.clinic.manager, package_id=package_id, to_patient_id=recipient.id
+        )
         pending = any(h.package_id == package_id and h.state == "pending" for h in self.world.holds.values())
         if not pkg.transferable:
             self.expect_refusal(call, "not_transferable")
@@ -378,8 +427,12 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         package_id = self.pick(self.world.packages, pick)
         pkg = self.world.packages[package_id]
         action = services.complete_package if how == "completed" else services.cancel_package
-        call = lambda: action(tenant=self.clinic.tenant, actor=self.clinic.manager,  # noqa: E731
-                              package_id=package_id, reason="treatment plan changed")
+        call = lambda: action(
+            tenant=self.clinic.tenant,
+            actor=self.clinic.manager,
+            package_id=package_id,
+            reason="treatment plan changed",
+        )
         if pkg.closure:
             self.expect_refusal(call, "transition_not_allowed", Conflict)
             return
@@ -409,9 +462,16 @@ class PackageLedgerMachine(RuleBasedStateMachine):
                 assert line.available >= 0
                 assert line.deferred_value >= 0
                 assert (line.granted, line.redeemed, line.held, line.forfeited) == (
-                    model.granted, model.redeemed, model.held, model.expired + model.closed), pkg
+                    model.granted,
+                    model.redeemed,
+                    model.held,
+                    model.expired + model.closed,
+                ), pkg
             assert (package.holder_id, package.expires_on, package.closure) == (
-                pkg.holder_id, pkg.expires_on, pkg.closure)
+                pkg.holder_id,
+                pkg.expires_on,
+                pkg.closure,
+            )
             view = selectors.summarize(package, lines=lines[pkg.id]).status
             assert (view.status, view.in_grace) == pkg.status(today), (pkg, today)
 
@@ -419,8 +479,9 @@ class PackageLedgerMachine(RuleBasedStateMachine):
     def holds_and_redemptions_match_the_model(self):
         for hold_id, state in Hold.objects.filter(tenant=self.clinic.tenant).values_list("id", "state"):
             assert self.world.holds[hold_id].state == state
-        live = set(Redemption.objects.filter(tenant=self.clinic.tenant, voided_at__isnull=True)
-                   .values_list("id", flat=True))
+        live = set(
+            Redemption.objects.filter(tenant=self.clinic.tenant, voided_at__isnull=True).values_list("id", flat=True)
+        )
         assert live == {rid for rid, r in self.world.redemptions.items() if not r.voided}
 
     @invariant()
@@ -433,6 +494,10 @@ class PackageLedgerMachine(RuleBasedStateMachine):
 def test_package_ledger_state_machine():
     run_state_machine_as_test(
         PackageLedgerMachine,
-        settings=settings(max_examples=30, stateful_step_count=20, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
     )

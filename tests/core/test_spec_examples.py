@@ -1,4 +1,5 @@
 """SPEC §15: the worked examples that must hold exactly (1, 4, 5 and 6), against the database."""
+
 import datetime as dt
 
 import pytest
@@ -24,9 +25,13 @@ def refused(call) -> RuleViolation:
 @pytest.mark.django_db
 def test_spec_example_1_physiotherapy_recovery_pack_allocates_8000_exactly_over_12_sessions():
     clinic = Clinic.open(now=local(2026, 3, 1, 10))
-    plan = clinic.plan("physiotherapy-recovery-pack", name="Physiotherapy Recovery Pack", price=800000,
-                       lines=[clinic.line("physio", sessions=10), clinic.line("doctor", sessions=2)],
-                       expiry={"kind": "after_start", "count": 90, "unit": "days"})
+    plan = clinic.plan(
+        "physiotherapy-recovery-pack",
+        name="Physiotherapy Recovery Pack",
+        price=800000,
+        lines=[clinic.line("physio", sessions=10), clinic.line("doctor", sessions=2)],
+        expiry={"kind": "after_start", "count": 90, "unit": "days"},
+    )
     assert plan.total_sessions == 12
     package = clinic.sell(plan)
 
@@ -49,10 +54,14 @@ def test_spec_example_1_physiotherapy_recovery_pack_allocates_8000_exactly_over_
 
 
 def _future_start_package(clinic, *, soft: bool, sessions: int = 12):
-    plan = clinic.plan("ninety-days-" + ("soft" if soft else "hard"), price=120000,
-                       lines=[clinic.line("physio", sessions=sessions)],
-                       expiry={"kind": "after_start", "count": 90, "unit": "days"},
-                       expiry_mode="soft" if soft else "hard", grace_days=7 if soft else 0)
+    plan = clinic.plan(
+        "ninety-days-" + ("soft" if soft else "hard"),
+        price=120000,
+        lines=[clinic.line("physio", sessions=sessions)],
+        expiry={"kind": "after_start", "count": 90, "unit": "days"},
+        expiry_mode="soft" if soft else "hard",
+        grace_days=7 if soft else 0,
+    )
     package = clinic.sell(plan, start_date=D(2026, 3, 1))
     assert package.start_date == D(2026, 3, 1)
     assert package.expires_on == D(2026, 5, 29)  # start + 89 days
@@ -108,7 +117,8 @@ def test_spec_example_4_soft_expiry_accepts_and_flags_in_grace_through_5_june_an
     summary = selectors.summarize(package)
     assert (summary.status.status, summary.status.in_grace) == ("expired", False)
     assert list(Redemption.objects.filter(package=package, in_grace=True).values_list("day", flat=True)) == [
-        D(2026, 5, 30) + dt.timedelta(days=n) for n in range(7)]
+        D(2026, 5, 30) + dt.timedelta(days=n) for n in range(7)
+    ]
 
     # The nightly sweep then turns what is left (12 − 8 = 4 sessions) into breakage.
     assert services.expire_due_packages(tenant=clinic.tenant) == 1
@@ -121,14 +131,23 @@ def test_spec_example_4_soft_expiry_accepts_and_flags_in_grace_through_5_june_an
 @pytest.mark.django_db
 def test_spec_example_5_shareable_max_4_holder_plus_3_beneficiaries_a_4th_refused_usage_by_person():
     clinic = Clinic.open()
-    plan = clinic.plan("family-yoga", price=100000, lines=[clinic.line("yoga", "pilates", sessions=20)],
-                       shareable=True, max_beneficiaries=4)
+    plan = clinic.plan(
+        "family-yoga",
+        price=100000,
+        lines=[clinic.line("yoga", "pilates", sessions=20)],
+        shareable=True,
+        max_beneficiaries=4,
+    )
     package = clinic.sell(plan, patient=clinic.asha)
     for person in (clinic.ravi, clinic.kiran, clinic.lata):
-        services.add_beneficiary(tenant=clinic.tenant, actor=clinic.front_desk, package_id=package.id,
-                                 patient_id=person.id)
-    error = refused(lambda: services.add_beneficiary(tenant=clinic.tenant, actor=clinic.front_desk,
-                                                     package_id=package.id, patient_id=clinic.nikhil.id))
+        services.add_beneficiary(
+            tenant=clinic.tenant, actor=clinic.front_desk, package_id=package.id, patient_id=person.id
+        )
+    error = refused(
+        lambda: services.add_beneficiary(
+            tenant=clinic.tenant, actor=clinic.front_desk, package_id=package.id, patient_id=clinic.nikhil.id
+        )
+    )
     assert (error.code, error.context["max_beneficiaries"]) == ("beneficiary_limit", 4)
     assert selectors.beneficiary_ids(package) == {clinic.ravi.id, clinic.kiran.id, clinic.lata.id}
 
@@ -136,8 +155,9 @@ def test_spec_example_5_shareable_max_4_holder_plus_3_beneficiaries_a_4th_refuse
     clinic.redeem(package, "yoga", person=clinic.ravi, sessions=2)
     clinic.redeem(package, "pilates", person=clinic.kiran)
     mistaken = clinic.redeem(package, "pilates", person=clinic.kiran)
-    services.void_redemption(tenant=clinic.tenant, actor=clinic.manager, redemption_id=mistaken.id,
-                             reason="entered twice")
+    services.void_redemption(
+        tenant=clinic.tenant, actor=clinic.manager, redemption_id=mistaken.id, reason="entered twice"
+    )
     assert refused(lambda: clinic.redeem(package, "yoga", person=clinic.nikhil)).code == "not_beneficiary"
 
     assert selectors.usage_by_person(package) == {clinic.asha.id: 1, clinic.ravi.id: 2, clinic.kiran.id: 1}

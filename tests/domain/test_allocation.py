@@ -1,4 +1,5 @@
 """SPEC §8.3 and §15 examples 1 and 2, on the pure allocation rules."""
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -44,9 +45,14 @@ def test_lines_without_list_prices_share_by_session_count():
     assert allocate_to_lines(1000, lines) == [750, 250]
 
 
-@given(price=st.integers(min_value=0, max_value=10**10),
-       lines=st.lists(st.builds(LineForAllocation, st.integers(0, 10**6), st.integers(1, 100), st.integers(0, 10)),
-                      min_size=1, max_size=8))
+@given(
+    price=st.integers(min_value=0, max_value=10**10),
+    lines=st.lists(
+        st.builds(LineForAllocation, st.integers(0, 10**6), st.integers(1, 100), st.integers(0, 10)),
+        min_size=1,
+        max_size=8,
+    ),
+)
 def test_every_session_value_of_every_line_sums_exactly_to_the_price(price, lines):
     values = allocate_to_lines(price, lines)
     sessions = [v for value, line in zip(values, lines) for v in session_values(value, line.granted)]

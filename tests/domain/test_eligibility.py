@@ -1,11 +1,11 @@
 """SPEC §5: the redemption checks, in their fixed order, each refusal naming its rule."""
+
 import dataclasses
 import datetime as dt
 
 import pytest
 
-from punchcard.domain.eligibility import (Decision, LineBalance, PackageRules, Request, Scope, Use, UsageCaps,
-                                          check_use)
+from punchcard.domain.eligibility import Decision, LineBalance, PackageRules, Request, Scope, UsageCaps, Use, check_use
 from punchcard.domain.errors import CODES, RuleViolation
 from punchcard.domain.expiry import ExpiryMode
 from punchcard.domain.status import Closure
@@ -18,9 +18,17 @@ HOLDER, SPOUSE, STRANGER = 100, 101, 102
 
 def rules(**changes) -> PackageRules:
     base = PackageRules(
-        closure=None, start=D(2026, 3, 1), last_day=D(2026, 5, 29), mode=ExpiryMode.HARD, grace_days=0,
-        scope=Scope.SINGLE, sold_at_centre_id=HOME, centre_ids=frozenset(), blackout_dates=frozenset(),
-        holder_id=HOLDER, beneficiary_ids=frozenset({SPOUSE}),
+        closure=None,
+        start=D(2026, 3, 1),
+        last_day=D(2026, 5, 29),
+        mode=ExpiryMode.HARD,
+        grace_days=0,
+        scope=Scope.SINGLE,
+        sold_at_centre_id=HOME,
+        centre_ids=frozenset(),
+        blackout_dates=frozenset(),
+        holder_id=HOLDER,
+        beneficiary_ids=frozenset({SPOUSE}),
     )
     return dataclasses.replace(base, **changes)
 
@@ -157,8 +165,11 @@ def test_min_gap_between_sessions_both_ways():
 def test_checks_run_in_the_documented_order():
     """A request breaking every rule is refused for the first; fixing each reveals the next."""
     broken_rules = rules(
-        closure=Closure.COMPLETED, start=D(2026, 3, 1), last_day=D(2026, 3, 10),
-        blackout_dates=frozenset({D(2026, 2, 1), D(2026, 4, 1)}), caps=UsageCaps(per_day=1, min_gap_days=5),
+        closure=Closure.COMPLETED,
+        start=D(2026, 3, 1),
+        last_day=D(2026, 3, 10),
+        blackout_dates=frozenset({D(2026, 2, 1), D(2026, 4, 1)}),
+        caps=UsageCaps(per_day=1, min_gap_days=5),
     )
     broken = request(day=D(2026, 2, 1), centre_id=OTHER, person_id=STRANGER, service_id=FACIAL, sessions=2)
     lines = [LineBalance(1, frozenset({PHYSIO}), 1)]

@@ -1,4 +1,5 @@
 """Money as integer minor units: exact splitting, tax, parsing and locale display (SPEC §8.1, §8.3)."""
+
 from fractions import Fraction
 
 import pytest
@@ -6,14 +7,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from punchcard.domain.errors import InvalidInput
-from punchcard.domain.money import (MAX_AMOUNT, Money, check_amount, div_round_half_up, format_money,
-                                    largest_remainder, parse_major, split_evenly, split_tax, value_of_next)
+from punchcard.domain.money import (
+    MAX_AMOUNT,
+    Money,
+    check_amount,
+    div_round_half_up,
+    format_money,
+    largest_remainder,
+    parse_major,
+    split_evenly,
+    split_tax,
+    value_of_next,
+)
 
 totals = st.integers(min_value=0, max_value=10**12)
 weight_lists = st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=20)
 
 
 # ---------------------------------------------------------------- largest_remainder
+
 
 def test_largest_remainder_gives_leftover_units_to_the_largest_remainders():
     # 100 over weights 1:1:1 → 33.33 each; the one leftover unit goes to the first (tie → earlier index).
@@ -57,6 +69,7 @@ def test_largest_remainder_each_part_within_one_unit_of_its_ideal_share(total, w
 
 # ---------------------------------------------------------------- split_evenly and value_of_next
 
+
 def test_split_evenly_puts_the_larger_parts_first():
     assert split_evenly(10, 3) == [4, 3, 3]
     assert split_evenly(615385, 10) == [61539] * 5 + [61538] * 5
@@ -92,7 +105,7 @@ def test_consuming_a_line_in_any_chunks_recognises_the_same_slices_of_split_even
     while remaining_sessions:
         n = data.draw(st.integers(min_value=1, max_value=remaining_sessions))
         value = value_of_next(remaining_value, remaining_sessions, n)
-        assert value == sum(expected[position:position + n])
+        assert value == sum(expected[position : position + n])
         remaining_value, remaining_sessions, position = remaining_value - value, remaining_sessions - n, position + n
     assert remaining_value == 0
 
@@ -105,6 +118,7 @@ def test_value_of_next_takes_everything_left_for_the_last_sessions_and_refuses_m
 
 
 # ---------------------------------------------------------------- tax
+
 
 def test_split_tax_inclusive_takes_the_tax_out_of_the_price():
     split = split_tax(118000, rate_bp=1800, inclusive=True)
@@ -152,6 +166,7 @@ def test_div_round_half_up():
 
 # ---------------------------------------------------------------- display and parsing
 
+
 def test_format_money_uses_indian_lakh_grouping_for_en_in():
     assert format_money(10_000_000, "INR", "en_IN") == "₹1,00,000.00"
     assert format_money(800_000, "INR", "en_IN") == "₹8,000.00"
@@ -168,10 +183,18 @@ def test_format_money_respects_currencies_without_or_with_three_decimals():
     assert format_money(1234, "KWD", "en_US").endswith("1.234")
 
 
-@pytest.mark.parametrize("text, currency, minor", [
-    ("8000", "INR", 800000), ("8,000.00", "INR", 800000), ("1,00,000", "INR", 10000000),
-    ("450.5", "USD", 45050), ("0", "USD", 0), ("1500", "JPY", 1500), ("1.234", "KWD", 1234),
-])
+@pytest.mark.parametrize(
+    "text, currency, minor",
+    [
+        ("8000", "INR", 800000),
+        ("8,000.00", "INR", 800000),
+        ("1,00,000", "INR", 10000000),
+        ("450.5", "USD", 45050),
+        ("0", "USD", 0),
+        ("1500", "JPY", 1500),
+        ("1.234", "KWD", 1234),
+    ],
+)
 def test_parse_major_turns_major_units_into_minor_units(text, currency, minor):
     assert parse_major(text, currency) == minor
 

@@ -1,4 +1,5 @@
 """SPEC §8.3: which accounts move for each event; every entry balances."""
+
 import pytest
 
 from punchcard.domain import posting
@@ -16,8 +17,10 @@ def test_sale_defers_the_net_price_per_line_and_owes_the_tax():
     postings = posting.sale(gross=118000, tax=18000, deferred_by_line={"physio": 70000, "doctor": 30000})
     assert sum(p.amount for p in postings) == 0
     assert amounts(postings) == {Role.RECEIVABLE: 118000, Role.TAX_PAYABLE: -18000, Role.DEFERRED_REVENUE: -100000}
-    assert {p.line_key: p.amount for p in postings if p.role is Role.DEFERRED_REVENUE} == {"physio": -70000,
-                                                                                           "doctor": -30000}
+    assert {p.line_key: p.amount for p in postings if p.role is Role.DEFERRED_REVENUE} == {
+        "physio": -70000,
+        "doctor": -30000,
+    }
 
 
 def test_recognition_moves_a_session_value_from_deferred_to_package_revenue():
@@ -32,8 +35,11 @@ def test_breakage_clears_each_line_and_earns_breakage_revenue():
 
 def test_refund_to_credit_books_the_gap_as_a_refund_adjustment():
     postings = posting.refund_to_credit(amount=40000, value_by_line={"a": 30000})
-    assert amounts(postings) == {Role.DEFERRED_REVENUE: 30000, Role.PATIENT_CREDIT: -40000,
-                                 Role.REFUND_ADJUSTMENTS: 10000}
+    assert amounts(postings) == {
+        Role.DEFERRED_REVENUE: 30000,
+        Role.PATIENT_CREDIT: -40000,
+        Role.REFUND_ADJUSTMENTS: 10000,
+    }
 
 
 def test_zero_postings_are_dropped_and_a_zero_recognition_is_empty():

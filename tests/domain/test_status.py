@@ -1,12 +1,22 @@
 """SPEC §4.2: status is a pure function of closure, dates, balance and the day; one table says what each allows."""
+
 import datetime as dt
 
 import pytest
 
 from punchcard.domain.errors import Conflict
 from punchcard.domain.expiry import ExpiryMode
-from punchcard.domain.status import (ALLOWED, CLOSED, OPEN, Action, Closure, PackageStatus, StatusView,
-                                     derive_status, ensure_allowed)
+from punchcard.domain.status import (
+    ALLOWED,
+    CLOSED,
+    OPEN,
+    Action,
+    Closure,
+    PackageStatus,
+    StatusView,
+    derive_status,
+    ensure_allowed,
+)
 
 D = dt.date
 S = PackageStatus
@@ -14,8 +24,9 @@ START, LAST = D(2026, 3, 1), D(2026, 5, 29)
 
 
 def status(today, *, closure=None, remaining=5, mode=ExpiryMode.HARD, grace=0, last=LAST, start=START):
-    return derive_status(closure=closure, today=today, start=start, last_day=last, mode=mode, grace_days=grace,
-                         remaining=remaining)
+    return derive_status(
+        closure=closure, today=today, start=start, last_day=last, mode=mode, grace_days=grace, remaining=remaining
+    )
 
 
 def test_scheduled_before_the_start_date():
@@ -47,8 +58,10 @@ def test_no_expiry_stays_active():
     assert status(D(2040, 1, 1), last=None) == StatusView(S.ACTIVE)
 
 
-@pytest.mark.parametrize("closure, expected", [
-    (Closure.COMPLETED, S.COMPLETED), (Closure.CANCELLED, S.CANCELLED), (Closure.UPGRADED, S.UPGRADED)])
+@pytest.mark.parametrize(
+    "closure, expected",
+    [(Closure.COMPLETED, S.COMPLETED), (Closure.CANCELLED, S.CANCELLED), (Closure.UPGRADED, S.UPGRADED)],
+)
 def test_a_closure_wins_over_dates_and_balance(closure, expected):
     for today in (D(2026, 2, 1), D(2026, 4, 1), D(2027, 1, 1)):
         for remaining in (0, 3):
@@ -56,7 +69,7 @@ def test_a_closure_wins_over_dates_and_balance(closure, expected):
 
 
 def test_open_and_closed_partition_the_statuses():
-    assert OPEN | CLOSED == set(PackageStatus)
+    assert set(PackageStatus) == OPEN | CLOSED
     assert not OPEN & CLOSED
 
 

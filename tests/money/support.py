@@ -1,4 +1,5 @@
 """Shared checks for the money tests: the books balance, and a refusal writes nothing."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -14,8 +15,22 @@ from punchcard.packages.models import EntryKind, ExpiryChange, Hold, Package, Pa
 from punchcard.packages.selectors import ledger_mismatches
 from punchcard.tenancy.models import AuditEvent
 
-COUNTED = (JournalEntry, Posting, SessionEntry, Refund, AuditEvent, Order, OrderLine, Payment, CreditPayout,
-           Package, PackageLine, Redemption, Hold, ExpiryChange)
+COUNTED = (
+    JournalEntry,
+    Posting,
+    SessionEntry,
+    Refund,
+    AuditEvent,
+    Order,
+    OrderLine,
+    Payment,
+    CreditPayout,
+    Package,
+    PackageLine,
+    Redemption,
+    Hold,
+    ExpiryChange,
+)
 
 
 def row_counts() -> dict[str, int]:
@@ -39,8 +54,12 @@ def refused(code: str, call, *args, **kwargs) -> DomainError:
 
 def trial_balance(tenant) -> dict[str, int]:
     """Account role → balance (debits positive), zero balances left out."""
-    rows = (Posting.objects.filter(tenant=tenant).values("account__role").annotate(s=Sum("amount"))
-            .order_by("account__role"))
+    rows = (
+        Posting.objects.filter(tenant=tenant)
+        .values("account__role")
+        .annotate(s=Sum("amount"))
+        .order_by("account__role")
+    )
     return {row["account__role"]: row["s"] for row in rows if row["s"]}
 
 
@@ -52,8 +71,12 @@ def assert_books_balance() -> None:
     assert not Posting.objects.values("entry_id").annotate(s=Sum("amount")).exclude(s=0).exists()
     debits = JournalEntry.objects.annotate(d=Sum("postings__amount", filter=Q(postings__amount__gt=0)))
     assert not debits.exclude(total_debit=F("d")).exists()
-    granted_value = dict(SessionEntry.objects.filter(kind=EntryKind.GRANT).values("package_id")
-                         .annotate(s=Sum("value")).values_list("package_id", "s"))
+    granted_value = dict(
+        SessionEntry.objects.filter(kind=EntryKind.GRANT)
+        .values("package_id")
+        .annotate(s=Sum("value"))
+        .values_list("package_id", "s")
+    )
     for package in Package.objects.all():
         money = package_money(package)
         assert money.balanced, (package.id, money)

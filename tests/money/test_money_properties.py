@@ -7,6 +7,7 @@ refund / payout / expire / extend / adjust. After each step: money_problems() an
 empty, the journal balances in total and entry by entry, each package's money balances, and a refused step
 wrote nothing. Each example builds its own clinic inside a savepoint that is rolled back.
 """
+
 import datetime as dt
 
 import pytest
@@ -34,8 +35,12 @@ LIST_PRICES = st.sampled_from([0, 0, 1, 999, 2500, 100000, 150000, 333333])
 @st.composite
 def plan_specs(draw):
     lines = [
-        {"list_price": draw(LIST_PRICES), "sessions": draw(st.integers(1, 6)), "bonus": draw(st.integers(0, 2)),
-         "top_up_price": draw(st.one_of(st.none(), st.just(0), st.integers(1, 200000)))}
+        {
+            "list_price": draw(LIST_PRICES),
+            "sessions": draw(st.integers(1, 6)),
+            "bonus": draw(st.integers(0, 2)),
+            "top_up_price": draw(st.one_of(st.none(), st.just(0), st.integers(1, 200000))),
+        }
         for _ in range(draw(st.integers(1, 3)))
     ]
     return {
@@ -51,20 +56,31 @@ PICK = st.integers(0, 30)
 REDEEM = st.tuples(st.just("redeem"), LINE, st.integers(1, 3))
 VOID = st.tuples(st.just("void"), PICK)
 TOP_UP = st.tuples(st.just("top_up"), LINE, st.integers(1, 4), st.sampled_from(["now", "split", "later"]))
-STEPS = st.lists(st.one_of(
-    # Listed more than once: drawn more often, so most examples redeem, void and top up between the rarer
-    # steps that close or expire the package.
-    REDEEM, REDEEM, REDEEM, REDEEM, VOID, VOID, TOP_UP, TOP_UP,
-    st.tuples(st.just("hold"), LINE),
-    st.tuples(st.just("resolve_hold"), PICK, st.booleans()),
-    st.tuples(st.just("pay_open_orders"), st.sampled_from(["card", "credit"])),
-    st.tuples(st.just("upgrade"), st.sampled_from([0, 1])),
-    st.tuples(st.just("refund"), st.sampled_from(["suggested", "zero", "collected", "half", "over", "negative"])),
-    st.tuples(st.just("payout"), st.sampled_from(["some", "all", "too_much"])),
-    st.tuples(st.just("expire")),
-    st.tuples(st.just("extend")),
-    st.tuples(st.just("adjust"), LINE, st.integers(-3, 3).filter(bool)),
-), min_size=3, max_size=16)
+STEPS = st.lists(
+    st.one_of(
+        # Listed more than once: drawn more often, so most examples redeem, void and top up between the rarer
+        # steps that close or expire the package.
+        REDEEM,
+        REDEEM,
+        REDEEM,
+        REDEEM,
+        VOID,
+        VOID,
+        TOP_UP,
+        TOP_UP,
+        st.tuples(st.just("hold"), LINE),
+        st.tuples(st.just("resolve_hold"), PICK, st.booleans()),
+        st.tuples(st.just("pay_open_orders"), st.sampled_from(["card", "credit"])),
+        st.tuples(st.just("upgrade"), st.sampled_from([0, 1])),
+        st.tuples(st.just("refund"), st.sampled_from(["suggested", "zero", "collected", "half", "over", "negative"])),
+        st.tuples(st.just("payout"), st.sampled_from(["some", "all", "too_much"])),
+        st.tuples(st.just("expire")),
+        st.tuples(st.just("extend")),
+        st.tuples(st.just("adjust"), LINE, st.integers(-3, 3).filter(bool)),
+    ),
+    min_size=3,
+    max_size=16,
+)
 
 # What a refusal may legitimately say, per step.
 EXPECTED_REFUSALS = {
@@ -94,24 +110,42 @@ class Story:
         codes = []
         for i, line in enumerate(spec["lines"]):
             code = f"svc{i}"
-            clinic.services[code] = tenancy.create_service(tenant=clinic.tenant, actor=clinic.manager,
-                                                           name=f"Service {i}", code=code,
-                                                           list_price=line["list_price"], delivery_cost=0)
+            clinic.services[code] = tenancy.create_service(
+                tenant=clinic.tenant,
+                actor=clinic.manager,
+                name=f"Service {i}",
+                code=code,
+                list_price=line["list_price"],
+                delivery_cost=0,
+            )
             codes.append(code)
         self.codes = codes
         self.plan = clinic.plan(
-            "random", price=spec["price"], tax_rate_bp=spec["tax_rate_bp"], tax_inclusive=spec["tax_inclusive"],
+            "random",
+            price=spec["price"],
+            tax_rate_bp=spec["tax_rate_bp"],
+            tax_inclusive=spec["tax_inclusive"],
             expiry={"kind": "after_start", "count": 90, "unit": "days"},
-            lines=[clinic.line(code, sessions=line["sessions"], bonus=line["bonus"], top_up_price=line["top_up_price"])
-                   for code, line in zip(codes, spec["lines"])])
+            lines=[
+                clinic.line(code, sessions=line["sessions"], bonus=line["bonus"], top_up_price=line["top_up_price"])
+                for code, line in zip(codes, spec["lines"])
+            ],
+        )
         # Two larger plans to upgrade to: barely larger, and much larger (same services, more sessions).
         self.upgrades = [
-            clinic.plan(f"upgrade-{n}", price=max(1, spec["price"]) * factor + extra,
-                        tax_rate_bp=spec["tax_rate_bp"], tax_inclusive=spec["tax_inclusive"],
-                        expiry={"kind": "after_start", "count": 90, "unit": "days"},
-                        lines=[clinic.line(code, sessions=line["sessions"] + more, bonus=line["bonus"],
-                                           top_up_price=line["top_up_price"])
-                               for code, line in zip(codes, spec["lines"])])
+            clinic.plan(
+                f"upgrade-{n}",
+                price=max(1, spec["price"]) * factor + extra,
+                tax_rate_bp=spec["tax_rate_bp"],
+                tax_inclusive=spec["tax_inclusive"],
+                expiry={"kind": "after_start", "count": 90, "unit": "days"},
+                lines=[
+                    clinic.line(
+                        code, sessions=line["sessions"] + more, bonus=line["bonus"], top_up_price=line["top_up_price"]
+                    )
+                    for code, line in zip(codes, spec["lines"])
+                ],
+            )
             for n, (factor, extra, more) in enumerate([(1, 1, 1), (3, 500000, 20)])
         ]
         self.package = clinic.sell(self.plan)
@@ -156,8 +190,12 @@ class Story:
         elif action == "void":
             redemptions = list(Redemption.objects.filter(package=package).order_by("id"))
             if redemptions:
-                packages.void_redemption(tenant=tenant, actor=clinic.manager,
-                                         redemption_id=redemptions[args[0] % len(redemptions)].id, reason="error")
+                packages.void_redemption(
+                    tenant=tenant,
+                    actor=clinic.manager,
+                    redemption_id=redemptions[args[0] % len(redemptions)].id,
+                    reason="error",
+                )
         elif action == "hold":
             clinic.hold(package, self.code(args[0]), self.today)
         elif action == "resolve_hold":
@@ -172,8 +210,9 @@ class Story:
                     packages.release_hold(tenant=tenant, actor=clinic.front_desk, hold_id=hold.id)
         elif action == "top_up":
             line = self.line(args[0])
-            order = billing.top_up_package(tenant=tenant, actor=clinic.front_desk, package_id=package.id,
-                                           line_id=line.id, sessions=args[1])
+            order = billing.top_up_package(
+                tenant=tenant, actor=clinic.front_desk, package_id=package.id, line_id=line.id, sessions=args[1]
+            )
             line_value = PackageLine.objects.get(pk=line.id).deferred_value
             self.pay(order, args[2])
             order.refresh_from_db()
@@ -185,8 +224,9 @@ class Story:
         elif action == "upgrade":
             lines = list(PackageLine.objects.filter(package=package))
             credit = sum(line.deferred_value for line in lines)
-            order = billing.upgrade_package(tenant=tenant, actor=clinic.front_desk, package_id=package.id,
-                                            plan_id=self.upgrades[args[0]].plan_id)
+            order = billing.upgrade_package(
+                tenant=tenant, actor=clinic.front_desk, package_id=package.id, plan_id=self.upgrades[args[0]].plan_id
+            )
             assert order.credit_applied == credit and order.due >= 0
             self.pay(order, method="credit")
             package.refresh_from_db()
@@ -199,16 +239,24 @@ class Story:
             self.lines = list(PackageLine.objects.filter(package=new).order_by("id"))
         elif action == "refund":
             collected = money.collected_for(package)
-            amount = {"suggested": None, "zero": 0, "collected": collected, "half": collected // 2,
-                      "over": collected + 1, "negative": -1}[args[0]]
-            refund = billing.refund_package(tenant=tenant, actor=clinic.manager, package_id=package.id,
-                                            reason="test", amount=amount)
+            amount = {
+                "suggested": None,
+                "zero": 0,
+                "collected": collected,
+                "half": collected // 2,
+                "over": collected + 1,
+                "negative": -1,
+            }[args[0]]
+            refund = billing.refund_package(
+                tenant=tenant, actor=clinic.manager, package_id=package.id, reason="test", amount=amount
+            )
             assert 0 <= refund.amount <= collected
         elif action == "payout":
             balance = money.credit_balance(tenant, package.holder_id)
             amount = {"some": max(1, balance // 3), "all": max(1, balance), "too_much": balance + 1}[args[0]]
-            billing.pay_out_credit(tenant=tenant, actor=clinic.manager, patient_id=package.holder_id,
-                                   method="cash", amount=amount)
+            billing.pay_out_credit(
+                tenant=tenant, actor=clinic.manager, patient_id=package.holder_id, method="cash", amount=amount
+            )
         elif action == "expire":
             # Time passes beyond the last valid day and the nightly sweep runs.
             package.refresh_from_db()
@@ -217,11 +265,22 @@ class Story:
                 self.advance(local(after.year, after.month, after.day, 0, 30))
             packages.expire_due_packages(as_of=self.today, now=self.now)
         elif action == "extend":
-            packages.change_expiry(tenant=tenant, actor=clinic.manager, package_id=package.id,
-                                   expires_on=self.today + dt.timedelta(days=60), reason="goodwill")
+            packages.change_expiry(
+                tenant=tenant,
+                actor=clinic.manager,
+                package_id=package.id,
+                expires_on=self.today + dt.timedelta(days=60),
+                reason="goodwill",
+            )
         elif action == "adjust":
-            packages.adjust_sessions(tenant=tenant, actor=clinic.manager, package_id=package.id,
-                                     line_id=self.line(args[0]).id, delta=args[1], reason="correction")
+            packages.adjust_sessions(
+                tenant=tenant,
+                actor=clinic.manager,
+                package_id=package.id,
+                line_id=self.line(args[0]).id,
+                delta=args[1],
+                reason="correction",
+            )
         else:  # pragma: no cover
             raise AssertionError(action)
 
@@ -242,8 +301,9 @@ def assert_allocation_sums(story, spec):
 
 
 @pytest.mark.django_db
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(spec=plan_specs(), steps=STEPS)
 def test_every_money_invariant_holds_after_every_step(spec, steps):
     with transaction.atomic():

@@ -1,4 +1,5 @@
 """Shared checks for the promotions and reports scenarios."""
+
 from django.db.models import Sum
 
 from punchcard.billing import selectors as money

@@ -1,4 +1,5 @@
 """The promotions, claim-code, receipt and report routes over HTTP (a test URLconf mounts them)."""
+
 import csv
 import io
 
@@ -38,20 +39,37 @@ def _patient(api, ref, name):
 def test_a_bulk_order_of_ten_codes_is_made_paid_and_claimed_over_http(clinic, desk, manager):
     plan = clinic.plan("physio-10", name="Physiotherapy 10", price=800000, lines=[clinic.line("physio", sessions=10)])
     acme = _patient(desk, "ACME", "Acme Ltd")
-    made = desk.post("/claim-orders", {"buyer_id": acme, "centre_id": clinic.centre.id, "plan_id": plan.plan_id,
-                                       "quantity": 10, "expires_on": "2026-12-31"},
-                     headers={"Idempotency-Key": "acme-bulk-1"})
+    made = desk.post(
+        "/claim-orders",
+        {
+            "buyer_id": acme,
+            "centre_id": clinic.centre.id,
+            "plan_id": plan.plan_id,
+            "quantity": 10,
+            "expires_on": "2026-12-31",
+        },
+        headers={"Idempotency-Key": "acme-bulk-1"},
+    )
     assert made.status == 201, made.body
     order, issued = made.body["order"], made.body["codes"]
     assert order["gross"]["amount"] == 8000000 and order["status"] == "open" and len(issued) == 10
     assert all(c["status"] == "unpaid" and c["code"] and c["code"].replace("-", "")[-4:] == c["hint"] for c in issued)
-    again = desk.post("/claim-orders", {"buyer_id": acme, "centre_id": clinic.centre.id, "plan_id": plan.plan_id,
-                                        "quantity": 10, "expires_on": "2026-12-31"},
-                      headers={"Idempotency-Key": "acme-bulk-1"})
+    again = desk.post(
+        "/claim-orders",
+        {
+            "buyer_id": acme,
+            "centre_id": clinic.centre.id,
+            "plan_id": plan.plan_id,
+            "quantity": 10,
+            "expires_on": "2026-12-31",
+        },
+        headers={"Idempotency-Key": "acme-bulk-1"},
+    )
     assert again.body == made.body and again.headers.get("Idempotent-Replayed") == "true"
 
-    paid = desk.post(f"/orders/{order['id']}/payments", {"method": "bank_transfer", "amount": 8000000,
-                                                         "reference": "NEFT 991"})
+    paid = desk.post(
+        f"/orders/{order['id']}/payments", {"method": "bank_transfer", "amount": 8000000, "reference": "NEFT 991"}
+    )
     assert paid.status == 201, paid.body
     listed = manager.get("/claim-codes", order_id=order["id"], limit=50)
     assert {c["status"] for c in listed.body["items"]} == {"open"} and not any(c["code"] for c in listed.body["items"])
@@ -82,14 +100,26 @@ def test_claim_refusals_and_the_guessing_limit_over_http(clinic, desk):
 
 
 def test_promotions_quote_transfer_code_receipt_pdf_and_reports_over_http(clinic, desk, manager):
-    plan = clinic.plan("physio-10", name="Physiotherapy 10", price=1000000, transferable=True,
-                       lines=[clinic.line("physio", sessions=10)])
-    created = manager.post("/promotions", {"name": "Spring 10%", "kind": "percent", "percent_bp": 1000,
-                                           "code": "spring", "plan_ids": [plan.plan_id]})
+    plan = clinic.plan(
+        "physio-10",
+        name="Physiotherapy 10",
+        price=1000000,
+        transferable=True,
+        lines=[clinic.line("physio", sessions=10)],
+    )
+    created = manager.post(
+        "/promotions",
+        {"name": "Spring 10%", "kind": "percent", "percent_bp": 1000, "code": "spring", "plan_ids": [plan.plan_id]},
+    )
     assert created.status == 201 and created.body["code"] == "SPRING"
     assert desk.post("/promotions", {"name": "x", "kind": "percent", "percent_bp": 1, "code": "x"}).status == 403
-    quoted = desk.get("/promotions/quote", patient_id=clinic.asha.id, centre_id=clinic.centre.id,
-                      plan_id=plan.plan_id, promotion_code="spring")
+    quoted = desk.get(
+        "/promotions/quote",
+        patient_id=clinic.asha.id,
+        centre_id=clinic.centre.id,
+        plan_id=plan.plan_id,
+        promotion_code="spring",
+    )
     assert quoted.status == 200 and quoted.body[0]["gross"]["amount"] == 900000
 
     package = clinic.sell(plan)
@@ -112,12 +142,12 @@ def test_promotions_quote_transfer_code_receipt_pdf_and_reports_over_http(clinic
     liability = manager.get("/reports/liability", **{"from": "2026-03-01", "to": "2026-03-31"})
     assert liability.status == 200, liability.body
     assert liability.body["extra"]["closing"] == 1000000 - 4 * 100000
-    usage = manager.call("GET", "/reports/usage", params={"from": "2026-03-01", "to": "2026-03-31",
-                                                           "format": "csv"})
+    usage = manager.call("GET", "/reports/usage", params={"from": "2026-03-01", "to": "2026-03-31", "format": "csv"})
     rows = list(csv.DictReader(io.StringIO(usage.raw.decode())))
     assert usage.headers["Content-Type"].startswith("text/csv")
-    assert rows == [{"service": "Physiotherapy", "redemptions": "4", "sessions": "4", "value": "4000.00",
-                     "currency": "INR"}]
+    assert rows == [
+        {"service": "Physiotherapy", "redemptions": "4", "sessions": "4", "value": "4000.00", "currency": "INR"}
+    ]
     bad = manager.get("/reports/nope")
     assert (bad.status, bad.body["code"]) == (422, "invalid")
     assert_clean(clinic.tenant)

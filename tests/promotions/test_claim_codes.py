@@ -1,4 +1,5 @@
 """Bulk orders, gifts and transfers by claim code (SPEC §7, §9): the codes, the refusals, the money."""
+
 import datetime as dt
 import re
 
@@ -30,9 +31,16 @@ def clinic():
 
 @pytest.fixture
 def physio(clinic):
-    return clinic.plan("physio-10", name="Physiotherapy 10", price=800000, tax_rate_bp=1800, tax_inclusive=True,
-                       lines=[clinic.line("physio", sessions=10)], transferable=True,
-                       expiry={"kind": "after_start", "count": 90, "unit": "days"})
+    return clinic.plan(
+        "physio-10",
+        name="Physiotherapy 10",
+        price=800000,
+        tax_rate_bp=1800,
+        tax_inclusive=True,
+        lines=[clinic.line("physio", sessions=10)],
+        transferable=True,
+        expiry={"kind": "after_start", "count": 90, "unit": "days"},
+    )
 
 
 @pytest.fixture
@@ -41,13 +49,26 @@ def acme(clinic):
 
 
 def _bulk(clinic, plan, buyer, quantity=10, **kw):
-    return promotions.place_claim_order(tenant=clinic.tenant, actor=clinic.front_desk, buyer_id=buyer.id,
-                                        centre_id=clinic.centre.id, plan_id=plan.plan_id, quantity=quantity, **kw)
+    return promotions.place_claim_order(
+        tenant=clinic.tenant,
+        actor=clinic.front_desk,
+        buyer_id=buyer.id,
+        centre_id=clinic.centre.id,
+        plan_id=plan.plan_id,
+        quantity=quantity,
+        **kw,
+    )
 
 
 def _pay(clinic, order, now=None):
-    billing.record_payment(tenant=clinic.tenant, actor=clinic.front_desk, order_id=order.id, method="bank_transfer",
-                           amount=order.due, now=now)
+    billing.record_payment(
+        tenant=clinic.tenant,
+        actor=clinic.front_desk,
+        order_id=order.id,
+        method="bank_transfer",
+        amount=order.due,
+        now=now,
+    )
     order.refresh_from_db()
 
 
@@ -65,7 +86,7 @@ def _refused(code_, fn, *args, **kw):
 def _mistype(code: str) -> str:
     i = 5
     swapped = "X" if code[i] != "X" else "Y"
-    return code[:i] + swapped + code[i + 1:]
+    return code[:i] + swapped + code[i + 1 :]
 
 
 def test_code_format_unguessable_with_a_check_symbol_that_catches_typos():
@@ -78,7 +99,7 @@ def test_code_format_unguessable_with_a_check_symbol_that_catches_typos():
             for ch in "0Z":
                 if ch != code[i]:
                     with pytest.raises(codes.Malformed):
-                        codes.normalise(code[:i] + ch + code[i + 1:])
+                        codes.normalise(code[:i] + ch + code[i + 1 :])
     assert codes.normalise("O" * 13 + codes.check_symbol("0" * 13)) == "0" * 13 + codes.check_symbol("0" * 13)
 
 
@@ -100,8 +121,12 @@ def test_bulk_order_of_ten_codes_paid_by_the_company_and_claimed_by_employees(cl
     assert -balance(clinic.tenant, Role.TAX_PAYABLE) == 10 * (800000 - net)
     assert_clean(clinic.tenant)
 
-    employees = [tenancy.create_patient(tenant=clinic.tenant, actor=clinic.front_desk, external_ref=f"EMP-{i}",
-                                        name=f"Employee {i}") for i in range(10)]
+    employees = [
+        tenancy.create_patient(
+            tenant=clinic.tenant, actor=clinic.front_desk, external_ref=f"EMP-{i}", name=f"Employee {i}"
+        )
+        for i in range(10)
+    ]
     claimed_on = local(2026, 3, 10, 9)
     for code, person in zip(plaintexts, employees):
         claimed = _claim(clinic, code, person, now=claimed_on)
@@ -114,8 +139,9 @@ def test_bulk_order_of_ten_codes_paid_by_the_company_and_claimed_by_employees(cl
     # Each claimed package is a package like any other: redeem, refund to the claimant's credit.
     package = Package.objects.get(holder=employees[0])
     clinic.redeem(package, "physio", now=local(2026, 3, 11))
-    refund = billing.refund_package(tenant=clinic.tenant, actor=clinic.manager, package_id=package.id,
-                                    reason="moved away", now=local(2026, 3, 12))
+    refund = billing.refund_package(
+        tenant=clinic.tenant, actor=clinic.manager, package_id=package.id, reason="moved away", now=local(2026, 3, 12)
+    )
     assert refund.amount == 720000  # 9/10 of the 8,000 paid for this one package, not of the whole order
     assert money.credit_balance(clinic.tenant, employees[0].id) == 720000
     assert_clean(clinic.tenant)
@@ -130,8 +156,9 @@ def test_every_refusal_has_its_own_code(clinic, physio, acme):
     assert again.claimant_id == clinic.asha.id and Package.objects.filter(holder=clinic.asha).count() == 1
     _refused("claim_code_used", _claim, clinic, used, clinic.ravi)
 
-    promotions.revoke_claim_code(tenant=clinic.tenant, actor=clinic.manager, code_id=made.codes[1].code.id,
-                                 reason="employee left", refund=True)
+    promotions.revoke_claim_code(
+        tenant=clinic.tenant, actor=clinic.manager, code_id=made.codes[1].code.id, reason="employee left", refund=True
+    )
     _refused("claim_code_revoked", _claim, clinic, revoked, clinic.ravi)
     _refused("claim_code_expired", _claim, clinic, expired, clinic.ravi, now=local(2026, 4, 1, 9))
     error = _refused("claim_code_mistyped", _claim, clinic, _mistype(good), clinic.ravi)
@@ -154,8 +181,9 @@ def test_guessing_is_rate_limited_per_caller_and_per_ip(clinic, physio, acme):
     # Another caller from the same IP is limited too; from elsewhere it is not.
     other = clinic.manager
     with pytest.raises(RateLimited):
-        promotions.claim_code(tenant=clinic.tenant, actor=other, code=real, patient_id=clinic.ravi.id,
-                              client_ip="203.0.113.7")
+        promotions.claim_code(
+            tenant=clinic.tenant, actor=other, code=real, patient_id=clinic.ravi.id, client_ip="203.0.113.7"
+        )
     # After the window the caller may try again.
     later = local(2026, 3, 1, 10, 16)
     assert _claim(clinic, real, clinic.ravi, client_ip="198.51.100.1", now=later).status == ClaimStatus.CLAIMED
@@ -164,9 +192,16 @@ def test_guessing_is_rate_limited_per_caller_and_per_ip(clinic, physio, acme):
 
 
 def test_a_gift_is_bought_by_one_patient_and_claimed_by_another(clinic, physio):
-    made = promotions.place_claim_order(tenant=clinic.tenant, actor=clinic.front_desk, buyer_id=clinic.asha.id,
-                                        centre_id=clinic.centre.id, plan_id=physio.plan_id, kind="gift",
-                                        recipient="Lata", message="Happy birthday!")
+    made = promotions.place_claim_order(
+        tenant=clinic.tenant,
+        actor=clinic.front_desk,
+        buyer_id=clinic.asha.id,
+        centre_id=clinic.centre.id,
+        plan_id=physio.plan_id,
+        kind="gift",
+        recipient="Lata",
+        message="Happy birthday!",
+    )
     _pay(clinic, made.order)
     assert Package.objects.count() == 0
     (issued,) = made.codes
@@ -191,32 +226,36 @@ def test_transfer_by_code_moves_the_package_and_respects_the_rules(clinic, physi
 
     locked = clinic.plan("locked", price=1000, lines=[clinic.line("yoga", sessions=2)])
     with pytest.raises(RuleViolation):
-        promotions.create_transfer_code(tenant=clinic.tenant, actor=clinic.manager,
-                                        package_id=clinic.sell(locked).id)
+        promotions.create_transfer_code(tenant=clinic.tenant, actor=clinic.manager, package_id=clinic.sell(locked).id)
     assert_clean(clinic.tenant)
 
 
 def test_revoke_refunds_or_forfeits_reissue_replaces_and_unclaimed_codes_expire_as_breakage(clinic, physio, acme):
     made = _bulk(clinic, physio, acme, 4, expires_on=dt.date(2026, 3, 31))
     with pytest.raises(Conflict):  # unpaid: cancel the order instead
-        promotions.revoke_claim_code(tenant=clinic.tenant, actor=clinic.manager, code_id=made.codes[0].code.id,
-                                     reason="x")
+        promotions.revoke_claim_code(
+            tenant=clinic.tenant, actor=clinic.manager, code_id=made.codes[0].code.id, reason="x"
+        )
     _pay(clinic, made.order)
     net = made.codes[0].code.order_line.net
     refunded, forfeited, lost, left = [c.code for c in made.codes]
-    promotions.revoke_claim_code(tenant=clinic.tenant, actor=clinic.manager, code_id=refunded.id,
-                                 reason="not needed", amount=500000)
+    promotions.revoke_claim_code(
+        tenant=clinic.tenant, actor=clinic.manager, code_id=refunded.id, reason="not needed", amount=500000
+    )
     assert money.credit_balance(clinic.tenant, acme.id) == 500000
     assert balance(clinic.tenant, Role.REFUND_ADJUSTMENTS) == 500000 - net
-    promotions.revoke_claim_code(tenant=clinic.tenant, actor=clinic.manager, code_id=forfeited.id,
-                                 reason="leaked", refund=False)
+    promotions.revoke_claim_code(
+        tenant=clinic.tenant, actor=clinic.manager, code_id=forfeited.id, reason="leaked", refund=False
+    )
     assert -balance(clinic.tenant, Role.BREAKAGE_REVENUE) == net
     with pytest.raises(InvalidInput):
-        promotions.revoke_claim_code(tenant=clinic.tenant, actor=clinic.manager, code_id=left.id, reason="x",
-                                     amount=800001)
+        promotions.revoke_claim_code(
+            tenant=clinic.tenant, actor=clinic.manager, code_id=left.id, reason="x", amount=800001
+        )
 
-    fresh = promotions.reissue_claim_code(tenant=clinic.tenant, actor=clinic.front_desk, code_id=lost.id,
-                                          reason="the employee lost the email")
+    fresh = promotions.reissue_claim_code(
+        tenant=clinic.tenant, actor=clinic.front_desk, code_id=lost.id, reason="the employee lost the email"
+    )
     _refused("claim_code_unknown", _claim, clinic, made.codes[2].plaintext, clinic.ravi)
     assert fresh.code.id == lost.id and fresh.code.deferred_value == net
     assert _claim(clinic, fresh.plaintext, clinic.ravi).package.holder_id == clinic.ravi.id
@@ -234,8 +273,14 @@ def test_revoke_refunds_or_forfeits_reissue_replaces_and_unclaimed_codes_expire_
 def test_two_people_claiming_one_code_at_once_get_one_package(run_concurrently):
     clinic = Clinic.open(now=local(2026, 3, 1, 10))
     plan = clinic.plan("physio-1", price=100000, lines=[clinic.line("physio", sessions=1)])
-    made = promotions.place_claim_order(tenant=clinic.tenant, actor=clinic.front_desk, buyer_id=clinic.asha.id,
-                                        centre_id=clinic.centre.id, plan_id=plan.plan_id, kind="gift")
+    made = promotions.place_claim_order(
+        tenant=clinic.tenant,
+        actor=clinic.front_desk,
+        buyer_id=clinic.asha.id,
+        centre_id=clinic.centre.id,
+        plan_id=plan.plan_id,
+        kind="gift",
+    )
     _pay(clinic, made.order)
     code = made.codes[0].plaintext
     outcomes = run_concurrently(*[(lambda p=p: _claim(clinic, code, p)) for p in (clinic.ravi, clinic.kiran)])

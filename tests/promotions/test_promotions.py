@@ -1,4 +1,5 @@
 """Promotions at sale (SPEC §9): each kind, the sale window, plans, stacking, and the money."""
+
 import datetime as dt
 
 import pytest
@@ -20,12 +21,19 @@ def _promo(clinic, **kw):
 
 
 def _order(clinic, plan, *, patient=None, code=None, now=None, pay=True):
-    order = billing.place_order(tenant=clinic.tenant, actor=clinic.front_desk, patient_id=(patient or clinic.asha).id,
-                                centre_id=clinic.centre.id, items=[billing.OrderItem(plan_id=plan.plan_id)],
-                                promotion_code=code, now=now)
+    order = billing.place_order(
+        tenant=clinic.tenant,
+        actor=clinic.front_desk,
+        patient_id=(patient or clinic.asha).id,
+        centre_id=clinic.centre.id,
+        items=[billing.OrderItem(plan_id=plan.plan_id)],
+        promotion_code=code,
+        now=now,
+    )
     if pay and order.due:
-        billing.record_payment(tenant=clinic.tenant, actor=clinic.front_desk, order_id=order.id, method="cash",
-                               amount=order.due, now=now)
+        billing.record_payment(
+            tenant=clinic.tenant, actor=clinic.front_desk, order_id=order.id, method="cash", amount=order.due, now=now
+        )
     order.refresh_from_db()
     return order
 
@@ -37,16 +45,24 @@ def clinic():
 
 @pytest.fixture
 def physio10(clinic):
-    return clinic.plan("physio-10", name="Physio 10", price=800000,
-                       lines=[clinic.line("physio", sessions=10)])
+    return clinic.plan("physio-10", name="Physio 10", price=800000, lines=[clinic.line("physio", sessions=10)])
 
 
 def test_new_year_percentage_off_applies_in_its_window_to_its_plans_before_the_tax_split(clinic, physio10):
-    taxed = clinic.plan("physio-taxed", price=118000, tax_rate_bp=1800, tax_inclusive=True,
-                        lines=[clinic.line("physio", sessions=1)])
+    taxed = clinic.plan(
+        "physio-taxed", price=118000, tax_rate_bp=1800, tax_inclusive=True, lines=[clinic.line("physio", sessions=1)]
+    )
     other = clinic.plan("facials", price=50000, lines=[clinic.line("facial", sessions=5)])
-    _promo(clinic, name="New Year 10% off packages", kind="percent", percent_bp=1000, automatic=True,
-           plan_ids=[physio10.plan_id, taxed.plan_id], valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2026, 1, 15))
+    _promo(
+        clinic,
+        name="New Year 10% off packages",
+        kind="percent",
+        percent_bp=1000,
+        automatic=True,
+        plan_ids=[physio10.plan_id, taxed.plan_id],
+        valid_from=dt.date(2026, 1, 1),
+        valid_to=dt.date(2026, 1, 15),
+    )
 
     order = _order(clinic, physio10)
     line = order.lines.get()
@@ -103,9 +119,17 @@ def test_buy_3_free_1_as_bonus_sessions_spreads_the_price_over_four_sessions(cli
 
 
 def test_loyalty_tiers_by_packages_already_bought(clinic, physio10):
-    _promo(clinic, name="Loyalty", kind="loyalty", automatic=True,
-           tiers=[{"min": 1, "max": 2, "percent_bp": 500}, {"min": 3, "max": 5, "percent_bp": 1000},
-                  {"min": 6, "max": None, "percent_bp": 1500}])
+    _promo(
+        clinic,
+        name="Loyalty",
+        kind="loyalty",
+        automatic=True,
+        tiers=[
+            {"min": 1, "max": 2, "percent_bp": 500},
+            {"min": 3, "max": 5, "percent_bp": 1000},
+            {"min": 6, "max": None, "percent_bp": 1500},
+        ],
+    )
     discounts = [_order(clinic, physio10, patient=clinic.ravi).discount for _ in range(8)]
     # 0 bought: none; 1–2: 5 %; 3–5: 10 %; 6+: 15 %
     assert discounts == [0, 40000, 40000, 80000, 80000, 80000, 120000, 120000]
@@ -113,8 +137,13 @@ def test_loyalty_tiers_by_packages_already_bought(clinic, physio10):
     last = Order.objects.filter(patient=clinic.ravi).order_by("-id").first().lines.get()
     assert "6+" in last.promotion["applied"][0]["why"] and "7 package(s)" in last.promotion["applied"][0]["why"]
     with pytest.raises(InvalidInput):
-        _promo(clinic, name="Bad tiers", kind="loyalty", automatic=True,
-               tiers=[{"min": 1, "max": 3, "percent_bp": 500}, {"min": 3, "max": None, "percent_bp": 900}])
+        _promo(
+            clinic,
+            name="Bad tiers",
+            kind="loyalty",
+            automatic=True,
+            tiers=[{"min": 1, "max": 3, "percent_bp": 500}, {"min": 3, "max": None, "percent_bp": 900}],
+        )
     assert_clean(clinic.tenant)
 
 
@@ -140,13 +169,20 @@ def test_one_promotion_per_line_unless_they_stack_and_the_order_says_why(clinic,
     line = _order(clinic, physio10, code="SOLO").lines.get()
     assert line.discount == 60000 and line.promotion["entered_code"] == "SOLO"
     assert [p["why"] for p in line.promotion["not_applied"] if p["code"] == "SOLO"] == [
-        "does not stack with other promotions; 5% member + Rs 200 off is worth more to the patient"]
+        "does not stack with other promotions; 5% member + Rs 200 off is worth more to the patient"
+    ]
     assert_clean(clinic.tenant)
 
 
 def test_quote_shows_the_price_without_writing(clinic, physio10):
     _promo(clinic, name="10% off", kind="percent", percent_bp=1000, code="TEN")
-    (q,) = promotions.quote(tenant=clinic.tenant, actor=clinic.front_desk, patient_id=clinic.asha.id,
-                            centre_id=clinic.centre.id, plan_ids=[physio10.plan_id], promotion_code="ten")
+    (q,) = promotions.quote(
+        tenant=clinic.tenant,
+        actor=clinic.front_desk,
+        patient_id=clinic.asha.id,
+        centre_id=clinic.centre.id,
+        plan_ids=[physio10.plan_id],
+        promotion_code="ten",
+    )
     assert (q.price, q.discount, q.gross) == (800000, 80000, 720000)
     assert Order.objects.count() == 0

@@ -3,6 +3,7 @@
 Either way the request gets a Principal: the tenant every query is scoped by, and the Actor that
 services check permissions against and record in the ledger and audit trail.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,8 +43,7 @@ def key_actor(key: ApiKey) -> Actor:
 
 
 def staff_actor(member: StaffMember) -> Actor:
-    return Actor(label=f"staff:{member.id} {member.name}", role=member.role, source="api session",
-                 staff_id=member.id)
+    return Actor(label=f"staff:{member.id} {member.name}", role=member.role, source="api session", staff_id=member.id)
 
 
 def _touch(key: ApiKey) -> None:
@@ -91,8 +91,7 @@ class StaffSessionAuth(APIKeyCookie):
         user = getattr(request, "user", None)
         if not key or user is None or not user.is_authenticated:
             return None
-        member = (StaffMember.objects.select_related("tenant")
-                  .filter(user_id=user.pk, active=True).first())
+        member = StaffMember.objects.select_related("tenant").filter(user_id=user.pk, active=True).first()
         if member is None:
             return None
         if request.method not in SAFE_METHODS and check_csrf(request) is not None:

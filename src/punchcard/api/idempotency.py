@@ -13,6 +13,7 @@ transactions are IMMEDIATE and simply run one after the other.
 Only successes are stored: a refused request wrote nothing, so retrying it with the same key is
 a fresh attempt (a package that was short of sessions may have been topped up since).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,7 +35,9 @@ from .rendering import JSON, json_response
 
 HEADER = "Idempotency-Key"
 HEADER_PARAMETER = {
-    "in": "header", "name": HEADER, "required": False,
+    "in": "header",
+    "name": HEADER,
+    "required": False,
     "description": "Repeat a request safely: the same key and request get the first response (kept 48 h).",
     "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[ -~]+$"},
 }
@@ -84,8 +87,11 @@ class _LostRace(Exception):
 def _replay(record: IdempotencyRecord, request: HttpRequest, digest: str) -> HttpResponse:
     # The digest covers method, path and body; the stored path is only for people reading the table.
     if (record.method, record.request_hash) != (request.method, digest):
-        raise Conflict(f"the Idempotency-Key {record.key!r} was used for a different request",
-                       code="idempotency_conflict", field=HEADER)
+        raise Conflict(
+            f"the Idempotency-Key {record.key!r} was used for a different request",
+            code="idempotency_conflict",
+            field=HEADER,
+        )
     response = HttpResponse(record.body, status=record.status, content_type=f"{JSON}; charset=utf-8")
     response["Idempotent-Replayed"] = "true"
     return response
@@ -120,9 +126,15 @@ def idempotent(view):
                     try:
                         with transaction.atomic():
                             IdempotencyRecord.objects.create(
-                                tenant=tenant, key=key, method=request.method, path=request.get_full_path()[:500],
-                                request_hash=digest, status=response.status_code,
-                                body=response.content.decode(), created_at=now)
+                                tenant=tenant,
+                                key=key,
+                                method=request.method,
+                                path=request.get_full_path()[:500],
+                                request_hash=digest,
+                                status=response.status_code,
+                                body=response.content.decode(),
+                                created_at=now,
+                            )
                     except IntegrityError:
                         raise _LostRace from None
                     if next(_writes) % PURGE_EVERY == 0:
@@ -135,8 +147,11 @@ def idempotent(view):
             if record is None:
                 if isinstance(exc, IntegrityError):
                     raise  # not a duplicate of this request: a genuine error
-                raise Conflict("a request with this Idempotency-Key is in progress; retry",  # pragma: no cover
-                               code="idempotency_conflict", field=HEADER) from None
+                raise Conflict(
+                    "a request with this Idempotency-Key is in progress; retry",  # pragma: no cover
+                    code="idempotency_conflict",
+                    field=HEADER,
+                ) from None
             return _replay(record, request, digest)
 
     wrapper.idempotent = True

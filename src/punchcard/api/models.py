@@ -1,4 +1,5 @@
 """Stored API responses, so a repeated POST with the same Idempotency-Key gets the first answer."""
+
 from django.db import models
 
 from punchcard.tenancy.models import Tenant

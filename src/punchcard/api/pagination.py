@@ -3,6 +3,7 @@
 The cursor is opaque to clients (base64 of the last id seen); keyset paging on the primary key
 stays fast and stable while rows are added. Lists are newest first unless a view says otherwise.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,9 +33,9 @@ def decode_cursor(cursor: str | None) -> int | None:
         return None
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith(_PREFIX) or not text[len(_PREFIX):].isdigit():
+        if not text.startswith(_PREFIX) or not text[len(_PREFIX) :].isdigit():
             raise ValueError
-        value = int(text[len(_PREFIX):])
+        value = int(text[len(_PREFIX) :])
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("cursor is not one this API returned", field="cursor") from None
     if not 0 < value <= MAX_ID:
@@ -48,9 +49,15 @@ class PageOf:
     next_cursor: str | None
 
 
-def paginate(queryset: QuerySet, *, cursor: str | None, limit: int, newest_first: bool = True,
-             keep: Callable[[Any], bool] | None = None,
-             prepare: Callable[[list[Any]], Iterable[Any]] | None = None) -> PageOf:
+def paginate(
+    queryset: QuerySet,
+    *,
+    cursor: str | None,
+    limit: int,
+    newest_first: bool = True,
+    keep: Callable[[Any], bool] | None = None,
+    prepare: Callable[[list[Any]], Iterable[Any]] | None = None,
+) -> PageOf:
     """One page of `queryset` after the cursor.
 
     `prepare` turns a chunk of rows into items (e.g. attach balances); `keep` drops items that a

@@ -4,6 +4,7 @@ Domain errors carry their code and kind (punchcard.domain.errors); the HTTP laye
 kind to a status. Validation, authentication and parsing failures get problems too, so a client
 never sees ninja's or Django's own error formats, and never a 500 for anything it can send.
 """
+
 from __future__ import annotations
 
 import logging
@@ -71,8 +72,7 @@ def problem(*, status: int, code: str, detail: str, field: str | None = None, **
         "field": field,
         **extra,
     }
-    return json_response({k: v for k, v in body.items() if v is not None}, status=status,
-                         content_type=PROBLEM_JSON)
+    return json_response({k: v for k, v in body.items() if v is not None}, status=status, content_type=PROBLEM_JSON)
 
 
 def _jsonable(value):
@@ -81,8 +81,14 @@ def _jsonable(value):
 
 def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     context = {k: _jsonable(v) for k, v in exc.context.items() if k != "permission"}
-    return problem(status=STATUS_OF_KIND.get(exc.kind, 409), code=exc.code, detail=exc.message, field=exc.field,
-                   permission=exc.context.get("permission"), context=context or None)
+    return problem(
+        status=STATUS_OF_KIND.get(exc.kind, 409),
+        code=exc.code,
+        detail=exc.message,
+        field=exc.field,
+        permission=exc.context.get("permission"),
+        context=context or None,
+    )
 
 
 def _field_of(loc: tuple) -> str | None:
@@ -114,8 +120,11 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
 
 
 def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    detail = exc.message if exc.message != "Unauthorized" else (
-        "authenticate with 'Authorization: Bearer <API key>' or a staff session")
+    detail = (
+        exc.message
+        if exc.message != "Unauthorized"
+        else ("authenticate with 'Authorization: Bearer <API key>' or a staff session")
+    )
     response = problem(status=401, code="unauthenticated", detail=detail)
     response["WWW-Authenticate"] = 'Bearer realm="punchcard"'
     return response

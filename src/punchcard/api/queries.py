@@ -4,6 +4,7 @@ Every function takes the tenant first and filters by it; an id of another tenant
 missing one (tenancy.selectors.scoped_get). Kept here rather than in the apps' selectors because
 they are shaped by what the HTTP responses render.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,18 +15,18 @@ from punchcard import clock
 from punchcard.billing.models import Order, OrderLine
 from punchcard.catalogue.models import Plan, PlanLine, PlanVersion
 from punchcard.domain.status import CLOSED, PackageStatus
-from punchcard.packages.models import Hold, Package, Redemption, SessionEntry
 from punchcard.packages import selectors as package_selectors
+from punchcard.packages.models import Hold, Package, Redemption, SessionEntry
 from punchcard.packages.selectors import PackageSummary, summarize
 from punchcard.tenancy.models import Centre, Patient, Tenant
 from punchcard.tenancy.selectors import scoped_get
 
 # ---------------------------------------------------------------- catalogue
 
+
 def plans(tenant: Tenant) -> QuerySet[Plan]:
     lines = PlanLine.objects.prefetch_related("services").order_by("position", "id")
-    versions = (PlanVersion.objects.select_related("package_type").prefetch_related("centres",
-                                                                                      Prefetch("lines", lines)))
+    versions = PlanVersion.objects.select_related("package_type").prefetch_related("centres", Prefetch("lines", lines))
     return Plan.objects.filter(tenant=tenant).prefetch_related(Prefetch("versions", versions))
 
 
@@ -35,11 +36,14 @@ def plan(tenant: Tenant, plan_id: int) -> Plan:
 
 # ---------------------------------------------------------------- billing
 
+
 def orders(tenant: Tenant) -> QuerySet[Order]:
     lines = OrderLine.objects.select_related("plan_version").prefetch_related("packages").order_by("id")
-    return (Order.objects.filter(tenant=tenant)
-            .select_related("patient", "centre", "credited_staff")
-            .prefetch_related(Prefetch("lines", lines), "payments"))
+    return (
+        Order.objects.filter(tenant=tenant)
+        .select_related("patient", "centre", "credited_staff")
+        .prefetch_related(Prefetch("lines", lines), "payments")
+    )
 
 
 def order(tenant: Tenant, order_id: int) -> Order:
@@ -50,8 +54,9 @@ def _start_of_local_day(day: dt.date, centre: Centre) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=centre.zone)
 
 
-def filter_orders(tenant: Tenant, *, patient=None, centre=None, status=None, placed_from=None,
-                  placed_to=None) -> QuerySet[Order]:
+def filter_orders(
+    tenant: Tenant, *, patient=None, centre=None, status=None, placed_from=None, placed_to=None
+) -> QuerySet[Order]:
     qs = orders(tenant)
     if patient is not None:
         qs = qs.filter(patient=scoped_get(Patient, tenant=tenant, pk=patient, field="patient"))
@@ -75,10 +80,13 @@ def filter_orders(tenant: Tenant, *, patient=None, centre=None, status=None, pla
 
 # ---------------------------------------------------------------- packages
 
+
 def packages(tenant: Tenant) -> QuerySet[Package]:
-    return (Package.objects.filter(tenant=tenant)
-            .select_related("plan_version__plan", "holder", "sold_at", "credited_staff", "order_line")
-            .prefetch_related("lines"))
+    return (
+        Package.objects.filter(tenant=tenant)
+        .select_related("plan_version__plan", "holder", "sold_at", "credited_staff", "order_line")
+        .prefetch_related("lines")
+    )
 
 
 def package(tenant: Tenant, package_id: int) -> Package:
@@ -90,8 +98,9 @@ def summaries(rows: list[Package], *, now: dt.datetime | None = None) -> list[Pa
     return [summarize(p, now=now, lines=sorted(p.lines.all(), key=lambda line: line.id)) for p in rows]
 
 
-def filter_packages(tenant: Tenant, *, patient=None, status=None, centre=None, plan=None, purchased_from=None,
-                    purchased_to=None) -> QuerySet[Package]:
+def filter_packages(
+    tenant: Tenant, *, patient=None, status=None, centre=None, plan=None, purchased_from=None, purchased_to=None
+) -> QuerySet[Package]:
     qs = packages(tenant)
     if patient is not None:
         qs = qs.filter(holder=scoped_get(Patient, tenant=tenant, pk=patient, field="patient"))
@@ -120,18 +129,19 @@ def status_is(status: PackageStatus):
 
 
 def redemptions(tenant: Tenant) -> QuerySet[Redemption]:
-    return (Redemption.objects.filter(tenant=tenant)
-            .select_related("service", "centre", "person", "practitioner", "void_approver"))
+    return Redemption.objects.filter(tenant=tenant).select_related(
+        "service", "centre", "person", "practitioner", "void_approver"
+    )
 
 
 def redemption(tenant: Tenant, redemption_id: int) -> Redemption:
-    return scoped_get(Redemption, tenant=tenant, pk=redemption_id, field="redemption_id",
-                      queryset=redemptions(tenant))
+    return scoped_get(Redemption, tenant=tenant, pk=redemption_id, field="redemption_id", queryset=redemptions(tenant))
 
 
 def holds(tenant: Tenant) -> QuerySet[Hold]:
-    return (Hold.objects.filter(tenant=tenant)
-            .select_related("service", "centre", "person", "practitioner", "redemption"))
+    return Hold.objects.filter(tenant=tenant).select_related(
+        "service", "centre", "person", "practitioner", "redemption"
+    )
 
 
 def hold(tenant: Tenant, hold_id: int) -> Hold:
@@ -139,5 +149,6 @@ def hold(tenant: Tenant, hold_id: int) -> Hold:
 
 
 def history(tenant: Tenant, package: Package) -> QuerySet[SessionEntry]:
-    return (SessionEntry.objects.filter(tenant=tenant, package=package)
-            .select_related("line", "redemption__person", "hold__person"))
+    return SessionEntry.objects.filter(tenant=tenant, package=package).select_related(
+        "line", "redemption__person", "hold__person"
+    )

@@ -1,4 +1,5 @@
 """One JSON renderer for every response, so a replayed idempotent response is byte-identical."""
+
 from __future__ import annotations
 
 from typing import Any

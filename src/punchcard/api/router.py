@@ -3,6 +3,7 @@
 The routes live in each app's api.py; this module assembles them, sets authentication, installs the
 problem-details error handlers and finishes the OpenAPI document (the problem media type on errors).
 """
+
 from __future__ import annotations
 
 from ninja import NinjaAPI, Router, Schema
@@ -58,12 +59,19 @@ def finish_openapi(schema: dict) -> dict:
     return schema
 
 
-api = PunchcardAPI(title="Punchcard API", version="1", description=DESCRIPTION, urls_namespace="api-v1",
-                   auth=[api_key_auth, session_auth], renderer=renderer)
+api = PunchcardAPI(
+    title="Punchcard API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api-v1",
+    auth=[api_key_auth, session_auth],
+    renderer=renderer,
+)
 install(api)
 
 
 # ---------------------------------------------------------------- problem types (public documentation)
+
 
 class ProblemType(Schema):
     code: str
@@ -105,8 +113,7 @@ def _mount() -> None:
     from punchcard.reports.api import router as reports
     from punchcard.tenancy.api import router as tenancy
 
-    for router in (tenancy, catalogue, billing, packages, appointments, promotions, receipts, reports,
-                   problems_router):
+    for router in (tenancy, catalogue, billing, packages, appointments, promotions, receipts, reports, problems_router):
         api.add_router("", router)
 
 

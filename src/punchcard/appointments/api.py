@@ -61,6 +61,7 @@ def _out(p, appointment_id: int) -> AppointmentOut:
 
 # ---------------------------------------------------------------- reading
 
+
 @router.get("/appointments", response={200: Page[AppointmentOut], **READ})
 def list_appointments(request, filters: Query[AppointmentFilters]):
     """Appointments, newest first; filter by patient (or beneficiary), status or the scheduler's id."""
@@ -70,8 +71,9 @@ def list_appointments(request, filters: Query[AppointmentFilters]):
         qs = qs.filter(external_id=filters.external_id)
     page = paginate(qs, cursor=filters.cursor, limit=filters.limit)
     ctx = Ctx(p)
-    return Page[AppointmentOut](items=[AppointmentOut.of(selectors.view(a), ctx) for a in page.items],
-                                next_cursor=page.next_cursor)
+    return Page[AppointmentOut](
+        items=[AppointmentOut.of(selectors.view(a), ctx) for a in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.get("/appointments/{appointment_id}", response={200: AppointmentOut, **READ})
@@ -87,9 +89,11 @@ def patient_charges(request, patient_id: Id):
     p = caller(request, Perm.READ)
     patient = scoped_get(Patient, tenant=p.tenant, pk=patient_id, field="patient_id")
     ctx = Ctx(p)
-    return PatientChargesOut(patient=patient_ref(patient),
-                             total_to_collect=ctx.money(selectors.patient_charges_total(p.tenant, patient.id)),
-                             charges=[ChargeOut.of(c, ctx) for c in selectors.patient_charges(p.tenant, patient.id)])
+    return PatientChargesOut(
+        patient=patient_ref(patient),
+        total_to_collect=ctx.money(selectors.patient_charges_total(p.tenant, patient.id)),
+        charges=[ChargeOut.of(c, ctx) for c in selectors.patient_charges(p.tenant, patient.id)],
+    )
 
 
 @router.get("/commissions", response={200: list[CommissionTotalOut], **READ})
@@ -99,10 +103,13 @@ def commission_totals(request, filters: Query[CommissionFilters]):
     totals = selectors.commission_by_staff(p.tenant, date_from=filters.date_from, date_to=filters.date_to)
     staff = {s.id: s for s in StaffMember.objects.filter(tenant=p.tenant, id__in=totals)}
     ctx = Ctx(p)
-    return [CommissionTotalOut(staff=ref(staff[sid]), amount=ctx.money(amount)) for sid, amount in sorted(totals.items())]
+    return [
+        CommissionTotalOut(staff=ref(staff[sid]), amount=ctx.money(amount)) for sid, amount in sorted(totals.items())
+    ]
 
 
 # ---------------------------------------------------------------- booking and the package
+
 
 @router.post("/appointments", response={201: AppointmentOut, **WRITE})
 @idempotent
@@ -113,10 +120,18 @@ def book(request, payload: BookIn):
     booking; with different details, 409 idempotency_conflict."""
     p = caller(request)
     appointment = services.book_appointment(
-        tenant=p.tenant, actor=p.actor, external_id=payload.external_id, patient_id=payload.patient_id,
-        service_id=payload.service_id, centre_id=payload.centre_id, start=payload.start, end=payload.end,
-        practitioner_id=payload.practitioner_id, beneficiary_id=payload.beneficiary_id,
-        package_id=payload.package_id)
+        tenant=p.tenant,
+        actor=p.actor,
+        external_id=payload.external_id,
+        patient_id=payload.patient_id,
+        service_id=payload.service_id,
+        centre_id=payload.centre_id,
+        start=payload.start,
+        end=payload.end,
+        practitioner_id=payload.practitioner_id,
+        beneficiary_id=payload.beneficiary_id,
+        package_id=payload.package_id,
+    )
     return Status(201, _out(p, appointment.id))
 
 
@@ -126,8 +141,7 @@ def apply_package(request, appointment_id: Id, payload: ApplyPackageIn):
     """Apply a package before arrival ('auto' or an id); a different package already held is swapped.
     A refusal names the rule and changes nothing."""
     p = caller(request)
-    services.apply_package(tenant=p.tenant, actor=p.actor, appointment_id=appointment_id,
-                           package_id=payload.package_id)
+    services.apply_package(tenant=p.tenant, actor=p.actor, appointment_id=appointment_id, package_id=payload.package_id)
     return Status(200, _out(p, appointment_id))
 
 
@@ -142,6 +156,7 @@ def remove_package(request, appointment_id: Id, payload: ReasonOptionalIn):
 
 
 # ---------------------------------------------------------------- the visit
+
 
 @router.post("/appointments/{appointment_id}/arrive", response={200: AppointmentOut, **WRITE})
 @idempotent
@@ -168,8 +183,7 @@ def undo_arrival(request, appointment_id: Id, payload: ReasonRequiredIn):
 def cancel(request, appointment_id: Id, payload: ReasonOptionalIn):
     """Cancel: the hold is released. After arrival: 409 package_not_removable."""
     p = caller(request)
-    services.cancel_appointment(tenant=p.tenant, actor=p.actor, appointment_id=appointment_id,
-                                reason=payload.reason)
+    services.cancel_appointment(tenant=p.tenant, actor=p.actor, appointment_id=appointment_id, reason=payload.reason)
     return Status(200, _out(p, appointment_id))
 
 
@@ -180,8 +194,14 @@ def reschedule(request, appointment_id: Id, payload: RescheduleIn):
     date: past expiry, out of scope, a blackout date or a usage cap answer 409 reschedule_refused (context.rule
     names the rule) and nothing changes — remove the package or change its expiry first."""
     p = caller(request)
-    services.reschedule_appointment(tenant=p.tenant, actor=p.actor, appointment_id=appointment_id,
-                                    start=payload.start, end=payload.end, centre_id=payload.centre_id)
+    services.reschedule_appointment(
+        tenant=p.tenant,
+        actor=p.actor,
+        appointment_id=appointment_id,
+        start=payload.start,
+        end=payload.end,
+        centre_id=payload.centre_id,
+    )
     return Status(200, _out(p, appointment_id))
 
 
@@ -190,8 +210,9 @@ def reschedule(request, appointment_id: Id, payload: RescheduleIn):
 def change_practitioner(request, appointment_id: Id, payload: PractitionerIn):
     """Who treats the patient (the redemption, and its commission, follow)."""
     p = caller(request)
-    services.change_practitioner(tenant=p.tenant, actor=p.actor, appointment_id=appointment_id,
-                                 practitioner_id=payload.practitioner_id)
+    services.change_practitioner(
+        tenant=p.tenant, actor=p.actor, appointment_id=appointment_id, practitioner_id=payload.practitioner_id
+    )
     return Status(200, _out(p, appointment_id))
 
 
@@ -201,8 +222,9 @@ def no_show(request, appointment_id: Id, payload: NoShowIn):
     """Record a no-show: 'redeem' uses a session (billed exactly like an arrival) or 'fee' releases the hold
     and charges a configured no-show fee. Omitted: the tenant's default."""
     p = caller(request)
-    services.record_no_show(tenant=p.tenant, actor=p.actor, appointment_id=appointment_id, option=payload.option,
-                            fee_code=payload.fee_code)
+    services.record_no_show(
+        tenant=p.tenant, actor=p.actor, appointment_id=appointment_id, option=payload.option, fee_code=payload.fee_code
+    )
     return Status(200, _out(p, appointment_id))
 
 
@@ -218,12 +240,15 @@ def undo_no_show(request, appointment_id: Id, payload: ReasonOptionalIn):
 
 # ---------------------------------------------------------------- tenant settings
 
+
 def _no_show_out(p) -> NoShowSettingsOut:
     settings = selectors.no_show_settings(p.tenant)
     ctx = Ctx(p)
-    return NoShowSettingsOut(fees=[NoShowFeeOut(code=f.code, name=f.name, amount=ctx.money(f.amount))
-                                   for f in settings.fees],
-                             default_option=settings.default_option, default_fee_code=settings.default_fee_code)
+    return NoShowSettingsOut(
+        fees=[NoShowFeeOut(code=f.code, name=f.name, amount=ctx.money(f.amount)) for f in settings.fees],
+        default_option=settings.default_option,
+        default_fee_code=settings.default_fee_code,
+    )
 
 
 @router.get("/settings/no-show-fees", response={200: NoShowSettingsOut, **errors(401, 403)})
@@ -236,9 +261,13 @@ def get_no_show_fees(request):
 def put_no_show_fees(request, payload: NoShowSettingsIn):
     """Admin: the tenant's no-show fees, the default choice for automatic no-show events, the default fee."""
     p = caller(request)
-    services.configure_no_show_fees(tenant=p.tenant, actor=p.actor, fees=[f.dict() for f in payload.fees],
-                                    default_option=payload.default_option,
-                                    default_fee_code=payload.default_fee_code)
+    services.configure_no_show_fees(
+        tenant=p.tenant,
+        actor=p.actor,
+        fees=[f.dict() for f in payload.fees],
+        default_option=payload.default_option,
+        default_fee_code=payload.default_fee_code,
+    )
     return _no_show_out(p)
 
 
@@ -282,19 +311,37 @@ def _fhir_version(request: HttpRequest) -> str | None:
     return version[:16] if version else None
 
 
-_JSON_EVENT_BODY = {"content": {"application/json": {"schema": {
-    "type": "object", "required": ["external_id", "status", "patient", "service", "start"],
-    "properties": {
-        "event_id": {"type": "string", "description": "dedupe key (else a hash of the body)"},
-        "external_id": {"type": "string"}, "status": {"type": "string", "enum": sorted(intake.STATUS_MAP)},
-        "patient": {"type": "string", "description": "Patient.external_ref"},
-        "beneficiary": {"type": "string"}, "service": {"type": "string", "description": "Service.code"},
-        "centre": {"type": "string", "description": "Centre.code"},
-        "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
-        "practitioner": {"type": ["integer", "string"], "description": "StaffMember id"},
-        "updated_at": {"type": "string", "format": "date-time"}}}}}, "required": True}
-_FHIR_BODY = {"content": {FHIR_JSON: {"schema": {"type": "object", "description": "a FHIR R4/R4B/R5 Appointment"}},
-                          "application/json": {"schema": {"type": "object"}}}, "required": True}
+_JSON_EVENT_BODY = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["external_id", "status", "patient", "service", "start"],
+                "properties": {
+                    "event_id": {"type": "string", "description": "dedupe key (else a hash of the body)"},
+                    "external_id": {"type": "string"},
+                    "status": {"type": "string", "enum": sorted(intake.STATUS_MAP)},
+                    "patient": {"type": "string", "description": "Patient.external_ref"},
+                    "beneficiary": {"type": "string"},
+                    "service": {"type": "string", "description": "Service.code"},
+                    "centre": {"type": "string", "description": "Centre.code"},
+                    "start": {"type": "string", "format": "date-time"},
+                    "end": {"type": "string", "format": "date-time"},
+                    "practitioner": {"type": ["integer", "string"], "description": "StaffMember id"},
+                    "updated_at": {"type": "string", "format": "date-time"},
+                },
+            }
+        }
+    },
+    "required": True,
+}
+_FHIR_BODY = {
+    "content": {
+        FHIR_JSON: {"schema": {"type": "object", "description": "a FHIR R4/R4B/R5 Appointment"}},
+        "application/json": {"schema": {"type": "object"}},
+    },
+    "required": True,
+}
 
 
 @events_router.post("/appointment-events", response=EVENT_RESPONSES, openapi_extra={"requestBody": _JSON_EVENT_BODY})
@@ -315,30 +362,43 @@ def post_fhir_appointment(request):
     detected). Appointment.status drives the flow; see the module appointments.fhir for the mapping."""
     p = caller(request)
     resource = _body(request)
-    return _event_reply(request, lambda: fhir.ingest_fhir(tenant=p.tenant, actor=p.actor, resource=resource,
-                                                          fhir_version=_fhir_version(request)))
+    return _event_reply(
+        request,
+        lambda: fhir.ingest_fhir(
+            tenant=p.tenant, actor=p.actor, resource=resource, fhir_version=_fhir_version(request)
+        ),
+    )
 
 
-@events_router.put("/fhir/Appointment/{resource_id}", response=EVENT_RESPONSES,
-                   openapi_extra={"requestBody": _FHIR_BODY})
+@events_router.put(
+    "/fhir/Appointment/{resource_id}", response=EVENT_RESPONSES, openapi_extra={"requestBody": _FHIR_BODY}
+)
 def put_fhir_appointment(request, resource_id: str):
     """FHIR update: the resource's id must be the one in the path."""
     p = caller(request)
     resource = _body(request)
     if isinstance(resource, dict) and resource.get("id") != resource_id:
         return domain_error(request, InvalidInput("the resource id must match the URL", field="id"))
-    return _event_reply(request, lambda: fhir.ingest_fhir(tenant=p.tenant, actor=p.actor, resource=resource,
-                                                          fhir_version=_fhir_version(request)))
+    return _event_reply(
+        request,
+        lambda: fhir.ingest_fhir(
+            tenant=p.tenant, actor=p.actor, resource=resource, fhir_version=_fhir_version(request)
+        ),
+    )
 
 
 @events_router.get("/appointment-events", response={200: Page[AppointmentEventOut], **READ})
 def list_events(request, filters: Query[EventFilters]):
     """Every event received, newest first; ?status=rejected lists those kept for review."""
     p = caller(request, Perm.READ)
-    page = paginate(selectors.events(p.tenant, status=filters.status, external_id=filters.external_id),
-                    cursor=filters.cursor, limit=filters.limit)
-    return Page[AppointmentEventOut](items=[AppointmentEventOut.of(e) for e in page.items],
-                                     next_cursor=page.next_cursor)
+    page = paginate(
+        selectors.events(p.tenant, status=filters.status, external_id=filters.external_id),
+        cursor=filters.cursor,
+        limit=filters.limit,
+    )
+    return Page[AppointmentEventOut](
+        items=[AppointmentEventOut.of(e) for e in page.items], next_cursor=page.next_cursor
+    )
 
 
 @events_router.get("/appointment-events/{event_id}", response={200: AppointmentEventOut, **READ})

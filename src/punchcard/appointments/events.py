@@ -39,6 +39,7 @@ Our JSON:
      "practitioner": 12,                          optional: StaffMember id ("12" or "Practitioner/12" too)
      "updated_at": "2026-03-01T09:00:00Z"}        optional: the scheduler's last-modified time
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -62,11 +63,19 @@ from .models import Appointment, AppointmentEvent, AppointmentStatus, EventStatu
 
 S = AppointmentStatus
 STATUS_MAP: dict[str, str] = {
-    "proposed": S.BOOKED, "pending": S.BOOKED, "booked": S.BOOKED, "waitlist": S.BOOKED,
+    "proposed": S.BOOKED,
+    "pending": S.BOOKED,
+    "booked": S.BOOKED,
+    "waitlist": S.BOOKED,
     "rescheduled": S.BOOKED,
-    "arrived": S.ARRIVED, "checked-in": S.ARRIVED, "fulfilled": S.ARRIVED,
-    "noshow": S.NO_SHOW, "no-show": S.NO_SHOW, "no_show": S.NO_SHOW,
-    "cancelled": S.CANCELLED, "entered-in-error": S.CANCELLED,
+    "arrived": S.ARRIVED,
+    "checked-in": S.ARRIVED,
+    "fulfilled": S.ARRIVED,
+    "noshow": S.NO_SHOW,
+    "no-show": S.NO_SHOW,
+    "no_show": S.NO_SHOW,
+    "cancelled": S.CANCELLED,
+    "entered-in-error": S.CANCELLED,
 }
 MAX_REF = 200
 
@@ -120,21 +129,27 @@ def parse_json(payload) -> Incoming:
     updated_at = services._instant(payload.get("updated_at"), "updated_at", required=False)
     event_id = _text(payload, "event_id", required=False)
     return Incoming(
-        source="json", external_id=_text(payload, "external_id"),
-        status=normalise_status(payload.get("status")), raw_status=str(payload.get("status")),
-        patient_ref=_text(payload, "patient"), service_codes=(_text(payload, "service"),),
-        centre_code=_text(payload, "centre", required=False), start=start, end=end,
+        source="json",
+        external_id=_text(payload, "external_id"),
+        status=normalise_status(payload.get("status")),
+        raw_status=str(payload.get("status")),
+        patient_ref=_text(payload, "patient"),
+        service_codes=(_text(payload, "service"),),
+        centre_code=_text(payload, "centre", required=False),
+        start=start,
+        end=end,
         practitioner_ref=_text(payload, "practitioner", required=False),
-        beneficiary_ref=_text(payload, "beneficiary", required=False), updated_at=updated_at,
+        beneficiary_ref=_text(payload, "beneficiary", required=False),
+        updated_at=updated_at,
         dedupe_key=f"json:{event_id}" if event_id else f"json:sha256:{body_hash(payload)}",
     )
 
 
 # ---------------------------------------------------------------- references
 
+
 def _unknown(what: str, ref, field: str) -> InvalidInput:
-    return InvalidInput(f"this tenant has no {what} {ref!r}", code="unknown_reference", field=field,
-                        reference=str(ref))
+    return InvalidInput(f"this tenant has no {what} {ref!r}", code="unknown_reference", field=field, reference=str(ref))
 
 
 def _patient(tenant: Tenant, ref: str, field: str) -> Patient:
@@ -179,6 +194,7 @@ def _practitioner(tenant: Tenant, ref: str | None) -> StaffMember | None:
 
 # ---------------------------------------------------------------- applying one event
 
+
 def _rebook(appointment: Appointment, *, patient, beneficiary, service, actor: Actor, now: dt.datetime) -> str:
     """The scheduler changed who or what is booked: the hold goes, the package is pre-selected again."""
     services._release(appointment, actor=actor, now=now, reason="appointment changed by the scheduling system")
@@ -186,8 +202,9 @@ def _rebook(appointment: Appointment, *, patient, beneficiary, service, actor: A
     appointment.package_id = None
     services._auto_place(appointment, actor=actor, now=now)
     services._save(appointment, now, "patient", "beneficiary", "service", "package")
-    return ("patient/service changed; " +
-            (f"package {appointment.package_id} held" if appointment.package_id else "no package applies"))
+    return "patient/service changed; " + (
+        f"package {appointment.package_id} held" if appointment.package_id else "no package applies"
+    )
 
 
 def _apply(tenant: Tenant, actor: Actor, inc: Incoming, now: dt.datetime) -> tuple[Appointment, str]:
@@ -200,40 +217,72 @@ def _apply(tenant: Tenant, actor: Actor, inc: Incoming, now: dt.datetime) -> tup
     practitioner = _practitioner(tenant, inc.practitioner_ref)
 
     appointment, created = services.create_appointment(
-        tenant=tenant, actor=actor, external_id=inc.external_id, patient=patient, service=service, centre=centre,
-        start=inc.start, end=inc.end, practitioner=practitioner, beneficiary=beneficiary, package_id=services.AUTO,
-        status=S.CANCELLED if inc.status == S.CANCELLED else S.BOOKED, now=now, source_updated_at=inc.updated_at,
-        compare_existing=False)
+        tenant=tenant,
+        actor=actor,
+        external_id=inc.external_id,
+        patient=patient,
+        service=service,
+        centre=centre,
+        start=inc.start,
+        end=inc.end,
+        practitioner=practitioner,
+        beneficiary=beneficiary,
+        package_id=services.AUTO,
+        status=S.CANCELLED if inc.status == S.CANCELLED else S.BOOKED,
+        now=now,
+        source_updated_at=inc.updated_at,
+        compare_existing=False,
+    )
     appointment.tenant = tenant
     notes = []
     if created:
-        notes.append("created" + (f" with package {appointment.package_id} held" if appointment.package_id
-                                  else " without a package") if inc.status != S.CANCELLED else
-                     "created as cancelled")
+        notes.append(
+            "created"
+            + (f" with package {appointment.package_id} held" if appointment.package_id else " without a package")
+            if inc.status != S.CANCELLED
+            else "created as cancelled"
+        )
     else:
-        if (appointment.source_updated_at and inc.updated_at and inc.updated_at < appointment.source_updated_at):
-            return appointment, (f"stale: modified {inc.updated_at.isoformat()}, before the update already applied "
-                                 f"({appointment.source_updated_at.isoformat()}); ignored")
+        if appointment.source_updated_at and inc.updated_at and inc.updated_at < appointment.source_updated_at:
+            return appointment, (
+                f"stale: modified {inc.updated_at.isoformat()}, before the update already applied "
+                f"({appointment.source_updated_at.isoformat()}); ignored"
+            )
         if appointment.status == S.BOOKED:
             if (appointment.patient_id, appointment.beneficiary_id, appointment.service_id) != (
-                    patient.id, beneficiary.id if beneficiary else None, service.id):
-                notes.append(_rebook(appointment, patient=patient, beneficiary=beneficiary, service=service,
-                                     actor=actor, now=now))
-            if inc.status != S.CANCELLED and (appointment.start != inc.start or appointment.end != inc.end
-                                              or appointment.centre_id != centre.id):
-                notes.append(services.do_reschedule(appointment, actor=actor, now=now, start=inc.start, end=inc.end,
-                                                    centre=centre))
+                patient.id,
+                beneficiary.id if beneficiary else None,
+                service.id,
+            ):
+                notes.append(
+                    _rebook(
+                        appointment, patient=patient, beneficiary=beneficiary, service=service, actor=actor, now=now
+                    )
+                )
+            if inc.status != S.CANCELLED and (
+                appointment.start != inc.start or appointment.end != inc.end or appointment.centre_id != centre.id
+            ):
+                notes.append(
+                    services.do_reschedule(
+                        appointment, actor=actor, now=now, start=inc.start, end=inc.end, centre=centre
+                    )
+                )
             if appointment.practitioner_id != (practitioner.id if practitioner else None):
                 services.set_practitioner(appointment, practitioner, actor=actor, now=now)
                 notes.append("practitioner changed")
         elif (appointment.patient_id, appointment.service_id, appointment.start, appointment.centre_id) != (
-                patient.id, service.id, inc.start, centre.id):
+            patient.id,
+            service.id,
+            inc.start,
+            centre.id,
+        ):
             notes.append(f"details not applied: the appointment is {appointment.status}")
 
     if inc.status == S.BOOKED:
         if not created and appointment.status != S.BOOKED:
-            notes.append(f"a '{inc.raw_status}' event does not reopen an appointment that is {appointment.status}; "
-                         "status kept")
+            notes.append(
+                f"a '{inc.raw_status}' event does not reopen an appointment that is {appointment.status}; status kept"
+            )
     elif inc.status == S.ARRIVED:
         notes.append(services.do_arrive(appointment, actor=actor, now=now))
     elif inc.status == S.NO_SHOW:
@@ -242,8 +291,11 @@ def _apply(tenant: Tenant, actor: Actor, inc: Incoming, now: dt.datetime) -> tup
         else:
             notes.append(services.do_no_show(appointment, actor=actor, now=now))  # the tenant's default
     elif inc.status == S.CANCELLED and not created:
-        notes.append(services.do_cancel(appointment, actor=actor, now=now,
-                                        reason=f"'{inc.raw_status}' from the scheduling system"))
+        notes.append(
+            services.do_cancel(
+                appointment, actor=actor, now=now, reason=f"'{inc.raw_status}' from the scheduling system"
+            )
+        )
 
     if inc.updated_at and (appointment.source_updated_at is None or inc.updated_at > appointment.source_updated_at):
         appointment.source_updated_at = inc.updated_at
@@ -253,15 +305,39 @@ def _apply(tenant: Tenant, actor: Actor, inc: Incoming, now: dt.datetime) -> tup
 
 # ---------------------------------------------------------------- the intake
 
-def _record(*, tenant: Tenant, actor: Actor, source: str, payload, status: str, now: dt.datetime,
-            key: str, external_id: str = "", event_status: str = "", appointment=None, outcome: str = "",
-            error: DomainError | None = None, retry_of: AppointmentEvent | None = None) -> AppointmentEvent:
+
+def _record(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    source: str,
+    payload,
+    status: str,
+    now: dt.datetime,
+    key: str,
+    external_id: str = "",
+    event_status: str = "",
+    appointment=None,
+    outcome: str = "",
+    error: DomainError | None = None,
+    retry_of: AppointmentEvent | None = None,
+) -> AppointmentEvent:
     return AppointmentEvent.objects.create(
-        tenant=tenant, source=source, external_id=(external_id or "")[:200], event_status=(event_status or "")[:32],
-        dedupe_key=key[:300], payload=payload if isinstance(payload, (dict, list)) else {"body": str(payload)},
-        status=status, error_code=error.code if error else "", error_message=error.message if error else "",
-        error_field=(error.field or "")[:100] if error else "", outcome=outcome, appointment=appointment,
-        retry_of=retry_of, received_at=now, actor=actor.label,
+        tenant=tenant,
+        source=source,
+        external_id=(external_id or "")[:200],
+        event_status=(event_status or "")[:32],
+        dedupe_key=key[:300],
+        payload=payload if isinstance(payload, (dict, list)) else {"body": str(payload)},
+        status=status,
+        error_code=error.code if error else "",
+        error_message=error.message if error else "",
+        error_field=(error.field or "")[:100] if error else "",
+        outcome=outcome,
+        appointment=appointment,
+        retry_of=retry_of,
+        received_at=now,
+        actor=actor.label,
     )
 
 
@@ -272,9 +348,17 @@ def _reject(error: DomainError, **fields) -> None:
     error.context["event_id"] = event.id
 
 
-def ingest(*, tenant: Tenant, actor: Actor, source: str, payload, parse: Callable[[object], Incoming],
-           now: dt.datetime | None = None, retry_of: AppointmentEvent | None = None,
-           fallback_external_id: str = "") -> AppointmentEvent:
+def ingest(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    source: str,
+    payload,
+    parse: Callable[[object], Incoming],
+    now: dt.datetime | None = None,
+    retry_of: AppointmentEvent | None = None,
+    fallback_external_id: str = "",
+) -> AppointmentEvent:
     """Apply one event exactly once; returns its AppointmentEvent (accepted or duplicate) or raises the
     refusal after keeping the event as rejected.
 
@@ -288,19 +372,31 @@ def ingest(*, tenant: Tenant, actor: Actor, source: str, payload, parse: Callabl
         inc = parse(payload)
     except DomainError as error:
         raw = payload.get("status") if isinstance(payload, dict) else ""
-        _reject(error, source=source, key=f"{source}:sha256:{body_hash(payload)}",
-                external_id=fallback_external_id, event_status=str(raw or ""), **base)
+        _reject(
+            error,
+            source=source,
+            key=f"{source}:sha256:{body_hash(payload)}",
+            external_id=fallback_external_id,
+            event_status=str(raw or ""),
+            **base,
+        )
         raise
-    fields = dict(source=inc.source, key=inc.dedupe_key, external_id=inc.external_id, event_status=inc.raw_status,
-                  **base)
+    fields = dict(
+        source=inc.source, key=inc.dedupe_key, external_id=inc.external_id, event_status=inc.raw_status, **base
+    )
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                original = AppointmentEvent.objects.filter(tenant=tenant, dedupe_key=inc.dedupe_key[:300],
-                                                           status=EventStatus.ACCEPTED).first()
+                original = AppointmentEvent.objects.filter(
+                    tenant=tenant, dedupe_key=inc.dedupe_key[:300], status=EventStatus.ACCEPTED
+                ).first()
                 if original is not None:
-                    return _record(status=EventStatus.DUPLICATE, appointment=original.appointment,
-                                   outcome=f"duplicate of event {original.id}; nothing changed", **fields)
+                    return _record(
+                        status=EventStatus.DUPLICATE,
+                        appointment=original.appointment,
+                        outcome=f"duplicate of event {original.id}; nothing changed",
+                        **fields,
+                    )
                 appointment, outcome = _apply(tenant, actor, inc, now)
                 return _record(status=EventStatus.ACCEPTED, appointment=appointment, outcome=outcome, **fields)
         except IntegrityError:
@@ -314,12 +410,26 @@ def ingest(*, tenant: Tenant, actor: Actor, source: str, payload, parse: Callabl
     raise AssertionError("unreachable")
 
 
-def ingest_event(*, tenant: Tenant, actor: Actor, payload: dict, now: dt.datetime | None = None,
-                 retry_of: AppointmentEvent | None = None) -> AppointmentEvent:
+def ingest_event(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    payload: dict,
+    now: dt.datetime | None = None,
+    retry_of: AppointmentEvent | None = None,
+) -> AppointmentEvent:
     """Punchcard's JSON appointment event (see the module docstring for its fields)."""
     external_id = payload.get("external_id") if isinstance(payload, dict) else ""
-    return ingest(tenant=tenant, actor=actor, source="json", payload=payload, parse=parse_json, now=now,
-                  retry_of=retry_of, fallback_external_id=external_id if isinstance(external_id, str) else "")
+    return ingest(
+        tenant=tenant,
+        actor=actor,
+        source="json",
+        payload=payload,
+        parse=parse_json,
+        now=now,
+        retry_of=retry_of,
+        fallback_external_id=external_id if isinstance(external_id, str) else "",
+    )
 
 
 def retry_event(*, tenant: Tenant, actor: Actor, event_id: int, now: dt.datetime | None = None) -> AppointmentEvent:
@@ -327,12 +437,12 @@ def retry_event(*, tenant: Tenant, actor: Actor, event_id: int, now: dt.datetime
     actor.require(Perm.REDEEM)
     event = scoped_get(AppointmentEvent, tenant=tenant, pk=event_id, field="event_id")
     if event.status != EventStatus.REJECTED:
-        raise InvalidInput(f"event {event.id} was {event.status}; only rejected events are retried",
-                           field="event_id")
+        raise InvalidInput(f"event {event.id} was {event.status}; only rejected events are retried", field="event_id")
     if event.source == "json":
         return ingest_event(tenant=tenant, actor=actor, payload=event.payload, now=now, retry_of=event)
     from .fhir import ingest_fhir
 
     version = {"fhir-r4": "4.3", "fhir-r5": "5.0"}.get(event.source)
-    return ingest_fhir(tenant=tenant, actor=actor, resource=event.payload, fhir_version=version, now=now,
-                       retry_of=event)
+    return ingest_fhir(
+        tenant=tenant, actor=actor, resource=event.payload, fhir_version=version, now=now, retry_of=event
+    )

@@ -25,6 +25,7 @@ versioned (".../_history/2").
 The version is the one the caller names (fhirVersion 4.0/4.0.1/4.3 → R4B model, 5.0 → R5), else
 detected: the resource is validated as R4B first, then as R5 (their serviceType shapes differ).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -65,8 +66,13 @@ def validate(resource: dict, fhir_version: str | None = None):
     version = (fhir_version or "").strip().lower()
     if version and version not in _R4 | _R5:
         raise InvalidInput("fhirVersion must be 4.0, 4.0.1, 4.3 (R4/R4B) or 5.0 (R5)", field="fhirVersion")
-    tries = [(r4, "fhir-r4")] if version in _R4 else [(r5, "fhir-r5")] if version in _R5 else \
-        [(r4, "fhir-r4"), (r5, "fhir-r5")]
+    tries = (
+        [(r4, "fhir-r4")]
+        if version in _R4
+        else [(r5, "fhir-r5")]
+        if version in _R5
+        else [(r4, "fhir-r4"), (r5, "fhir-r5")]
+    )
     errors = []
     for model, source in tries:
         try:
@@ -156,19 +162,42 @@ def parse(resource, fhir_version: str | None = None) -> Incoming:
     else:
         key = f"fhir:{external_id}:sha256:{body_hash(resource)}"
     return Incoming(
-        source=source, external_id=str(external_id)[:200], status=status, raw_status=model.status,
-        patient_ref=patients[0], service_codes=_service_codes(model), centre_code=_centre_code(model),
-        start=start, end=end, practitioner_ref=practitioners[0] if practitioners else None, beneficiary_ref=None,
-        updated_at=updated_at, dedupe_key=key,
+        source=source,
+        external_id=str(external_id)[:200],
+        status=status,
+        raw_status=model.status,
+        patient_ref=patients[0],
+        service_codes=_service_codes(model),
+        centre_code=_centre_code(model),
+        start=start,
+        end=end,
+        practitioner_ref=practitioners[0] if practitioners else None,
+        beneficiary_ref=None,
+        updated_at=updated_at,
+        dedupe_key=key,
     )
 
 
-def ingest_fhir(*, tenant: Tenant, actor: Actor, resource: dict, fhir_version: str | None = None,
-                now: dt.datetime | None = None, retry_of: AppointmentEvent | None = None) -> AppointmentEvent:
+def ingest_fhir(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    resource: dict,
+    fhir_version: str | None = None,
+    now: dt.datetime | None = None,
+    retry_of: AppointmentEvent | None = None,
+) -> AppointmentEvent:
     """A FHIR Appointment (create or update) from the scheduling system; see appointments.events."""
     version = (fhir_version or "").strip().lower()
     source = "fhir-r4" if version in _R4 else "fhir-r5" if version in _R5 else "fhir"  # until parsed
     fallback = resource.get("id") if isinstance(resource, dict) and isinstance(resource.get("id"), str) else ""
-    return ingest(tenant=tenant, actor=actor, source=source, payload=resource,
-                  parse=lambda body: parse(body, fhir_version), now=now, retry_of=retry_of,
-                  fallback_external_id=fallback)
+    return ingest(
+        tenant=tenant,
+        actor=actor,
+        source=source,
+        payload=resource,
+        parse=lambda body: parse(body, fhir_version),
+        now=now,
+        retry_of=retry_of,
+        fallback_external_id=fallback,
+    )

@@ -13,6 +13,7 @@ Money that an appointment causes besides the package (SPEC §5):
 AppointmentEvent keeps every status event received from the scheduling system (our JSON or FHIR),
 accepted, rejected (with the error, for review) or recognised as a duplicate.
 """
+
 from __future__ import annotations
 
 from django.db import models
@@ -46,8 +47,9 @@ class Appointment(models.Model):
     start = models.DateTimeField()
     end = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
-    package = models.ForeignKey("packages.Package", null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="appointments")
+    package = models.ForeignKey(
+        "packages.Package", null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
     no_show_choice = models.CharField(max_length=8, choices=NoShowChoice.choices, blank=True)
     # The scheduling system's own last-modified time of the last event applied (FHIR meta.lastUpdated):
     # an older event arriving late is recorded and ignored.
@@ -58,8 +60,9 @@ class Appointment(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "external_id"], name="appointment_external_unique"),
-            models.CheckConstraint(condition=Q(end__isnull=True) | Q(end__gte=models.F("start")),
-                                   name="appointment_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=models.F("start")), name="appointment_end_after_start"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "patient", "start"]), models.Index(fields=["tenant", "start"])]
 
@@ -88,8 +91,9 @@ class AppointmentCharge(models.Model):
     description = models.CharField(max_length=200)
     amount = models.BigIntegerField()  # minor units
     currency = models.CharField(max_length=3)
-    redemption = models.ForeignKey("packages.Redemption", null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="charges")
+    redemption = models.ForeignKey(
+        "packages.Redemption", null=True, blank=True, on_delete=models.PROTECT, related_name="charges"
+    )
     created_at = models.DateTimeField()
     created_by = models.CharField(max_length=200)
     reversed_at = models.DateTimeField(null=True, blank=True)
@@ -100,11 +104,16 @@ class AppointmentCharge(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="appointment_charge_positive"),
-            models.UniqueConstraint(fields=["redemption"], condition=Q(reversed_at__isnull=True, kind="copay"),
-                                    name="appointment_copay_once_per_redemption"),
-            models.UniqueConstraint(fields=["appointment"],
-                                    condition=Q(reversed_at__isnull=True, kind="no_show_fee"),
-                                    name="appointment_one_live_no_show_fee"),
+            models.UniqueConstraint(
+                fields=["redemption"],
+                condition=Q(reversed_at__isnull=True, kind="copay"),
+                name="appointment_copay_once_per_redemption",
+            ),
+            models.UniqueConstraint(
+                fields=["appointment"],
+                condition=Q(reversed_at__isnull=True, kind="no_show_fee"),
+                name="appointment_one_live_no_show_fee",
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "patient"])]
 
@@ -122,8 +131,9 @@ class CommissionCredit(models.Model):
     event_type = models.CharField(max_length=16, choices=CommissionEvent.choices)
     event_id = models.BigIntegerField()  # the package (sale) or the redemption
     package = models.ForeignKey("packages.Package", on_delete=models.PROTECT, related_name="commission_credits")
-    appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="commission_credits")
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="commission_credits"
+    )
     base_amount = models.BigIntegerField()
     rate_bp = models.PositiveIntegerField()
     amount = models.BigIntegerField()
@@ -138,8 +148,11 @@ class CommissionCredit(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(base_amount__gte=0) & Q(amount__gte=0), name="commission_non_negative"),
-            models.UniqueConstraint(fields=["tenant", "event_type", "event_id"], condition=Q(reversed_at__isnull=True),
-                                    name="commission_once_per_event"),
+            models.UniqueConstraint(
+                fields=["tenant", "event_type", "event_id"],
+                condition=Q(reversed_at__isnull=True),
+                name="commission_once_per_event",
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "staff", "day"])]
 
@@ -164,8 +177,7 @@ class AppointmentEvent(models.Model):
     error_message = models.TextField(blank=True)
     error_field = models.CharField(max_length=100, blank=True)
     outcome = models.TextField(blank=True)  # what the event did (or why it changed nothing)
-    appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="events")
+    appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries")
     received_at = models.DateTimeField()
     actor = models.CharField(max_length=200)
@@ -174,7 +186,8 @@ class AppointmentEvent(models.Model):
         ordering = ["id"]
         constraints = [
             # An event is applied at most once; duplicates and rejected deliveries are kept beside it.
-            models.UniqueConstraint(fields=["tenant", "dedupe_key"], condition=Q(status="accepted"),
-                                    name="appointment_event_applied_once"),
+            models.UniqueConstraint(
+                fields=["tenant", "dedupe_key"], condition=Q(status="accepted"), name="appointment_event_applied_once"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "status", "id"]), models.Index(fields=["tenant", "external_id"])]

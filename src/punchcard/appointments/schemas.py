@@ -1,4 +1,5 @@
 """Request and response bodies of the appointment routes (appointments.api)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,6 +52,7 @@ PackageChoice = BodyId | Literal["auto"]
 
 # ---------------------------------------------------------------- requests
 
+
 class BookIn(Input):
     external_id: ExternalId = Field(description="the scheduling system's id of the appointment (unique per tenant)")
     patient_id: BodyId
@@ -61,9 +63,11 @@ class BookIn(Input):
     start: Instant
     end: Instant | None = None
     package_id: PackageChoice | None = Field(
-        "auto", description="'auto' (default): pre-select the patient's package — soonest expiry first, no expiry "
-                            "last, then the oldest — and book without one if none can cover the date; a package id: "
-                            "hold that one (a refusal refuses the booking); null: book without a package")
+        "auto",
+        description="'auto' (default): pre-select the patient's package — soonest expiry first, no expiry "
+        "last, then the oldest — and book without one if none can cover the date; a package id: "
+        "hold that one (a refusal refuses the booking); null: book without a package",
+    )
 
 
 class ApplyPackageIn(Input):
@@ -90,8 +94,10 @@ class PractitionerIn(Input):
 
 class NoShowIn(Input):
     option: Literal["redeem", "fee"] | None = Field(
-        None, description="'redeem': a session is used, billed like an arrival; 'fee': the hold is released and a "
-                          "no-show fee charged; omitted: the tenant's default")
+        None,
+        description="'redeem': a session is used, billed like an arrival; 'fee': the hold is released and a "
+        "no-show fee charged; omitted: the tenant's default",
+    )
     fee_code: Text(64, min_length=1) | None = Field(None, description="which configured fee (default: the default fee)")
 
 
@@ -129,6 +135,7 @@ class CommissionFilters(Schema):
 
 # ---------------------------------------------------------------- responses
 
+
 class ChargeOut(Schema):
     id: int
     appointment_id: int
@@ -146,10 +153,21 @@ class ChargeOut(Schema):
 
     @classmethod
     def of(cls, c: AppointmentCharge, ctx: Ctx) -> ChargeOut:
-        return cls(id=c.id, appointment_id=c.appointment_id, external_id=c.appointment.external_id, kind=c.kind,
-                   code=c.code, description=c.description, amount=ctx.money(c.amount, c.currency),
-                   redemption_id=c.redemption_id, created_at=c.created_at, created_by=c.created_by,
-                   reversed=c.reversed_at is not None, reversed_at=c.reversed_at, reversal_reason=c.reversal_reason)
+        return cls(
+            id=c.id,
+            appointment_id=c.appointment_id,
+            external_id=c.appointment.external_id,
+            kind=c.kind,
+            code=c.code,
+            description=c.description,
+            amount=ctx.money(c.amount, c.currency),
+            redemption_id=c.redemption_id,
+            created_at=c.created_at,
+            created_by=c.created_by,
+            reversed=c.reversed_at is not None,
+            reversed_at=c.reversed_at,
+            reversal_reason=c.reversal_reason,
+        )
 
 
 class CommissionOut(Schema):
@@ -168,10 +186,20 @@ class CommissionOut(Schema):
 
     @classmethod
     def of(cls, c: CommissionCredit, ctx: Ctx) -> CommissionOut:
-        return cls(id=c.id, staff=ref(c.staff), event_type=c.event_type, event_id=c.event_id, package_id=c.package_id,
-                   appointment_id=c.appointment_id, base=ctx.money(c.base_amount), rate_bp=c.rate_bp,
-                   amount=ctx.money(c.amount), day=c.day, reversed=c.reversed_at is not None,
-                   reversed_at=c.reversed_at)
+        return cls(
+            id=c.id,
+            staff=ref(c.staff),
+            event_type=c.event_type,
+            event_id=c.event_id,
+            package_id=c.package_id,
+            appointment_id=c.appointment_id,
+            base=ctx.money(c.base_amount),
+            rate_bp=c.rate_bp,
+            amount=ctx.money(c.amount),
+            day=c.day,
+            reversed=c.reversed_at is not None,
+            reversed_at=c.reversed_at,
+        )
 
 
 class AppointmentOut(Schema):
@@ -209,16 +237,27 @@ class AppointmentOut(Schema):
         redemption = queries.redemption(ctx.tenant, view.redemption.id) if view.redemption else None
         money = ctx.principal.can(Perm.READ_MONEY)
         return cls(
-            id=a.id, external_id=a.external_id, status=a.status, no_show_choice=a.no_show_choice or None,
-            patient=patient_ref(a.patient), beneficiary=patient_ref(a.beneficiary) if a.beneficiary else None,
-            service=ref(a.service), centre=ref(a.centre), practitioner=ref(a.practitioner), start=a.start, end=a.end,
-            day=appointment_day(a), package_id=a.package_id, package_state=view.package_state,
+            id=a.id,
+            external_id=a.external_id,
+            status=a.status,
+            no_show_choice=a.no_show_choice or None,
+            patient=patient_ref(a.patient),
+            beneficiary=patient_ref(a.beneficiary) if a.beneficiary else None,
+            service=ref(a.service),
+            centre=ref(a.centre),
+            practitioner=ref(a.practitioner),
+            start=a.start,
+            end=a.end,
+            day=appointment_day(a),
+            package_id=a.package_id,
+            package_state=view.package_state,
             hold=HoldOut.of(hold) if hold else None,
             redemption=RedemptionOut.of(redemption, ctx) if redemption else None,
             charges=[ChargeOut.of(c, ctx) for c in view.charges],
             amount_to_collect=ctx.money(view.amount_to_collect),
             commissions=[CommissionOut.of(c, ctx) for c in view.commissions] if money else None,
-            created_at=a.created_at, updated_at=a.updated_at,
+            created_at=a.created_at,
+            updated_at=a.updated_at,
         )
 
 
@@ -241,11 +280,23 @@ class AppointmentEventOut(Schema):
 
     @classmethod
     def of(cls, e: AppointmentEvent) -> AppointmentEventOut:
-        return cls(id=e.id, source=e.source, status=e.status, external_id=e.external_id, event_status=e.event_status,
-                   dedupe_key=e.dedupe_key, appointment_id=e.appointment_id, outcome=e.outcome,
-                   error_code=e.error_code or None, error_message=e.error_message or None,
-                   error_field=e.error_field or None, retry_of=e.retry_of_id, received_at=e.received_at,
-                   actor=e.actor, payload=e.payload)
+        return cls(
+            id=e.id,
+            source=e.source,
+            status=e.status,
+            external_id=e.external_id,
+            event_status=e.event_status,
+            dedupe_key=e.dedupe_key,
+            appointment_id=e.appointment_id,
+            outcome=e.outcome,
+            error_code=e.error_code or None,
+            error_message=e.error_message or None,
+            error_field=e.error_field or None,
+            retry_of=e.retry_of_id,
+            received_at=e.received_at,
+            actor=e.actor,
+            payload=e.payload,
+        )
 
 
 class NoShowFeeOut(Schema):

@@ -1,4 +1,5 @@
 """Reads of appointments: what covers an appointment, what it costs the patient, events for review."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,13 +20,21 @@ NO_SHOW_OPTIONS = ("redeem", "fee")
 
 
 def get_appointment(tenant: Tenant, appointment_id, field: str = "appointment_id") -> Appointment:
-    return scoped_get(Appointment, tenant=tenant, pk=appointment_id, field=field,
-                      queryset=Appointment.objects.select_related("centre", "service", "patient", "package"))
+    return scoped_get(
+        Appointment,
+        tenant=tenant,
+        pk=appointment_id,
+        field=field,
+        queryset=Appointment.objects.select_related("centre", "service", "patient", "package"),
+    )
 
 
 def appointment_by_external_id(tenant: Tenant, external_id: str) -> Appointment | None:
-    return (Appointment.objects.select_related("centre", "service", "patient", "package")
-            .filter(tenant=tenant, external_id=external_id).first())
+    return (
+        Appointment.objects.select_related("centre", "service", "patient", "package")
+        .filter(tenant=tenant, external_id=external_id)
+        .first()
+    )
 
 
 def appointment_day(appointment: Appointment) -> dt.date:
@@ -38,16 +47,22 @@ def live_hold(appointment: Appointment) -> Hold | None:
 
 
 def live_redemption(appointment: Appointment) -> Redemption | None:
-    return (Redemption.objects.filter(appointment=appointment, voided_at__isnull=True)
-            .select_related("line", "package").order_by("-id").first())
+    return (
+        Redemption.objects.filter(appointment=appointment, voided_at__isnull=True)
+        .select_related("line", "package")
+        .order_by("-id")
+        .first()
+    )
 
 
 def live_no_show_fee(appointment: Appointment) -> AppointmentCharge | None:
-    return AppointmentCharge.objects.filter(appointment=appointment, kind="no_show_fee",
-                                            reversed_at__isnull=True).first()
+    return AppointmentCharge.objects.filter(
+        appointment=appointment, kind="no_show_fee", reversed_at__isnull=True
+    ).first()
 
 
 # ---------------------------------------------------------------- package pre-selection
+
 
 def _sort_key(summary: PackageSummary):
     """Soonest expiry first (the last day it can be used, grace included), no expiry last, then oldest."""
@@ -55,8 +70,9 @@ def _sort_key(summary: PackageSummary):
     return (until is None, until or dt.date.max, summary.package.purchased_on, summary.package.id)
 
 
-def candidate_packages(tenant: Tenant, *, person_id: int, service_id: int,
-                       now: dt.datetime | None = None) -> list[PackageSummary]:
+def candidate_packages(
+    tenant: Tenant, *, person_id: int, service_id: int, now: dt.datetime | None = None
+) -> list[PackageSummary]:
     """The packages that could cover this person's appointment for this service, best first.
 
     The person's own packages and those they are a live beneficiary of (packages_of_patient), open
@@ -66,12 +82,12 @@ def candidate_packages(tenant: Tenant, *, person_id: int, service_id: int,
     scope, blackout dates, sessions available, caps) is decided by placing the hold.
     """
     summaries = package_selectors.packages_of_patient(tenant, person_id, now=now or clock.now())
-    usable = [s for s in summaries if not s.package.closure
-              and any(service_id in line.service_ids for line in s.lines)]
+    usable = [s for s in summaries if not s.package.closure and any(service_id in line.service_ids for line in s.lines)]
     return sorted(usable, key=_sort_key)
 
 
 # ---------------------------------------------------------------- the appointment as the desk sees it
+
 
 @dataclass
 class AppointmentView:
@@ -92,14 +108,23 @@ def view(appointment: Appointment) -> AppointmentView:
     hold, redemption = live_hold(appointment), live_redemption(appointment)
     state = "redeemed" if redemption else "held" if hold else "none"
     return AppointmentView(
-        appointment=appointment, package_state=state, hold=hold, redemption=redemption,
+        appointment=appointment,
+        package_state=state,
+        hold=hold,
+        redemption=redemption,
         charges=list(AppointmentCharge.objects.filter(appointment=appointment).order_by("id")),
         commissions=list(CommissionCredit.objects.filter(appointment=appointment).order_by("id")),
     )
 
 
-def appointments(tenant: Tenant, *, patient_id: int | None = None, status: str | None = None,
-                 start_from: dt.datetime | None = None, start_to: dt.datetime | None = None):
+def appointments(
+    tenant: Tenant,
+    *,
+    patient_id: int | None = None,
+    status: str | None = None,
+    start_from: dt.datetime | None = None,
+    start_to: dt.datetime | None = None,
+):
     qs = Appointment.objects.filter(tenant=tenant).select_related("centre", "service", "patient", "package")
     if patient_id is not None:
         qs = qs.filter(Q(patient_id=patient_id) | Q(beneficiary_id=patient_id))
@@ -114,6 +139,7 @@ def appointments(tenant: Tenant, *, patient_id: int | None = None, status: str |
 
 # ---------------------------------------------------------------- the patient's account
 
+
 def patient_charges(tenant: Tenant, patient_id: int, *, include_reversed: bool = True):
     qs = AppointmentCharge.objects.filter(tenant=tenant, patient_id=patient_id).select_related("appointment")
     if not include_reversed:
@@ -123,14 +149,20 @@ def patient_charges(tenant: Tenant, patient_id: int, *, include_reversed: bool =
 
 def patient_charges_total(tenant: Tenant, patient_id: int) -> int:
     """Live co-pays and no-show fees charged to the patient (collection happens in billing)."""
-    return (AppointmentCharge.objects.filter(tenant=tenant, patient_id=patient_id, reversed_at__isnull=True)
-            .aggregate(s=Sum("amount"))["s"] or 0)
+    return (
+        AppointmentCharge.objects.filter(tenant=tenant, patient_id=patient_id, reversed_at__isnull=True).aggregate(
+            s=Sum("amount")
+        )["s"]
+        or 0
+    )
 
 
 # ---------------------------------------------------------------- commission
 
-def commission_by_staff(tenant: Tenant, *, date_from: dt.date | None = None,
-                        date_to: dt.date | None = None) -> dict[int, int]:
+
+def commission_by_staff(
+    tenant: Tenant, *, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> dict[int, int]:
     """staff id → live commission earned in the period (reversed credits excluded)."""
     qs = CommissionCredit.objects.filter(tenant=tenant, reversed_at__isnull=True)
     if date_from:
@@ -141,6 +173,7 @@ def commission_by_staff(tenant: Tenant, *, date_from: dt.date | None = None,
 
 
 # ---------------------------------------------------------------- settings and events
+
 
 @dataclass(frozen=True)
 class NoShowFee:
@@ -165,11 +198,17 @@ class NoShowSettings:
 
 def no_show_settings(tenant: Tenant) -> NoShowSettings:
     data = tenant.settings or {}
-    fees = [NoShowFee(f["code"], f["name"], f["amount"]) for f in data.get("no_show_fees") or []
-            if isinstance(f, dict) and {"code", "name", "amount"} <= f.keys()]
+    fees = [
+        NoShowFee(f["code"], f["name"], f["amount"])
+        for f in data.get("no_show_fees") or []
+        if isinstance(f, dict) and {"code", "name", "amount"} <= f.keys()
+    ]
     default = data.get("no_show_default")
-    return NoShowSettings(fees=fees, default_option=default if default in NO_SHOW_OPTIONS else "redeem",
-                          default_fee_code=data.get("no_show_default_fee"))
+    return NoShowSettings(
+        fees=fees,
+        default_option=default if default in NO_SHOW_OPTIONS else "redeem",
+        default_fee_code=data.get("no_show_default_fee"),
+    )
 
 
 def events(tenant: Tenant, *, status: str | None = None, external_id: str | None = None):

@@ -18,6 +18,7 @@ services take it):
 
 Status events from the scheduling system go through appointments.events (ingest_event, ingest_fhir).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,6 +46,7 @@ MAX_TEXT = 2000
 
 
 # ---------------------------------------------------------------- validation and primitives
+
 
 def _external_id(value) -> str:
     if not isinstance(value, str) or not value.strip():
@@ -100,8 +102,13 @@ def _package_choice(value):
 
 
 def lock_appointment(tenant: Tenant, appointment_id) -> Appointment:
-    return scoped_get(Appointment, tenant=tenant, pk=appointment_id, field="appointment_id",
-                      queryset=Appointment.objects.select_for_update(no_key=True))
+    return scoped_get(
+        Appointment,
+        tenant=tenant,
+        pk=appointment_id,
+        field="appointment_id",
+        queryset=Appointment.objects.select_for_update(no_key=True),
+    )
 
 
 def _save(appointment: Appointment, now: dt.datetime, *fields: str) -> None:
@@ -110,26 +117,41 @@ def _save(appointment: Appointment, now: dt.datetime, *fields: str) -> None:
 
 
 def _state_error(appointment: Appointment, doing: str) -> Conflict:
-    return Conflict(f"appointment {appointment.external_id} is {appointment.get_status_display().lower()}; "
-                    f"cannot {doing}", code="appointment_state", status=appointment.status)
+    return Conflict(
+        f"appointment {appointment.external_id} is {appointment.get_status_display().lower()}; cannot {doing}",
+        code="appointment_state",
+        status=appointment.status,
+    )
 
 
 def _not_removable(appointment: Appointment, redemption, doing: str = "remove the package") -> Conflict:
-    return Conflict(f"cannot {doing}: a session of package {redemption.package_id} was already redeemed for "
-                    f"appointment {appointment.external_id} (redemption {redemption.id}); the package cannot be "
-                    "removed after arrival — a manager must void the redemption (undo the arrival) instead",
-                    code="package_not_removable", field="package_id", redemption_id=redemption.id,
-                    package_id=redemption.package_id)
+    return Conflict(
+        f"cannot {doing}: a session of package {redemption.package_id} was already redeemed for "
+        f"appointment {appointment.external_id} (redemption {redemption.id}); the package cannot be "
+        "removed after arrival — a manager must void the redemption (undo the arrival) instead",
+        code="package_not_removable",
+        field="package_id",
+        redemption_id=redemption.id,
+        package_id=redemption.package_id,
+    )
 
 
 # ---------------------------------------------------------------- holds on the appointment's date
 
+
 def _place(appointment: Appointment, package_id: int, *, actor: Actor, now: dt.datetime) -> Hold:
     hold = packages.place_hold(
-        tenant=appointment.tenant, actor=actor, package_id=package_id, service_id=appointment.service_id,
-        centre_id=appointment.centre_id, day=selectors.appointment_day(appointment),
-        person_id=appointment.person_id, practitioner_id=appointment.practitioner_id, appointment=appointment,
-        now=now)
+        tenant=appointment.tenant,
+        actor=actor,
+        package_id=package_id,
+        service_id=appointment.service_id,
+        centre_id=appointment.centre_id,
+        day=selectors.appointment_day(appointment),
+        person_id=appointment.person_id,
+        practitioner_id=appointment.practitioner_id,
+        appointment=appointment,
+        now=now,
+    )
     appointment.package_id = package_id
     return hold
 
@@ -141,8 +163,9 @@ def _auto_place(appointment: Appointment, *, actor: Actor, now: dt.datetime, str
     best candidate was refused is the answer.
     """
     first_refusal = None
-    candidates = selectors.candidate_packages(appointment.tenant, person_id=appointment.person_id,
-                                              service_id=appointment.service_id, now=now)
+    candidates = selectors.candidate_packages(
+        appointment.tenant, person_id=appointment.person_id, service_id=appointment.service_id, now=now
+    )
     for summary in candidates:
         try:
             return _place(appointment, summary.package.id, actor=actor, now=now)  # place_hold: a savepoint
@@ -151,8 +174,11 @@ def _auto_place(appointment: Appointment, *, actor: Actor, now: dt.datetime, str
     if strict:
         if first_refusal:
             raise first_refusal
-        raise RuleViolation(f"no open package of this patient covers {appointment.service.name}",
-                            code="service_not_eligible", field="package_id")
+        raise RuleViolation(
+            f"no open package of this patient covers {appointment.service.name}",
+            code="service_not_eligible",
+            field="package_id",
+        )
     return None
 
 
@@ -188,14 +214,21 @@ def _post(appointment: Appointment, *, actor: Actor, now: dt.datetime):
 
 # ---------------------------------------------------------------- booking
 
+
 def _resolve(tenant: Tenant, *, patient_id, service_id, centre_id, practitioner_id, beneficiary_id):
     patient = scoped_get(Patient, tenant=tenant, pk=patient_id, field="patient_id")
     service = scoped_get(Service, tenant=tenant, pk=service_id, field="service_id")
     centre = scoped_get(Centre, tenant=tenant, pk=centre_id, field="centre_id")
-    practitioner = (scoped_get(StaffMember, tenant=tenant, pk=practitioner_id, field="practitioner_id")
-                    if practitioner_id is not None else None)
-    beneficiary = (scoped_get(Patient, tenant=tenant, pk=beneficiary_id, field="beneficiary_id")
-                   if beneficiary_id is not None else None)
+    practitioner = (
+        scoped_get(StaffMember, tenant=tenant, pk=practitioner_id, field="practitioner_id")
+        if practitioner_id is not None
+        else None
+    )
+    beneficiary = (
+        scoped_get(Patient, tenant=tenant, pk=beneficiary_id, field="beneficiary_id")
+        if beneficiary_id is not None
+        else None
+    )
     if beneficiary is not None and beneficiary.id == patient.id:
         beneficiary = None
     return patient, service, centre, practitioner, beneficiary
@@ -204,35 +237,61 @@ def _resolve(tenant: Tenant, *, patient_id, service_id, centre_id, practitioner_
 def _same_booking(existing: Appointment, **fields) -> Appointment:
     for name, value in fields.items():
         if getattr(existing, name) != value:
-            raise Conflict(f"an appointment with external id {existing.external_id!r} exists with a different "
-                           f"{name.removesuffix('_id')}", code="idempotency_conflict", field="external_id")
+            raise Conflict(
+                f"an appointment with external id {existing.external_id!r} exists with a different "
+                f"{name.removesuffix('_id')}",
+                code="idempotency_conflict",
+                field="external_id",
+            )
     return existing
 
 
-def create_appointment(*, tenant: Tenant, actor: Actor, external_id: str, patient: Patient, service: Service,
-                       centre: Centre, start: dt.datetime, end: dt.datetime | None,
-                       practitioner: StaffMember | None = None, beneficiary: Patient | None = None,
-                       package_id=AUTO, status: str = AppointmentStatus.BOOKED, now: dt.datetime,
-                       source_updated_at: dt.datetime | None = None,
-                       compare_existing: bool = True) -> tuple[Appointment, bool]:
+def create_appointment(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    external_id: str,
+    patient: Patient,
+    service: Service,
+    centre: Centre,
+    start: dt.datetime,
+    end: dt.datetime | None,
+    practitioner: StaffMember | None = None,
+    beneficiary: Patient | None = None,
+    package_id=AUTO,
+    status: str = AppointmentStatus.BOOKED,
+    now: dt.datetime,
+    source_updated_at: dt.datetime | None = None,
+    compare_existing: bool = True,
+) -> tuple[Appointment, bool]:
     """The row and its package (inside the caller's transaction). Returns (appointment, created).
 
     status is BOOKED (a package is held as package_id says) or CANCELLED (an event about an appointment
     never seen booked: the record is kept, nothing is held)."""
-    fields = dict(patient_id=patient.id, service_id=service.id, centre_id=centre.id, start=start, end=end,
-                  practitioner_id=practitioner.id if practitioner else None,
-                  beneficiary_id=beneficiary.id if beneficiary else None)
-    existing = Appointment.objects.select_for_update(no_key=True).filter(tenant=tenant,
-                                                                         external_id=external_id).first()
+    fields = dict(
+        patient_id=patient.id,
+        service_id=service.id,
+        centre_id=centre.id,
+        start=start,
+        end=end,
+        practitioner_id=practitioner.id if practitioner else None,
+        beneficiary_id=beneficiary.id if beneficiary else None,
+    )
+    existing = Appointment.objects.select_for_update(no_key=True).filter(tenant=tenant, external_id=external_id).first()
     if existing is None:
         try:
             with transaction.atomic():
-                appointment = Appointment.objects.create(tenant=tenant, external_id=external_id, status=status,
-                                                         source_updated_at=source_updated_at, created_at=now,
-                                                         updated_at=now, **fields)
+                appointment = Appointment.objects.create(
+                    tenant=tenant,
+                    external_id=external_id,
+                    status=status,
+                    source_updated_at=source_updated_at,
+                    created_at=now,
+                    updated_at=now,
+                    **fields,
+                )
         except IntegrityError:  # booked at the same moment by another request: answer like a repeat
-            existing = Appointment.objects.select_for_update(no_key=True).get(tenant=tenant,
-                                                                              external_id=external_id)
+            existing = Appointment.objects.select_for_update(no_key=True).get(tenant=tenant, external_id=external_id)
     if existing is not None:
         return (_same_booking(existing, **fields) if compare_existing else existing), False
     appointment.tenant, appointment.centre, appointment.service = tenant, centre, service
@@ -243,17 +302,38 @@ def create_appointment(*, tenant: Tenant, actor: Actor, external_id: str, patien
             _place(appointment, package_id, actor=actor, now=now)
     if appointment.package_id:
         _save(appointment, now, "package")
-    audit(tenant=tenant, actor=actor, action="appointment.book", subject=appointment, now=now,
-          data={"external_id": external_id, "package_id": appointment.package_id, "status": status,
-                "day": selectors.appointment_day(appointment).isoformat()})
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action="appointment.book",
+        subject=appointment,
+        now=now,
+        data={
+            "external_id": external_id,
+            "package_id": appointment.package_id,
+            "status": status,
+            "day": selectors.appointment_day(appointment).isoformat(),
+        },
+    )
     return appointment, True
 
 
 @transaction.atomic
-def book_appointment(*, tenant: Tenant, actor: Actor, external_id: str, patient_id: int, service_id: int,
-                     centre_id: int, start: dt.datetime, end: dt.datetime | None = None,
-                     practitioner_id: int | None = None, beneficiary_id: int | None = None, package_id=AUTO,
-                     now: dt.datetime | None = None) -> Appointment:
+def book_appointment(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    external_id: str,
+    patient_id: int,
+    service_id: int,
+    centre_id: int,
+    start: dt.datetime,
+    end: dt.datetime | None = None,
+    practitioner_id: int | None = None,
+    beneficiary_id: int | None = None,
+    package_id=AUTO,
+    now: dt.datetime | None = None,
+) -> Appointment:
     """Book an appointment. package_id: AUTO (default) pre-selects the patient's package by the rule and
     books without one when none can cover it; an id holds that package (a refusal refuses the booking);
     None books without a package. The same external id with the same details returns the first booking."""
@@ -263,26 +343,43 @@ def book_appointment(*, tenant: Tenant, actor: Actor, external_id: str, patient_
     package_id = _package_choice(package_id)
     start, end = _times(start, end)
     patient, service, centre, practitioner, beneficiary = _resolve(
-        tenant, patient_id=patient_id, service_id=service_id, centre_id=centre_id, practitioner_id=practitioner_id,
-        beneficiary_id=beneficiary_id)
-    appointment, _ = create_appointment(tenant=tenant, actor=actor, external_id=external_id, patient=patient,
-                                        service=service, centre=centre, start=start, end=end,
-                                        practitioner=practitioner, beneficiary=beneficiary, package_id=package_id,
-                                        now=now)
+        tenant,
+        patient_id=patient_id,
+        service_id=service_id,
+        centre_id=centre_id,
+        practitioner_id=practitioner_id,
+        beneficiary_id=beneficiary_id,
+    )
+    appointment, _ = create_appointment(
+        tenant=tenant,
+        actor=actor,
+        external_id=external_id,
+        patient=patient,
+        service=service,
+        centre=centre,
+        start=start,
+        end=end,
+        practitioner=practitioner,
+        beneficiary=beneficiary,
+        package_id=package_id,
+        now=now,
+    )
     return appointment
 
 
 @transaction.atomic
-def apply_package(*, tenant: Tenant, actor: Actor, appointment_id: int, package_id=AUTO,
-                  now: dt.datetime | None = None) -> Appointment:
+def apply_package(
+    *, tenant: Tenant, actor: Actor, appointment_id: int, package_id=AUTO, now: dt.datetime | None = None
+) -> Appointment:
     """Apply a package to a booked appointment (before arrival): AUTO pre-selects by the rule, an id chooses
     one. A different package already held is swapped in the same transaction; a refusal changes nothing."""
     actor.require(Perm.REDEEM)
     now = now or clock.now()
     package_id = _package_choice(package_id)
     if package_id is None:
-        raise InvalidInput("package_id is required (an id or 'auto'); use remove_package to take it off",
-                           field="package_id")
+        raise InvalidInput(
+            "package_id is required (an id or 'auto'); use remove_package to take it off", field="package_id"
+        )
     appointment = lock_appointment(tenant, appointment_id)
     if appointment.status != AppointmentStatus.BOOKED:
         redemption = selectors.live_redemption(appointment)
@@ -299,14 +396,21 @@ def apply_package(*, tenant: Tenant, actor: Actor, appointment_id: int, package_
     else:
         _place(appointment, package_id, actor=actor, now=now)
     _save(appointment, now, "package")
-    audit(tenant=tenant, actor=actor, action="appointment.apply_package", subject=appointment, now=now,
-          data={"package_id": appointment.package_id, "replaced_package_id": hold.package_id if hold else None})
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action="appointment.apply_package",
+        subject=appointment,
+        now=now,
+        data={"package_id": appointment.package_id, "replaced_package_id": hold.package_id if hold else None},
+    )
     return appointment
 
 
 @transaction.atomic
-def remove_package(*, tenant: Tenant, actor: Actor, appointment_id: int, reason: str = "",
-                   now: dt.datetime | None = None) -> Appointment:
+def remove_package(
+    *, tenant: Tenant, actor: Actor, appointment_id: int, reason: str = "", now: dt.datetime | None = None
+) -> Appointment:
     """Take the package off an appointment before arrival (the hold is released). After arrival the
     session is redeemed: refused with `package_not_removable`, pointing to a void."""
     actor.require(Perm.REDEEM)
@@ -322,12 +426,20 @@ def remove_package(*, tenant: Tenant, actor: Actor, appointment_id: int, reason:
     removed = appointment.package_id
     appointment.package_id = None
     _save(appointment, now, "package")
-    audit(tenant=tenant, actor=actor, action="appointment.remove_package", subject=appointment, reason=reason,
-          now=now, data={"package_id": removed, "hold_id": hold.id if hold else None})
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action="appointment.remove_package",
+        subject=appointment,
+        reason=reason,
+        now=now,
+        data={"package_id": removed, "hold_id": hold.id if hold else None},
+    )
     return appointment
 
 
 # ---------------------------------------------------------------- arrival, cancellation, reschedule
+
 
 def do_arrive(appointment: Appointment, *, actor: Actor, now: dt.datetime) -> str:
     """Arrival on a locked appointment; returns what happened (for event outcomes)."""
@@ -341,8 +453,14 @@ def do_arrive(appointment: Appointment, *, actor: Actor, now: dt.datetime) -> st
             # The session was already redeemed and billed exactly like an arrival: only the status changes.
             appointment.status, appointment.no_show_choice = AppointmentStatus.ARRIVED, ""
             _save(appointment, now, "status", "no_show_choice")
-            audit(tenant=appointment.tenant, actor=actor, action="appointment.arrive", subject=appointment, now=now,
-                  data={"replaces_no_show": "redeem"})
+            audit(
+                tenant=appointment.tenant,
+                actor=actor,
+                action="appointment.arrive",
+                subject=appointment,
+                now=now,
+                data={"replaces_no_show": "redeem"},
+            )
             return "arrived after a redeemed no-show (the session stays redeemed)"
         note = _undo_no_show_fee(appointment, actor=actor, now=now, reason="the patient arrived")
     redemption = _post(appointment, actor=actor, now=now)
@@ -353,10 +471,19 @@ def do_arrive(appointment: Appointment, *, actor: Actor, now: dt.datetime) -> st
         appointment.package_id = None
     appointment.status, appointment.no_show_choice = AppointmentStatus.ARRIVED, ""
     _save(appointment, now, "status", "no_show_choice", "package")
-    audit(tenant=appointment.tenant, actor=actor, action="appointment.arrive", subject=appointment, now=now,
-          data={"redemption_id": redemption.id if redemption else None})
-    done = f"arrived; redemption {redemption.id} on package {redemption.package_id}" if redemption else \
-        "arrived (no package)"
+    audit(
+        tenant=appointment.tenant,
+        actor=actor,
+        action="appointment.arrive",
+        subject=appointment,
+        now=now,
+        data={"redemption_id": redemption.id if redemption else None},
+    )
+    done = (
+        f"arrived; redemption {redemption.id} on package {redemption.package_id}"
+        if redemption
+        else "arrived (no package)"
+    )
     return f"{note}; {done}" if note else done
 
 
@@ -378,19 +505,30 @@ def do_cancel(appointment: Appointment, *, actor: Actor, now: dt.datetime, reaso
     if redemption is not None:
         raise _not_removable(appointment, redemption, "cancel the appointment")
     if selectors.live_no_show_fee(appointment) is not None:
-        raise Conflict("a no-show fee was charged for this appointment; undo the no-show before cancelling",
-                       code="appointment_state", status=appointment.status)
+        raise Conflict(
+            "a no-show fee was charged for this appointment; undo the no-show before cancelling",
+            code="appointment_state",
+            status=appointment.status,
+        )
     hold = _release(appointment, actor=actor, now=now, reason=reason or "appointment cancelled")
     appointment.status, appointment.package_id, appointment.no_show_choice = AppointmentStatus.CANCELLED, None, ""
     _save(appointment, now, "status", "package", "no_show_choice")
-    audit(tenant=appointment.tenant, actor=actor, action="appointment.cancel", subject=appointment, reason=reason,
-          now=now, data={"released_hold_id": hold.id if hold else None})
+    audit(
+        tenant=appointment.tenant,
+        actor=actor,
+        action="appointment.cancel",
+        subject=appointment,
+        reason=reason,
+        now=now,
+        data={"released_hold_id": hold.id if hold else None},
+    )
     return f"cancelled; hold {hold.id} released" if hold else "cancelled"
 
 
 @transaction.atomic
-def cancel_appointment(*, tenant: Tenant, actor: Actor, appointment_id: int, reason: str = "",
-                       now: dt.datetime | None = None) -> Appointment:
+def cancel_appointment(
+    *, tenant: Tenant, actor: Actor, appointment_id: int, reason: str = "", now: dt.datetime | None = None
+) -> Appointment:
     """Cancellation releases the hold. After arrival (a session redeemed) it is refused with
     `package_not_removable`: a manager undoes the arrival (void) first."""
     actor.require(Perm.REDEEM)
@@ -401,8 +539,15 @@ def cancel_appointment(*, tenant: Tenant, actor: Actor, appointment_id: int, rea
     return appointment
 
 
-def do_reschedule(appointment: Appointment, *, actor: Actor, now: dt.datetime, start: dt.datetime,
-                  end: dt.datetime | None, centre: Centre | None = None) -> str:
+def do_reschedule(
+    appointment: Appointment,
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    start: dt.datetime,
+    end: dt.datetime | None,
+    centre: Centre | None = None,
+) -> str:
     """Move a booked appointment; a held package moves with it or the move is refused (nothing changes:
     the caller's transaction rolls back the released hold)."""
     if appointment.status != AppointmentStatus.BOOKED:
@@ -415,8 +560,13 @@ def do_reschedule(appointment: Appointment, *, actor: Actor, now: dt.datetime, s
     hold = selectors.live_hold(appointment)
     moved = hold is not None and (hold.day != new_day or hold.centre_id != centre.id)
     if moved:
-        packages.release_hold(tenant=appointment.tenant, actor=actor, hold_id=hold.id, now=now,
-                              reason=f"rescheduled from {old_day.isoformat()} to {new_day.isoformat()}")
+        packages.release_hold(
+            tenant=appointment.tenant,
+            actor=actor,
+            hold_id=hold.id,
+            now=now,
+            reason=f"rescheduled from {old_day.isoformat()} to {new_day.isoformat()}",
+        )
         try:
             _place(appointment, hold.package_id, actor=actor, now=now)
         except RuleViolation as refusal:
@@ -424,19 +574,35 @@ def do_reschedule(appointment: Appointment, *, actor: Actor, now: dt.datetime, s
                 f"cannot move the appointment to {new_day.isoformat()}"
                 f"{'' if centre.id == old_centre.id else ' at ' + centre.name}: {refusal.message}. Remove the "
                 f"package from the appointment or change the package's expiry first",
-                code="reschedule_refused", field="start", rule=refusal.code, package_id=hold.package_id,
-                **refusal.context) from refusal
+                code="reschedule_refused",
+                field="start",
+                rule=refusal.code,
+                package_id=hold.package_id,
+                **refusal.context,
+            ) from refusal
     _save(appointment, now, "start", "end", "centre")
-    audit(tenant=appointment.tenant, actor=actor, action="appointment.reschedule", subject=appointment, now=now,
-          data={"from": old_start.isoformat(), "to": start.isoformat(), "centre_id": centre.id,
-                "hold_moved": moved})
+    audit(
+        tenant=appointment.tenant,
+        actor=actor,
+        action="appointment.reschedule",
+        subject=appointment,
+        now=now,
+        data={"from": old_start.isoformat(), "to": start.isoformat(), "centre_id": centre.id, "hold_moved": moved},
+    )
     return f"rescheduled to {start.isoformat()}" + (f" (hold moved to {new_day.isoformat()})" if moved else "")
 
 
 @transaction.atomic
-def reschedule_appointment(*, tenant: Tenant, actor: Actor, appointment_id: int, start: dt.datetime,
-                           end: dt.datetime | None = None, centre_id: int | None = None,
-                           now: dt.datetime | None = None) -> Appointment:
+def reschedule_appointment(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    appointment_id: int,
+    start: dt.datetime,
+    end: dt.datetime | None = None,
+    centre_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
     """Move a booked appointment. Its package is re-checked at the new local date (and centre): past expiry,
     out of scope, a blackout date, a usage cap... refuse with `reschedule_refused` and change nothing."""
     actor.require(Perm.REDEEM)
@@ -448,8 +614,9 @@ def reschedule_appointment(*, tenant: Tenant, actor: Actor, appointment_id: int,
     return appointment
 
 
-def set_practitioner(appointment: Appointment, practitioner: StaffMember | None, *, actor: Actor,
-                     now: dt.datetime) -> None:
+def set_practitioner(
+    appointment: Appointment, practitioner: StaffMember | None, *, actor: Actor, now: dt.datetime
+) -> None:
     """Who treats the patient; a pending hold follows, so the redemption credits the right practitioner."""
     if appointment.practitioner_id == (practitioner.id if practitioner else None):
         return
@@ -457,17 +624,27 @@ def set_practitioner(appointment: Appointment, practitioner: StaffMember | None,
     appointment.practitioner = practitioner
     Hold.objects.filter(appointment=appointment, state="pending").update(practitioner=practitioner)
     _save(appointment, now, "practitioner")
-    audit(tenant=appointment.tenant, actor=actor, action="appointment.change_practitioner", subject=appointment,
-          now=now, data={"from": old, "to": practitioner.id if practitioner else None})
+    audit(
+        tenant=appointment.tenant,
+        actor=actor,
+        action="appointment.change_practitioner",
+        subject=appointment,
+        now=now,
+        data={"from": old, "to": practitioner.id if practitioner else None},
+    )
 
 
 @transaction.atomic
-def change_practitioner(*, tenant: Tenant, actor: Actor, appointment_id: int, practitioner_id: int | None,
-                        now: dt.datetime | None = None) -> Appointment:
+def change_practitioner(
+    *, tenant: Tenant, actor: Actor, appointment_id: int, practitioner_id: int | None, now: dt.datetime | None = None
+) -> Appointment:
     actor.require(Perm.REDEEM)
     now = now or clock.now()
-    practitioner = (scoped_get(StaffMember, tenant=tenant, pk=practitioner_id, field="practitioner_id")
-                    if practitioner_id is not None else None)
+    practitioner = (
+        scoped_get(StaffMember, tenant=tenant, pk=practitioner_id, field="practitioner_id")
+        if practitioner_id is not None
+        else None
+    )
     appointment = lock_appointment(tenant, appointment_id)
     if appointment.status != AppointmentStatus.BOOKED:
         raise _state_error(appointment, "change its practitioner")
@@ -476,6 +653,7 @@ def change_practitioner(*, tenant: Tenant, actor: Actor, appointment_id: int, pr
 
 
 # ---------------------------------------------------------------- no-shows
+
 
 def _fee(tenant: Tenant, fee_code: str | None):
     settings = selectors.no_show_settings(tenant)
@@ -487,8 +665,9 @@ def _fee(tenant: Tenant, fee_code: str | None):
     return fee
 
 
-def do_no_show(appointment: Appointment, *, actor: Actor, now: dt.datetime, option: str | None = None,
-               fee_code: str | None = None) -> str:
+def do_no_show(
+    appointment: Appointment, *, actor: Actor, now: dt.datetime, option: str | None = None, fee_code: str | None = None
+) -> str:
     explicit = option is not None
     if option is None:
         option = selectors.no_show_settings(appointment.tenant).default_option
@@ -497,38 +676,59 @@ def do_no_show(appointment: Appointment, *, actor: Actor, now: dt.datetime, opti
     if appointment.status == AppointmentStatus.NO_SHOW:
         if not explicit or appointment.no_show_choice == option:
             return "already recorded as a no-show"
-        raise Conflict(f"the no-show was recorded as '{appointment.no_show_choice or 'none'}'; undo it before "
-                       "choosing again", code="appointment_state", status=appointment.status)
+        raise Conflict(
+            f"the no-show was recorded as '{appointment.no_show_choice or 'none'}'; undo it before choosing again",
+            code="appointment_state",
+            status=appointment.status,
+        )
     if appointment.status != AppointmentStatus.BOOKED:
         raise _state_error(appointment, "record a no-show")
     hold = selectors.live_hold(appointment)
     if option == NoShowChoice.REDEEM:
         if hold is None and explicit:
-            raise Conflict("no package is applied to this appointment: apply one, or choose a no-show fee",
-                           code="appointment_state", field="option", status=appointment.status)
+            raise Conflict(
+                "no package is applied to this appointment: apply one, or choose a no-show fee",
+                code="appointment_state",
+                field="option",
+                status=appointment.status,
+            )
         redemption = _post(appointment, actor=actor, now=now) if hold else None
         choice = NoShowChoice.REDEEM if redemption else ""
-        done = f"no-show: redemption {redemption.id} (billed like an arrival)" if redemption else \
-            "no-show (no package applied, nothing redeemed)"
+        done = (
+            f"no-show: redemption {redemption.id} (billed like an arrival)"
+            if redemption
+            else "no-show (no package applied, nothing redeemed)"
+        )
         data = {"option": "redeem", "redemption_id": redemption.id if redemption else None}
     else:
         fee = _fee(appointment.tenant, fee_code)
         if hold is not None:
-            packages.release_hold(tenant=appointment.tenant, actor=actor, hold_id=hold.id, now=now,
-                                  reason="no-show: fee charged instead of a session")
+            packages.release_hold(
+                tenant=appointment.tenant,
+                actor=actor,
+                hold_id=hold.id,
+                now=now,
+                reason="no-show: fee charged instead of a session",
+            )
         row = None
         if fee.amount > 0:
-            row = charges.charge(appointment=appointment, kind=ChargeKind.NO_SHOW_FEE, amount=fee.amount,
-                                 code=fee.code, description=f"No-show fee: {fee.name}", actor=actor, now=now,
-                                 day=clock_day(appointment, now))
+            row = charges.charge(
+                appointment=appointment,
+                kind=ChargeKind.NO_SHOW_FEE,
+                amount=fee.amount,
+                code=fee.code,
+                description=f"No-show fee: {fee.name}",
+                actor=actor,
+                now=now,
+                day=clock_day(appointment, now),
+            )
         choice = NoShowChoice.FEE
         done = f"no-show: fee {fee.code} charged ({fee.amount})" + ("; hold released" if hold else "")
         data = {"option": "fee", "fee_code": fee.code, "charge_id": row.id if row else None}
     # The package stays recorded on a fee no-show so that undoing it can put the hold back.
     appointment.status, appointment.no_show_choice = AppointmentStatus.NO_SHOW, choice
     _save(appointment, now, "status", "no_show_choice")
-    audit(tenant=appointment.tenant, actor=actor, action="appointment.no_show", subject=appointment, now=now,
-          data=data)
+    audit(tenant=appointment.tenant, actor=actor, action="appointment.no_show", subject=appointment, now=now, data=data)
     return done
 
 
@@ -538,8 +738,15 @@ def clock_day(appointment: Appointment, now: dt.datetime) -> dt.date:
 
 
 @transaction.atomic
-def record_no_show(*, tenant: Tenant, actor: Actor, appointment_id: int, option: str | None = None,
-                   fee_code: str | None = None, now: dt.datetime | None = None) -> Appointment:
+def record_no_show(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    appointment_id: int,
+    option: str | None = None,
+    fee_code: str | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
     """The patient did not come. option 'redeem': a session is redeemed, billed exactly like an arrival;
     'fee': the hold is released and a configured no-show fee charged (fee_code, else the default fee).
     No option: the tenant's default (settings no_show_default)."""
@@ -564,14 +771,16 @@ def _void(appointment: Appointment, *, actor: Actor, now: dt.datetime, reason: s
     redemption = selectors.live_redemption(appointment)
     if redemption is None:
         return None
-    packages.void_redemption(tenant=appointment.tenant, actor=actor, redemption_id=redemption.id, reason=reason,
-                             now=now)  # co-pay and commission are reversed with it (packages.signals)
+    packages.void_redemption(
+        tenant=appointment.tenant, actor=actor, redemption_id=redemption.id, reason=reason, now=now
+    )  # co-pay and commission are reversed with it (packages.signals)
     return redemption.id
 
 
 @transaction.atomic
-def undo_no_show(*, tenant: Tenant, actor: Actor, appointment_id: int, reason: str = "",
-                 now: dt.datetime | None = None) -> Appointment:
+def undo_no_show(
+    *, tenant: Tenant, actor: Actor, appointment_id: int, reason: str = "", now: dt.datetime | None = None
+) -> Appointment:
     """Undo the no-show choice, back to booked with its package held again: 'redeem' voids the redemption
     (its co-pay and commission reversed; needs the void permission), 'fee' reverses the fee charge.
     If the package can no longer cover the date, the appointment is booked without it."""
@@ -593,14 +802,22 @@ def undo_no_show(*, tenant: Tenant, actor: Actor, appointment_id: int, reason: s
     else:
         _undo_no_show_fee(appointment, actor=actor, now=now, reason=reason)
         restored = appointment.package_id is not None
-    audit(tenant=tenant, actor=actor, action="appointment.undo_no_show", subject=appointment, reason=reason, now=now,
-          data={"choice": choice, "voided_redemption_id": voided, "hold_restored": restored})
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action="appointment.undo_no_show",
+        subject=appointment,
+        reason=reason,
+        now=now,
+        data={"choice": choice, "voided_redemption_id": voided, "hold_restored": restored},
+    )
     return appointment
 
 
 @transaction.atomic
-def undo_arrival(*, tenant: Tenant, actor: Actor, appointment_id: int, reason: str,
-                 now: dt.datetime | None = None) -> Appointment:
+def undo_arrival(
+    *, tenant: Tenant, actor: Actor, appointment_id: int, reason: str, now: dt.datetime | None = None
+) -> Appointment:
     """An arrival recorded in error: the redemption is voided (a manager's void: sessions, revenue,
     co-pay and commission reversed) and the appointment is booked again with its package held."""
     actor.require(Perm.VOID)
@@ -615,8 +832,15 @@ def undo_arrival(*, tenant: Tenant, actor: Actor, appointment_id: int, reason: s
     restored = _restore_hold(appointment, actor=actor, now=now)
     appointment.status = AppointmentStatus.BOOKED
     _save(appointment, now, "status", "package")
-    audit(tenant=tenant, actor=actor, action="appointment.undo_arrival", subject=appointment, reason=reason, now=now,
-          data={"voided_redemption_id": voided, "hold_restored": restored})
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action="appointment.undo_arrival",
+        subject=appointment,
+        reason=reason,
+        now=now,
+        data={"voided_redemption_id": voided, "hold_restored": restored},
+    )
     return appointment
 
 
@@ -632,8 +856,15 @@ def _locked_tenant(tenant: Tenant) -> Tenant:
 
 
 @transaction.atomic
-def configure_no_show_fees(*, tenant: Tenant, actor: Actor, fees: list[dict], default_option: str | None = None,
-                           default_fee_code=_UNSET, now: dt.datetime | None = None) -> Tenant:
+def configure_no_show_fees(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    fees: list[dict],
+    default_option: str | None = None,
+    default_fee_code=_UNSET,
+    now: dt.datetime | None = None,
+) -> Tenant:
     """Set the tenant's no-show fees ([{code, name, amount}], amounts in minor units), and optionally the
     default choice for automatic no-show events ('redeem' or 'fee') and the default fee's code."""
     actor.require(Perm.ADMIN)
@@ -671,9 +902,18 @@ def configure_no_show_fees(*, tenant: Tenant, actor: Actor, fees: list[dict], de
         raise InvalidInput("the default no-show choice is 'fee' but no fee is configured", field="fees")
     Tenant.objects.filter(pk=tenant.pk).update(settings=settings)
     tenant.settings = settings
-    audit(tenant=tenant, actor=actor, action="tenant.no_show_fees", subject=tenant, now=now,
-          data={"fees": clean, "default": settings.get("no_show_default"),
-                "default_fee": settings.get("no_show_default_fee")})
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action="tenant.no_show_fees",
+        subject=tenant,
+        now=now,
+        data={
+            "fees": clean,
+            "default": settings.get("no_show_default"),
+            "default_fee": settings.get("no_show_default_fee"),
+        },
+    )
     return tenant
 
 
@@ -683,14 +923,16 @@ def set_commission_rate(*, tenant: Tenant, actor: Actor, rate_bp: int, now: dt.d
     actor.require(Perm.ADMIN)
     now = now or clock.now()
     if isinstance(rate_bp, bool) or not isinstance(rate_bp, int) or not 0 <= rate_bp <= charges.MAX_COMMISSION_RATE_BP:
-        raise InvalidInput(f"rate_bp must be a whole number from 0 to {charges.MAX_COMMISSION_RATE_BP}",
-                           field="rate_bp")
+        raise InvalidInput(
+            f"rate_bp must be a whole number from 0 to {charges.MAX_COMMISSION_RATE_BP}", field="rate_bp"
+        )
     locked = _locked_tenant(tenant)
     locked.settings["commission_rate_bp"] = rate_bp
     Tenant.objects.filter(pk=tenant.pk).update(settings=locked.settings)
     tenant.settings = locked.settings
-    audit(tenant=tenant, actor=actor, action="tenant.commission_rate", subject=tenant, now=now,
-          data={"rate_bp": rate_bp})
+    audit(
+        tenant=tenant, actor=actor, action="tenant.commission_rate", subject=tenant, now=now, data={"rate_bp": rate_bp}
+    )
     return tenant
 
 

@@ -1,4 +1,5 @@
 """HTTP routes for selling: orders and payments (SPEC §3)."""
+
 from ninja import Query, Router
 from ninja.responses import Status
 
@@ -38,8 +39,14 @@ router = Router(tags=["orders and money"])
 def list_orders(request, filters: Query[OrderFilters]):
     """Orders, newest first."""
     p = caller(request, Perm.READ)
-    qs = queries.filter_orders(p.tenant, patient=filters.patient, centre=filters.centre, status=filters.status,
-                               placed_from=filters.placed_from, placed_to=filters.placed_to)
+    qs = queries.filter_orders(
+        p.tenant,
+        patient=filters.patient,
+        centre=filters.centre,
+        status=filters.status,
+        placed_from=filters.placed_from,
+        placed_to=filters.placed_to,
+    )
     page = paginate(qs, cursor=filters.cursor, limit=filters.limit)
     ctx = Ctx(p)
     return Page[OrderOut](items=[OrderOut.of(o, ctx) for o in page.items], next_cursor=page.next_cursor)
@@ -52,9 +59,14 @@ def create_order(request, payload: OrderIn):
     a free order activates at once."""
     p = caller(request)
     order = services.place_order(
-        tenant=p.tenant, actor=p.actor, patient_id=payload.patient_id, centre_id=payload.centre_id,
+        tenant=p.tenant,
+        actor=p.actor,
+        patient_id=payload.patient_id,
+        centre_id=payload.centre_id,
         items=[services.OrderItem(plan_id=i.plan_id, start_date=i.start_date) for i in payload.items],
-        credited_staff_id=payload.credited_staff_id, idempotency_key=key_of(request))
+        credited_staff_id=payload.credited_staff_id,
+        idempotency_key=key_of(request),
+    )
     return Status(201, OrderOut.of(queries.order(p.tenant, order.id), Ctx(p)))
 
 
@@ -69,12 +81,22 @@ def get_order(request, order_id: Id):
 def record_payment(request, order_id: Id, payload: PaymentIn):
     """A payment against the order; when nothing is left to pay, its packages activate."""
     p = caller(request)
-    payment = services.record_payment(tenant=p.tenant, actor=p.actor, order_id=order_id, method=payload.method.value,
-                                      amount=payload.amount, reference=payload.reference,
-                                      idempotency_key=key_of(request))
+    payment = services.record_payment(
+        tenant=p.tenant,
+        actor=p.actor,
+        order_id=order_id,
+        method=payload.method.value,
+        amount=payload.amount,
+        reference=payload.reference,
+        idempotency_key=key_of(request),
+    )
     ctx = Ctx(p)
-    return Status(201, PaymentResultOut(payment=PaymentOut.of(payment, ctx),
-                                        order=OrderOut.of(queries.order(p.tenant, order_id), ctx)))
+    return Status(
+        201,
+        PaymentResultOut(
+            payment=PaymentOut.of(payment, ctx), order=OrderOut.of(queries.order(p.tenant, order_id), ctx)
+        ),
+    )
 
 
 @router.post("/orders/{order_id}/pay-later", response={200: OrderOut, **WRITE})
@@ -97,11 +119,19 @@ def cancel_order(request, order_id: Id, payload: ReasonIn):
 
 # ---------------------------------------------------------------- money of a package (SPEC §8)
 
+
 def _refund_out(refund, ctx: Ctx) -> RefundOut:
-    return RefundOut(id=refund.id, package_id=refund.package_id, patient=ref(refund.patient),
-                     suggested=ctx.money(refund.suggested), amount=ctx.money(refund.amount),
-                     deferred_cleared=ctx.money(refund.deferred_cleared), reason=refund.reason,
-                     created_at=refund.created_at, created_by=refund.created_by)
+    return RefundOut(
+        id=refund.id,
+        package_id=refund.package_id,
+        patient=ref(refund.patient),
+        suggested=ctx.money(refund.suggested),
+        amount=ctx.money(refund.amount),
+        deferred_cleared=ctx.money(refund.deferred_cleared),
+        reason=refund.reason,
+        created_at=refund.created_at,
+        created_by=refund.created_by,
+    )
 
 
 @router.get("/packages/{package_id}/money", response={200: PackageMoneyOut, **READ})
@@ -112,10 +142,16 @@ def get_package_money(request, package_id: Id):
     money = selectors.package_money(package)
     ctx = Ctx(p)
     return PackageMoneyOut(
-        package_id=package.id, sold=ctx.money(money.sold), recognised=ctx.money(money.recognised),
-        breakage=ctx.money(money.breakage), refunded=ctx.money(money.refunded), upgraded=ctx.money(money.upgraded),
-        deferred=ctx.money(money.deferred), collected=ctx.money(selectors.collected_for(package)),
-        suggested_refund=ctx.money(selectors.suggested_refund(package)))
+        package_id=package.id,
+        sold=ctx.money(money.sold),
+        recognised=ctx.money(money.recognised),
+        breakage=ctx.money(money.breakage),
+        refunded=ctx.money(money.refunded),
+        upgraded=ctx.money(money.upgraded),
+        deferred=ctx.money(money.deferred),
+        collected=ctx.money(selectors.collected_for(package)),
+        suggested_refund=ctx.money(selectors.suggested_refund(package)),
+    )
 
 
 @router.post("/packages/{package_id}/refund", response={200: RefundOut, **WRITE})
@@ -123,8 +159,9 @@ def get_package_money(request, package_id: Id):
 def refund_package(request, package_id: Id, payload: RefundIn):
     """Refund to the patient's credit (default: the suggested amount); the package is cancelled."""
     p = caller(request)
-    refund = services.refund_package(tenant=p.tenant, actor=p.actor, package_id=package_id, reason=payload.reason,
-                                     amount=payload.amount)
+    refund = services.refund_package(
+        tenant=p.tenant, actor=p.actor, package_id=package_id, reason=payload.reason, amount=payload.amount
+    )
     return Status(200, _refund_out(Refund.objects.select_related("patient").get(pk=refund.pk), Ctx(p)))
 
 
@@ -133,8 +170,14 @@ def refund_package(request, package_id: Id, payload: RefundIn):
 def top_up_package(request, package_id: Id, payload: TopUpIn):
     """An order for more sessions of a line at the plan's top-up price; granted when paid."""
     p = caller(request)
-    order = services.top_up_package(tenant=p.tenant, actor=p.actor, package_id=package_id, line_id=payload.line_id,
-                                    sessions=payload.sessions, idempotency_key=key_of(request))
+    order = services.top_up_package(
+        tenant=p.tenant,
+        actor=p.actor,
+        package_id=package_id,
+        line_id=payload.line_id,
+        sessions=payload.sessions,
+        idempotency_key=key_of(request),
+    )
     return Status(201, OrderOut.of(queries.order(p.tenant, order.id), Ctx(p)))
 
 
@@ -144,12 +187,19 @@ def upgrade_package(request, package_id: Id, payload: UpgradeIn):
     """Convert into a larger plan: the remaining value is credited to a new order, this package closes as
     upgraded, and the new one starts when the rest is paid."""
     p = caller(request)
-    order = services.upgrade_package(tenant=p.tenant, actor=p.actor, package_id=package_id, plan_id=payload.plan_id,
-                                     start_date=payload.start_date, idempotency_key=key_of(request))
+    order = services.upgrade_package(
+        tenant=p.tenant,
+        actor=p.actor,
+        package_id=package_id,
+        plan_id=payload.plan_id,
+        start_date=payload.start_date,
+        idempotency_key=key_of(request),
+    )
     return Status(201, OrderOut.of(queries.order(p.tenant, order.id), Ctx(p)))
 
 
 # ---------------------------------------------------------------- patient credit (SPEC §8.2)
+
 
 @router.get("/patients/{patient_id}/credit", response={200: CreditOut, **READ})
 def get_patient_credit(request, patient_id: Id):
@@ -164,11 +214,26 @@ def get_patient_credit(request, patient_id: Id):
 def pay_out_credit(request, patient_id: Id, payload: PayoutIn):
     """Pay the patient's credit back to a payment method (the refund's second step)."""
     p = caller(request)
-    payout = services.pay_out_credit(tenant=p.tenant, actor=p.actor, patient_id=patient_id,
-                                     method=payload.method.value, amount=payload.amount,
-                                     reference=payload.reference, idempotency_key=key_of(request))
+    payout = services.pay_out_credit(
+        tenant=p.tenant,
+        actor=p.actor,
+        patient_id=patient_id,
+        method=payload.method.value,
+        amount=payload.amount,
+        reference=payload.reference,
+        idempotency_key=key_of(request),
+    )
     ctx = Ctx(p)
-    return Status(201, PayoutOut(id=payout.id, patient_id=payout.patient_id, method=payout.method,
-                                 amount=ctx.money(payout.amount), reference=payout.reference,
-                                 created_at=payout.created_at, created_by=payout.created_by,
-                                 balance=ctx.money(selectors.credit_balance(p.tenant, payout.patient_id))))
+    return Status(
+        201,
+        PayoutOut(
+            id=payout.id,
+            patient_id=payout.patient_id,
+            method=payout.method,
+            amount=ctx.money(payout.amount),
+            reference=payout.reference,
+            created_at=payout.created_at,
+            created_by=payout.created_by,
+            balance=ctx.money(selectors.credit_balance(p.tenant, payout.patient_id)),
+        ),
+    )

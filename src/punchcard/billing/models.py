@@ -1,4 +1,5 @@
 """Orders, payments, refunds and patient credit (SPEC §3, §8.2)."""
+
 from __future__ import annotations
 
 from django.db import models
@@ -35,8 +36,7 @@ class Order(models.Model):
     discount = models.BigIntegerField(default=0)
     credit_applied = models.BigIntegerField(default=0)  # e.g. an upgrade's prorated credit
     paid = models.BigIntegerField(default=0)
-    credited_staff = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.PROTECT,
-                                       related_name="+")
+    credited_staff = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     request_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField()
@@ -46,8 +46,10 @@ class Order(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "number"], name="order_number_unique"),
             models.UniqueConstraint(fields=["tenant", "idempotency_key"], name="order_idempotency_unique"),
-            models.CheckConstraint(condition=Q(paid__gte=0) & Q(paid__lte=models.F("gross") - models.F("credit_applied")),
-                                   name="order_paid_within_due"),
+            models.CheckConstraint(
+                condition=Q(paid__gte=0) & Q(paid__lte=models.F("gross") - models.F("credit_applied")),
+                name="order_paid_within_due",
+            ),
         ]
 
     @property
@@ -73,10 +75,12 @@ class OrderLine(models.Model):
     gross = models.BigIntegerField()
     promotion = models.JSONField(default=dict, blank=True)  # which promotion applied and why
     # top-ups: which package line gets how many sessions
-    target_package = models.ForeignKey("packages.Package", null=True, blank=True, on_delete=models.PROTECT,
-                                       related_name="+")
-    target_line = models.ForeignKey("packages.PackageLine", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+    target_package = models.ForeignKey(
+        "packages.Package", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    target_line = models.ForeignKey(
+        "packages.PackageLine", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     sessions = models.PositiveIntegerField(default=0)
 
 

@@ -41,9 +41,16 @@ class ReceiptOut(Schema):
     @staticmethod
     def of(receipt: Receipt) -> "ReceiptOut":
         base = f"/api/v1/receipts/{receipt.id}"
-        return ReceiptOut(id=receipt.id, number=receipt.number, kind=receipt.kind, subject_id=receipt.subject_id,
-                          issued_at=receipt.issued_at, facts=receipt.facts, html_url=f"{base}/html",
-                          pdf_url=f"{base}/pdf")
+        return ReceiptOut(
+            id=receipt.id,
+            number=receipt.number,
+            kind=receipt.kind,
+            subject_id=receipt.subject_id,
+            issued_at=receipt.issued_at,
+            facts=receipt.facts,
+            html_url=f"{base}/html",
+            pdf_url=f"{base}/pdf",
+        )
 
 
 class ReceiptLookup(Schema):
@@ -56,8 +63,9 @@ class ReceiptLookup(Schema):
 def issue(request, payload: ReceiptIn):
     """The receipt for a sale, a redemption or a refund; issuing again returns the same receipt (same number)."""
     p = caller(request)
-    receipt = receipts.issue_receipt(tenant=p.tenant, actor=p.actor, kind=payload.kind.value,
-                                     subject_id=payload.subject_id)
+    receipt = receipts.issue_receipt(
+        tenant=p.tenant, actor=p.actor, kind=payload.kind.value, subject_id=payload.subject_id
+    )
     return Status(201, ReceiptOut.of(receipt))
 
 
@@ -80,8 +88,9 @@ def get(request, receipt_id: Id):
 @router.get("/receipts/{int:receipt_id}/html", response={200: str, **READ})
 def html(request, receipt_id: Id):
     p = caller(request, Perm.READ)
-    return HttpResponse(receipts.render_html(receipts.get_receipt(p.tenant, receipt_id)),
-                        content_type="text/html; charset=utf-8")
+    return HttpResponse(
+        receipts.render_html(receipts.get_receipt(p.tenant, receipt_id)), content_type="text/html; charset=utf-8"
+    )
 
 
 @router.get("/receipts/{int:receipt_id}/pdf", response={200: str, **READ})

@@ -1,4 +1,5 @@
 """Money reads: a package's money story and the invariants `punchcard reconcile` proves (SPEC §8.3)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -30,8 +31,10 @@ def collected_for(package: Package) -> int:
     order that is still open belongs to that order, not yet to the package.
     """
     collected = 0
-    lines = OrderLine.objects.filter(Q(pk=package.order_line_id) | Q(kind=OrderLineKind.TOP_UP, target_package=package),
-                                     order__status__in=[OrderStatus.PAID, OrderStatus.PAY_LATER])
+    lines = OrderLine.objects.filter(
+        Q(pk=package.order_line_id) | Q(kind=OrderLineKind.TOP_UP, target_package=package),
+        order__status__in=[OrderStatus.PAID, OrderStatus.PAY_LATER],
+    )
     for line in lines.select_related("order"):
         order = line.order
         settled = order.paid + order.credit_applied
@@ -114,13 +117,16 @@ def money_problems(tenant: Tenant | None = None) -> list[str]:
     postings = Posting.objects.filter(account__role=Role.DEFERRED_REVENUE, package_line__isnull=False)
     if tenant is not None:
         postings = postings.filter(tenant=tenant)
-    journal = {row["package_line_id"]: -row["s"] for row in postings.values("package_line_id").annotate(s=Sum("amount"))}
+    journal = {
+        row["package_line_id"]: -row["s"] for row in postings.values("package_line_id").annotate(s=Sum("amount"))
+    }
     for line_id, value in cached.items():
         if journal.get(line_id, 0) != value:
             problems.append(f"line {line_id}: deferred value {value} but the journal holds {journal.get(line_id, 0)}")
     # Value held on an unclaimed claim code has no package line yet; promotions checks it code by code.
     untagged = Posting.objects.filter(account__role=Role.DEFERRED_REVENUE, package_line__isnull=True).exclude(
-        entry__event_type="claim_code")
+        entry__event_type="claim_code"
+    )
     if tenant is not None:
         untagged = untagged.filter(tenant=tenant)
     if untagged.exists():
@@ -135,9 +141,11 @@ def money_problems(tenant: Tenant | None = None) -> list[str]:
     for package_id, money in per_package.items():
         money.deferred = deferred_by_package[package_id]
         if not money.balanced:
-            problems.append(f"package {package_id}: sold {money.sold} ≠ recognised {money.recognised} + breakage "
-                            f"{money.breakage} + refunded {money.refunded} + upgraded {money.upgraded} + deferred "
-                            f"{money.deferred}")
+            problems.append(
+                f"package {package_id}: sold {money.sold} ≠ recognised {money.recognised} + breakage "
+                f"{money.breakage} + refunded {money.refunded} + upgraded {money.upgraded} + deferred "
+                f"{money.deferred}"
+            )
     account_total = -(postings.aggregate(s=Sum("amount"))["s"] or 0)
     if account_total != sum(cached.values()):
         problems.append(f"deferred revenue account {account_total} ≠ unredeemed sessions' value {sum(cached.values())}")

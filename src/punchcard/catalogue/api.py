@@ -1,4 +1,5 @@
 """HTTP routes for the catalogue: plans and their versions (SPEC §2)."""
+
 from ninja import Query, Router
 from ninja.responses import Status
 
@@ -39,8 +40,9 @@ def get_plan(request, plan_id: Id):
 @idempotent
 def create_plan(request, payload: PlanIn):
     p = caller(request)
-    version = services.create_plan(tenant=p.tenant, actor=p.actor, code=payload.code, terms=payload.terms(),
-                                   status=payload.status.value)
+    version = services.create_plan(
+        tenant=p.tenant, actor=p.actor, code=payload.code, terms=payload.terms(), status=payload.status.value
+    )
     return Status(201, PlanDetailOut.of(queries.plan(p.tenant, version.plan_id), Ctx(p)))
 
 

@@ -1,4 +1,5 @@
 """The catalogue (SPEC §2): plans and their versions. A sold version is never edited."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -80,8 +81,9 @@ class PlanVersion(models.Model):
     min_gap_days = models.PositiveIntegerField(null=True, blank=True)
     sale_from = models.DateField(null=True, blank=True)
     sale_to = models.DateField(null=True, blank=True)
-    commission_policy = models.CharField(max_length=16, choices=CommissionPolicy.choices,
-                                         default=CommissionPolicy.ON_REDEMPTION)
+    commission_policy = models.CharField(
+        max_length=16, choices=CommissionPolicy.choices, default=CommissionPolicy.ON_REDEMPTION
+    )
     created_at = models.DateTimeField()
 
     class Meta:

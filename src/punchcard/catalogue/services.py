@@ -1,4 +1,5 @@
 """Catalogue writes (SPEC §2). Editing a sold version makes a new version; sold packages keep theirs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -89,8 +90,9 @@ def _date(value, field: str) -> dt.date:
 def _check_terms(tenant: Tenant, terms: PlanTerms) -> tuple[dict, list[tuple[LineSpec, list[Service]]], list[Centre]]:
     currency = terms.currency or tenant.currency
     if currency != tenant.currency:
-        raise InvalidInput(f"plans are priced in the tenant's currency {tenant.currency}", code="currency_mismatch",
-                           field="currency")
+        raise InvalidInput(
+            f"plans are priced in the tenant's currency {tenant.currency}", code="currency_mismatch", field="currency"
+        )
     if not terms.lines:
         raise InvalidInput("a plan needs at least one entitlement line", code="plan_empty", field="lines")
     if len(terms.lines) > 50:
@@ -104,10 +106,13 @@ def _check_terms(tenant: Tenant, terms: PlanTerms) -> tuple[dict, list[tuple[Lin
         if spec.top_up_price is not None:
             check_amount(spec.top_up_price, field=f"{where}.top_up_price")
         if not spec.service_ids:
-            raise InvalidInput(f"{where} must cover at least one service", code="plan_empty",
-                               field=f"{where}.service_ids")
-        services = [scoped_get(Service, tenant=tenant, pk=sid, field=f"{where}.service_ids")
-                    for sid in dict.fromkeys(spec.service_ids)]
+            raise InvalidInput(
+                f"{where} must cover at least one service", code="plan_empty", field=f"{where}.service_ids"
+            )
+        services = [
+            scoped_get(Service, tenant=tenant, pk=sid, field=f"{where}.service_ids")
+            for sid in dict.fromkeys(spec.service_ids)
+        ]
         lines.append((spec, services))
     rule = ExpiryRule.from_dict(terms.expiry) if isinstance(terms.expiry, dict) else None
     if rule is None:
@@ -134,8 +139,9 @@ def _check_terms(tenant: Tenant, terms: PlanTerms) -> tuple[dict, list[tuple[Lin
         raise InvalidInput("the sale window ends before it starts", field="sale_to")
     package_type = None
     if terms.package_type:
-        package_type, _ = PackageType.objects.get_or_create(tenant=tenant,
-                                                            name=_text(terms.package_type, "package_type", max_length=100))
+        package_type, _ = PackageType.objects.get_or_create(
+            tenant=tenant, name=_text(terms.package_type, "package_type", max_length=100)
+        )
     fields = dict(
         name=_text(terms.name, "name"),
         description=_text(terms.description, "description", max_length=5000, required=False),
@@ -168,9 +174,12 @@ def _write_version(plan: Plan, number: int, fields: dict, lines, centres, now) -
     version.centres.set(centres)
     for position, (spec, services) in enumerate(lines):
         line = PlanLine.objects.create(
-            version=version, position=position,
+            version=version,
+            position=position,
             label=spec.label or " / ".join(s.name for s in services),
-            sessions=spec.sessions, bonus_sessions=spec.bonus_sessions, patient_pays=spec.patient_pays,
+            sessions=spec.sessions,
+            bonus_sessions=spec.bonus_sessions,
+            patient_pays=spec.patient_pays,
             top_up_price=spec.top_up_price,
         )
         line.services.set(services)
@@ -178,8 +187,9 @@ def _write_version(plan: Plan, number: int, fields: dict, lines, centres, now) -
 
 
 @transaction.atomic
-def create_plan(*, tenant: Tenant, actor: Actor, code: str, terms: PlanTerms, status: str = PlanStatus.ON_SALE,
-                now=None) -> PlanVersion:
+def create_plan(
+    *, tenant: Tenant, actor: Actor, code: str, terms: PlanTerms, status: str = PlanStatus.ON_SALE, now=None
+) -> PlanVersion:
     actor.require(Perm.EDIT_CATALOGUE)
     now = now or clock.now()
     code = _slug(code, "code")
@@ -198,8 +208,9 @@ def edit_plan(*, tenant: Tenant, actor: Actor, plan_id: int, terms: PlanTerms, n
     """New terms for a plan: a new version if the current one was sold, else the draft is rewritten."""
     actor.require(Perm.EDIT_CATALOGUE)
     now = now or clock.now()
-    plan = scoped_get(Plan, tenant=tenant, pk=plan_id, field="plan_id",
-                      queryset=Plan.objects.select_for_update(no_key=True))
+    plan = scoped_get(
+        Plan, tenant=tenant, pk=plan_id, field="plan_id", queryset=Plan.objects.select_for_update(no_key=True)
+    )
     fields, lines, centres = _check_terms(tenant, terms)
     current = plan.current
     from punchcard.billing.models import OrderLine
@@ -214,8 +225,7 @@ def edit_plan(*, tenant: Tenant, actor: Actor, plan_id: int, terms: PlanTerms, n
         current.centres.clear()
         current.delete()
         version = _write_version(plan, number, fields, lines, centres, now)
-    audit(tenant=tenant, actor=actor, action="plan.edit", subject=version, now=now,
-          data={"version": version.number})
+    audit(tenant=tenant, actor=actor, action="plan.edit", subject=version, now=now, data={"version": version.number})
     return version
 
 

@@ -8,6 +8,7 @@ and a non-zero exit: 2 for invalid input or something not found, 1 for a refused
 Under `call_command` the same line is written to the command's stderr and a `CliError` (a
 CommandError carrying `code` and `returncode`) is raised, so tests can check both.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,8 +30,12 @@ EXIT_REFUSED = 1  # a conflict or rule refused the operation
 EXIT_INVALID = 2  # bad input, or no such object
 
 NUMERIC_COLUMNS = frozenset({"Available", "Held", "Checked", "Problems", "Version", "Used"})
-_EXIT_BY_KIND = {"invalid": EXIT_INVALID, "not_found": EXIT_INVALID, "forbidden": EXIT_REFUSED,
-                 "conflict": EXIT_REFUSED}
+_EXIT_BY_KIND = {
+    "invalid": EXIT_INVALID,
+    "not_found": EXIT_INVALID,
+    "forbidden": EXIT_REFUSED,
+    "conflict": EXIT_REFUSED,
+}
 
 
 class CliError(CommandError):
@@ -70,12 +75,16 @@ class PunchcardCommand(BaseCommand):
 
     def add_arguments(self, parser):
         if self.uses_tenant:
-            parser.add_argument("--tenant", metavar="SLUG",
-                                help="tenant slug (default: the only tenant, e.g. the demo tenant 'demo')")
+            parser.add_argument(
+                "--tenant", metavar="SLUG", help="tenant slug (default: the only tenant, e.g. the demo tenant 'demo')"
+            )
         if self.uses_clock:
-            parser.add_argument("--as-of", metavar="DATETIME",
-                                help="run as of this ISO date or date-time (a date means noon; a time without "
-                                     "an offset is in the time zone of the tenant's first centre)")
+            parser.add_argument(
+                "--as-of",
+                metavar="DATETIME",
+                help="run as of this ISO date or date-time (a date means noon; a time without "
+                "an offset is in the time zone of the tenant's first centre)",
+            )
         self.add_command_arguments(parser)
 
     def add_command_arguments(self, parser):
@@ -130,8 +139,7 @@ class PunchcardCommand(BaseCommand):
         """A Rich console on this command's stdout (wide and colourless when not a terminal)."""
         raw = getattr(self.stdout, "_out", self.stdout)
         is_tty = hasattr(raw, "isatty") and raw.isatty()
-        return Console(file=raw, width=None if is_tty else 200, highlight=False, soft_wrap=False,
-                       emoji=False)
+        return Console(file=raw, width=None if is_tty else 200, highlight=False, soft_wrap=False, emoji=False)
 
     @staticmethod
     def table(title: str | None, *columns: str, **kwargs) -> Table:
@@ -164,8 +172,9 @@ class PunchcardCommand(BaseCommand):
         return centre.zone if centre else zoneinfo.ZoneInfo("UTC")
 
     @classmethod
-    def parse_as_of(cls, text: str | None, tenant: Tenant | None,
-                    zone: zoneinfo.ZoneInfo | None = None) -> dt.datetime | None:
+    def parse_as_of(
+        cls, text: str | None, tenant: Tenant | None, zone: zoneinfo.ZoneInfo | None = None
+    ) -> dt.datetime | None:
         if text is None:
             return None
         zone = zone or cls.default_zone(tenant)
@@ -175,8 +184,10 @@ class PunchcardCommand(BaseCommand):
         try:
             instant = dt.datetime.fromisoformat(text.strip())
         except ValueError:
-            raise InvalidInput(f"--as-of {text!r} is not an ISO date or date-time (e.g. 2026-03-01 or "
-                               "2026-03-01T10:30+05:30)", field="as_of") from None
+            raise InvalidInput(
+                f"--as-of {text!r} is not an ISO date or date-time (e.g. 2026-03-01 or 2026-03-01T10:30+05:30)",
+                field="as_of",
+            ) from None
         return instant if instant.tzinfo else instant.replace(tzinfo=zone)
 
     @staticmethod

@@ -7,6 +7,7 @@ the audit trail read exactly as if the front desk had done it. The clock is rest
     from punchcard.cli.demo import build_demo
     demo = build_demo(now)        # demo.tenant, demo.api_key, demo.packages["asha-physio"], ...
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -110,68 +111,123 @@ class _Builder:
 
     def desk(self, centre_code: str) -> Actor:
         member = self.demo.staff["farah" if centre_code == "koramangala" else "dev"]
-        return Actor(label=f"staff:{member.id} {member.name}", role=Role.FRONT_DESK, source=centre_code,
-                     staff_id=member.id)
+        return Actor(
+            label=f"staff:{member.id} {member.name}", role=Role.FRONT_DESK, source=centre_code, staff_id=member.id
+        )
 
     def manager(self, centre_code: str = "bandra") -> Actor:
         member = self.demo.staff["meera"]
-        return Actor(label=f"staff:{member.id} {member.name}", role=Role.MANAGER, source=centre_code,
-                     staff_id=member.id)
+        return Actor(
+            label=f"staff:{member.id} {member.name}", role=Role.MANAGER, source=centre_code, staff_id=member.id
+        )
 
     # ------------------------------------------------------------ actions
 
-    def sell(self, key: str, patient: str, plan: str, centre: str, days_ago: int, method: str, reference: str,
-             *, start_in_days: int | None = None, staff: str | None = None) -> Package:
+    def sell(
+        self,
+        key: str,
+        patient: str,
+        plan: str,
+        centre: str,
+        days_ago: int,
+        method: str,
+        reference: str,
+        *,
+        start_in_days: int | None = None,
+        staff: str | None = None,
+    ) -> Package:
         now = self.at(days_ago, 10, 15)
         with clock.frozen_at(now):
-            start = (now.astimezone(KOLKATA).date() + dt.timedelta(days=start_in_days)
-                     if start_in_days is not None else None)
+            start = (
+                now.astimezone(KOLKATA).date() + dt.timedelta(days=start_in_days) if start_in_days is not None else None
+            )
             package = billing.sell_package(
-                tenant=self.tenant, actor=self.desk(centre), patient_id=self.demo.patients[patient].id,
-                centre_id=self.demo.centres[centre].id, plan_id=self.demo.plans[plan].plan_id, start_date=start,
-                method=method, reference=reference,
+                tenant=self.tenant,
+                actor=self.desk(centre),
+                patient_id=self.demo.patients[patient].id,
+                centre_id=self.demo.centres[centre].id,
+                plan_id=self.demo.plans[plan].plan_id,
+                start_date=start,
+                method=method,
+                reference=reference,
                 credited_staff_id=self.demo.staff[staff].id if staff else None,
-                idempotency_key=f"demo-sale-{key}", now=now)
+                idempotency_key=f"demo-sale-{key}",
+                now=now,
+            )
         self.demo.packages[key] = package
         return package
 
-    def redeem(self, key: str, service: str, centre: str, days_ago: int, *, person: str | None = None,
-               practitioner: str | None = None, hour: int = 11):
+    def redeem(
+        self,
+        key: str,
+        service: str,
+        centre: str,
+        days_ago: int,
+        *,
+        person: str | None = None,
+        practitioner: str | None = None,
+        hour: int = 11,
+    ):
         now = self.at(days_ago, hour)
         with clock.frozen_at(now):
             return packages.redeem_session(
-                tenant=self.tenant, actor=self.desk(centre), package_id=self.demo.packages[key].id,
-                service_id=self.demo.services[service].id, centre_id=self.demo.centres[centre].id,
+                tenant=self.tenant,
+                actor=self.desk(centre),
+                package_id=self.demo.packages[key].id,
+                service_id=self.demo.services[service].id,
+                centre_id=self.demo.centres[centre].id,
                 person_id=self.demo.patients[person].id if person else None,
-                practitioner_id=self.demo.staff[practitioner].id if practitioner else None, now=now)
+                practitioner_id=self.demo.staff[practitioner].id if practitioner else None,
+                now=now,
+            )
 
     # ------------------------------------------------------------ the story
 
     def build(self, api_key: str | None) -> Demo:
         setup = self.at(130, 9)
         with clock.frozen_at(setup):
-            tenant = tenancy.create_tenant(name=DEMO_NAME if self.slug == "demo" else f"{DEMO_NAME} ({self.slug})",
-                                           slug=self.slug, currency="INR", locale="en_IN", now=setup)
+            tenant = tenancy.create_tenant(
+                name=DEMO_NAME if self.slug == "demo" else f"{DEMO_NAME} ({self.slug})",
+                slug=self.slug,
+                currency="INR",
+                locale="en_IN",
+                now=setup,
+            )
             self.tenant = tenant
-            _, secret = tenancy.create_api_key(tenant=tenant, actor=self.admin, name="Demo manager key",
-                                               role=Role.MANAGER, secret=api_key, now=setup)
+            _, secret = tenancy.create_api_key(
+                tenant=tenant, actor=self.admin, name="Demo manager key", role=Role.MANAGER, secret=api_key, now=setup
+            )
             self.demo = demo = Demo(tenant=tenant, api_key=secret)
             for code, name, zone in CENTRES:
-                demo.centres[code] = tenancy.create_centre(tenant=tenant, actor=self.admin, name=name, code=code,
-                                                           timezone=zone)
+                demo.centres[code] = tenancy.create_centre(
+                    tenant=tenant, actor=self.admin, name=name, code=code, timezone=zone
+                )
             for code, name, price, cost in SERVICES:
-                demo.services[code] = tenancy.create_service(tenant=tenant, actor=self.admin, name=name, code=code,
-                                                             list_price=price, delivery_cost=cost)
+                demo.services[code] = tenancy.create_service(
+                    tenant=tenant, actor=self.admin, name=name, code=code, list_price=price, delivery_cost=cost
+                )
             for key, name, role, practitioner in STAFF:
                 # Console logins without a password: an operator sets one with `punchcard changepassword`.
                 username = key if self.slug == "demo" else f"{self.slug}.{key}"
-                demo.staff[key] = tenancy.create_staff_member(tenant=tenant, actor=self.admin, name=name, role=role,
-                                                              is_practitioner=practitioner, username=username)
+                demo.staff[key] = tenancy.create_staff_member(
+                    tenant=tenant,
+                    actor=self.admin,
+                    name=name,
+                    role=role,
+                    is_practitioner=practitioner,
+                    username=username,
+                )
             for key, ref, name in PATIENTS:
                 first, last = name.lower().split()
                 demo.patients[key] = tenancy.create_patient(
-                    tenant=tenant, actor=self.admin, external_ref=ref, name=name,
-                    email=f"{first}.{last}@example.com", phone=f"+91 98200 {ref[-4:]}0", now=setup)
+                    tenant=tenant,
+                    actor=self.admin,
+                    external_ref=ref,
+                    name=name,
+                    email=f"{first}.{last}@example.com",
+                    phone=f"+91 98200 {ref[-4:]}0",
+                    now=setup,
+                )
             self._plans()
         self._history()
         return demo
@@ -181,37 +237,65 @@ class _Builder:
         manager = self.manager()
         plans = {
             "physio-recovery": PlanTerms(
-                name="Physiotherapy Recovery Pack", package_type="Therapy", price=800000,
+                name="Physiotherapy Recovery Pack",
+                package_type="Therapy",
+                price=800000,
                 description="10 physiotherapy sessions and 2 doctor consultations over 90 days.",
-                lines=[LineSpec([s["physio"].id], 10, label="Physiotherapy"),
-                       LineSpec([s["doctor"].id], 2, label="Doctor consultation")],
-                expiry={"kind": "after_start", "count": 90, "unit": "days"}),
+                lines=[
+                    LineSpec([s["physio"].id], 10, label="Physiotherapy"),
+                    LineSpec([s["doctor"].id], 2, label="Doctor consultation"),
+                ],
+                expiry={"kind": "after_start", "count": 90, "unit": "days"},
+            ),
             "facials-6": PlanTerms(
-                name="6-Pack Facials", package_type="Premium", price=450000,
+                name="6-Pack Facials",
+                package_type="Premium",
+                price=450000,
                 description="Six facials for the price of four and a half (₹6,000 at list prices).",
                 lines=[LineSpec([s["facial"].id], 6, label="Facial")],
-                expiry={"kind": "after_start", "count": 12, "unit": "months"}, expiry_mode="soft",
-                grace_days=14),
+                expiry={"kind": "after_start", "count": 12, "unit": "months"},
+                expiry_mode="soft",
+                grace_days=14,
+            ),
             "classes-10": PlanTerms(
-                name="10-Class Package", package_type="Fitness", price=200000,
+                name="10-Class Package",
+                package_type="Fitness",
+                price=200000,
                 description="Ten classes of any kind: yoga, pilates or spin, at any centre.",
-                lines=[LineSpec([s["yoga"].id, s["pilates"].id, s["spin"].id], 10,
-                                label="Classes (yoga / pilates / spin)")],
-                expiry={"kind": "after_first_use", "count": 60, "unit": "days"}, scope="all"),
+                lines=[
+                    LineSpec([s["yoga"].id, s["pilates"].id, s["spin"].id], 10, label="Classes (yoga / pilates / spin)")
+                ],
+                expiry={"kind": "after_first_use", "count": 60, "unit": "days"},
+                scope="all",
+            ),
             "chiro-b3f1": PlanTerms(
-                name="Buy 3 Free 1 Chiropractic", package_type="Therapy", price=300000,
+                name="Buy 3 Free 1 Chiropractic",
+                package_type="Therapy",
+                price=300000,
                 description="Three chiropractic adjustments and a fourth free, in Bandra or Koramangala.",
                 lines=[LineSpec([s["chiro"].id], 3, bonus_sessions=1, label="Chiropractic adjustment")],
-                expiry={"kind": "after_start", "count": 3, "unit": "months"}, scope="listed",
-                centre_ids=[c["bandra"].id, c["koramangala"].id], commission_policy=CommissionPolicy.ON_SALE),
+                expiry={"kind": "after_start", "count": 3, "unit": "months"},
+                scope="listed",
+                centre_ids=[c["bandra"].id, c["koramangala"].id],
+                commission_policy=CommissionPolicy.ON_SALE,
+            ),
             "family-wellness": PlanTerms(
-                name="Family Wellness Pack", package_type="Preventive", price=708000, tax_rate_bp=1800,
+                name="Family Wellness Pack",
+                package_type="Preventive",
+                price=708000,
+                tax_rate_bp=1800,
                 tax_inclusive=True,
                 description="Eight massage or physiotherapy sessions shared by up to four family members "
-                            "(GST 18 % included).",
+                "(GST 18 % included).",
                 lines=[LineSpec([s["massage"].id, s["physio"].id], 8, label="Massage or physiotherapy")],
-                expiry={"kind": "after_start", "count": 6, "unit": "months"}, scope="all", shareable=True,
-                max_beneficiaries=4, transferable=True, blackout_dates=PUBLIC_HOLIDAYS, cap_per_week=2),
+                expiry={"kind": "after_start", "count": 6, "unit": "months"},
+                scope="all",
+                shareable=True,
+                max_beneficiaries=4,
+                transferable=True,
+                blackout_dates=PUBLIC_HOLIDAYS,
+                cap_per_week=2,
+            ),
         }
         for code, terms in plans.items():
             self.demo.plans[code] = create_plan(tenant=self.tenant, actor=manager, code=code, terms=terms)
@@ -231,19 +315,38 @@ class _Builder:
         with clock.frozen_at(now):
             desk = self.desk("koramangala")
             order = billing.place_order(
-                tenant=self.tenant, actor=desk, patient_id=demo.patients["ravi"].id,
+                tenant=self.tenant,
+                actor=desk,
+                patient_id=demo.patients["ravi"].id,
                 centre_id=demo.centres["koramangala"].id,
                 items=[billing.OrderItem(plan_id=demo.plans["family-wellness"].plan_id)],
-                idempotency_key="demo-sale-rao-family", now=now)
-            billing.record_payment(tenant=self.tenant, actor=desk, order_id=order.id, method="card", amount=500000,
-                                   reference="CARD AUTH 771204", now=now)
-            billing.record_payment(tenant=self.tenant, actor=desk, order_id=order.id, method="cash",
-                                   amount=order.gross - 500000, reference="RCPT-K-0011", now=now)
+                idempotency_key="demo-sale-rao-family",
+                now=now,
+            )
+            billing.record_payment(
+                tenant=self.tenant,
+                actor=desk,
+                order_id=order.id,
+                method="card",
+                amount=500000,
+                reference="CARD AUTH 771204",
+                now=now,
+            )
+            billing.record_payment(
+                tenant=self.tenant,
+                actor=desk,
+                order_id=order.id,
+                method="cash",
+                amount=order.gross - 500000,
+                reference="RCPT-K-0011",
+                now=now,
+            )
             family = Package.objects.get(order_line__order=order)
             demo.packages["rao-family"] = family
             for person in ("asha", "meena"):
-                packages.add_beneficiary(tenant=self.tenant, actor=desk, package_id=family.id,
-                                         patient_id=demo.patients[person].id, now=now)
+                packages.add_beneficiary(
+                    tenant=self.tenant, actor=desk, package_id=family.id, patient_id=demo.patients[person].id, now=now
+                )
 
         self.redeem("priya-chiro", "chiro", "koramangala", 98, practitioner="rahul")
         self.redeem("rao-family", "massage", "koramangala", fam(95), person="ravi", practitioner="imran")
@@ -260,9 +363,13 @@ class _Builder:
 
         now = self.at(70, 17)
         with clock.frozen_at(now):
-            packages.complete_package(tenant=self.tenant, actor=self.manager("koramangala"),
-                                      package_id=demo.packages["lata-physio"].id,
-                                      reason="Treatment plan changed: referred for knee surgery", now=now)
+            packages.complete_package(
+                tenant=self.tenant,
+                actor=self.manager("koramangala"),
+                package_id=demo.packages["lata-physio"].id,
+                reason="Treatment plan changed: referred for knee surgery",
+                now=now,
+            )
 
         self.redeem("arjun-classes", "yoga", "dubai", 65, hour=9)
         self.redeem("rao-family", "massage", "koramangala", fam(60), person="meena", practitioner="imran")
@@ -283,9 +390,14 @@ class _Builder:
         now = self.at(30, 16)
         with clock.frozen_at(now):
             arjun = Package.objects.get(pk=demo.packages["arjun-classes"].id)
-            packages.change_expiry(tenant=self.tenant, actor=self.manager(), package_id=arjun.id,
-                                   expires_on=arjun.expires_on + dt.timedelta(days=35),
-                                   reason="Away for medical treatment; goodwill extension", now=now)
+            packages.change_expiry(
+                tenant=self.tenant,
+                actor=self.manager(),
+                package_id=arjun.id,
+                expires_on=arjun.expires_on + dt.timedelta(days=35),
+                reason="Away for medical treatment; goodwill extension",
+                now=now,
+            )
         self.redeem("rao-family", "physio", "bandra", fam(30), person="ravi", practitioner="priya", hour=12)
 
         # The nightly sweep: Priya's chiropractic pack expired with its bonus session unused (breakage).
@@ -305,23 +417,32 @@ class _Builder:
         self.redeem("neha-classes", "spin", "koramangala", 10, hour=19)
         now = self.at(9, 10)
         with clock.frozen_at(now):
-            packages.void_redemption(tenant=self.tenant, actor=self.manager(), redemption_id=mistake.id,
-                                     reason="Wrong patient selected at the front desk", now=now)
+            packages.void_redemption(
+                tenant=self.tenant,
+                actor=self.manager(),
+                redemption_id=mistake.id,
+                reason="Wrong patient selected at the front desk",
+                now=now,
+            )
 
         self.redeem("sanjay-chiro", "chiro", "koramangala", 6, practitioner="rahul")
         self.redeem("neha-classes", "yoga", "bandra", 6, practitioner="kavya", hour=7)
         self.redeem("vikram-facials", "facial", "koramangala", 3, practitioner="sneha")
         # Divya starts her pack next week (future-dated: scheduled until then).
-        self.sell("divya-physio", "divya", "physio-recovery", "bandra", 2, "card", "CARD AUTH 650172",
-                  start_in_days=7)
+        self.sell("divya-physio", "divya", "physio-recovery", "bandra", 2, "card", "CARD AUTH 650172", start_in_days=7)
 
         # Today: the nightly sweep again (nothing else is due), and Neha's class on Friday is held.
         with clock.frozen_at(self.now):
             self.demo.expired_by_sweep += packages.expire_due_packages(tenant=self.tenant, now=self.now)
-            packages.place_hold(tenant=self.tenant, actor=self.desk("bandra"),
-                                package_id=demo.packages["neha-classes"].id, service_id=demo.services["pilates"].id,
-                                centre_id=demo.centres["bandra"].id, day=self.today + dt.timedelta(days=2),
-                                now=self.now)
+            packages.place_hold(
+                tenant=self.tenant,
+                actor=self.desk("bandra"),
+                package_id=demo.packages["neha-classes"].id,
+                service_id=demo.services["pilates"].id,
+                centre_id=demo.centres["bandra"].id,
+                day=self.today + dt.timedelta(days=2),
+                now=self.now,
+            )
         for key, package in demo.packages.items():
             demo.packages[key] = Package.objects.get(pk=package.pk)
 

@@ -1,4 +1,5 @@
 """Display helpers shared by the commands: money and dates in the tenant's locale, package lines."""
+
 from __future__ import annotations
 
 import datetime as dt

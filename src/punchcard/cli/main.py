@@ -1,4 +1,5 @@
 """The `punchcard` console script: Django's management commands under one name."""
+
 import os
 import sys
 

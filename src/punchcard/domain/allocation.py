@@ -1,4 +1,5 @@
 """SPEC §8.3: the price (net of tax) allocated to lines by relative list value, then to sessions."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 The checks run in a fixed order and the first that fails names its rule. Holds are checked
 exactly like redemptions, against the appointment's date instead of today.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -81,14 +82,21 @@ def _refuse(code: str, message: str, **context):
 def check_use(rules: PackageRules, lines: list[LineBalance], request: Request, uses: list[Use] = ()) -> Decision:
     if rules.closure:
         _refuse("package_closed", f"the package is {rules.closure}")
-    validity = validity_on(request.day, start=rules.start, last_day=rules.last_day, mode=rules.mode,
-                           grace_days=rules.grace_days)
+    validity = validity_on(
+        request.day, start=rules.start, last_day=rules.last_day, mode=rules.mode, grace_days=rules.grace_days
+    )
     if validity is Validity.NOT_STARTED:
-        _refuse("not_started", f"the package starts on {rules.start.isoformat()}, not before",
-                starts_on=rules.start.isoformat())
+        _refuse(
+            "not_started",
+            f"the package starts on {rules.start.isoformat()}, not before",
+            starts_on=rules.start.isoformat(),
+        )
     if validity is Validity.EXPIRED:
-        _refuse("expired", f"the package expired after {rules.last_day.isoformat()}",
-                expired_after=rules.last_day.isoformat())
+        _refuse(
+            "expired",
+            f"the package expired after {rules.last_day.isoformat()}",
+            expired_after=rules.last_day.isoformat(),
+        )
     if not _in_scope(rules, request.centre_id):
         _refuse("out_of_scope", "the package cannot be used at this centre")
     if request.day in rules.blackout_dates:
@@ -101,8 +109,12 @@ def check_use(rules: PackageRules, lines: list[LineBalance], request: Request, u
     line = next((line for line in eligible if line.available >= request.sessions), None)
     if line is None:
         best = max(line.available for line in eligible)
-        _refuse("insufficient_sessions", f"{request.sessions} session(s) asked, {best} available",
-                available=best, requested=request.sessions)
+        _refuse(
+            "insufficient_sessions",
+            f"{request.sessions} session(s) asked, {best} available",
+            available=best,
+            requested=request.sessions,
+        )
     _check_caps(rules.caps, request, uses)
     return Decision(line_id=line.line_id, in_grace=validity is Validity.IN_GRACE)
 
@@ -127,10 +139,17 @@ def _check_caps(caps: UsageCaps, request: Request, uses: list[Use]) -> None:
         if cap is not None:
             used = sum(use.sessions for use in uses if same(use.day))
             if used + request.sessions > cap:
-                _refuse("usage_cap", f"at most {cap} session(s) per {name}; {used} already used or held",
-                        cap=cap, period=name)
+                _refuse(
+                    "usage_cap",
+                    f"at most {cap} session(s) per {name}; {used} already used or held",
+                    cap=cap,
+                    period=name,
+                )
     if caps.min_gap_days:
         for use in uses:
             if abs((use.day - day).days) < caps.min_gap_days:
-                _refuse("min_gap", f"sessions must be at least {caps.min_gap_days} day(s) apart; "
-                        f"one is on {use.day.isoformat()}", min_gap_days=caps.min_gap_days)
+                _refuse(
+                    "min_gap",
+                    f"sessions must be at least {caps.min_gap_days} day(s) apart; one is on {use.day.isoformat()}",
+                    min_gap_days=caps.min_gap_days,
+                )

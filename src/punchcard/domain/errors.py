@@ -3,6 +3,7 @@
 `kind` says what sort of refusal it is; the HTTP layer maps kinds to status codes
 (invalid → 422, not_found → 404, forbidden → 403, conflict → 409) and the CLI to exit codes.
 """
+
 from __future__ import annotations
 
 # Every code the core can answer with, and what it means. The API serves this table

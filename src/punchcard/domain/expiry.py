@@ -4,6 +4,7 @@
 of that day in the centre's zone). None means no expiry (or not fixed yet, for after-first-use rules
 before the first use).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -54,16 +55,18 @@ class ExpiryRule:
             try:
                 object.__setattr__(self, name, enum(getattr(self, name)))
             except ValueError:
-                raise InvalidInput(f"expiry {name} must be one of {', '.join(e.value for e in enum)}",
-                                   field=f"expiry.{name}") from None
+                raise InvalidInput(
+                    f"expiry {name} must be one of {', '.join(e.value for e in enum)}", field=f"expiry.{name}"
+                ) from None
         if isinstance(self.count, bool) or not isinstance(self.count, int) or not 0 <= self.count <= MAX_COUNT:
             raise InvalidInput(f"expiry count must be a whole number from 0 to {MAX_COUNT}", field="expiry.count")
         if self.kind in (ExpiryKind.AFTER_START, ExpiryKind.AFTER_FIRST_USE) and self.count < 1:
             raise InvalidInput("an expiry after N days or months needs N ≥ 1", field="expiry.count")
         if self.kind is ExpiryKind.FIXED_DATE and self.fixed_date is None:
             raise InvalidInput("a fixed-date expiry needs its date", field="expiry.fixed_date")
-        if self.fixed_date is not None and (not isinstance(self.fixed_date, dt.date)
-                                            or isinstance(self.fixed_date, dt.datetime)):
+        if self.fixed_date is not None and (
+            not isinstance(self.fixed_date, dt.date) or isinstance(self.fixed_date, dt.datetime)
+        ):
             raise InvalidInput("expiry fixed_date must be a date", field="expiry.fixed_date")
 
     def to_dict(self) -> dict:
@@ -81,8 +84,9 @@ class ExpiryRule:
             try:
                 data["fixed_date"] = dt.date.fromisoformat(data["fixed_date"])
             except ValueError:
-                raise InvalidInput("expiry fixed_date must be an ISO date (YYYY-MM-DD)",
-                                   field="expiry.fixed_date") from None
+                raise InvalidInput(
+                    "expiry fixed_date must be an ISO date (YYYY-MM-DD)", field="expiry.fixed_date"
+                ) from None
         return cls(**data)
 
     def describe(self) -> str:

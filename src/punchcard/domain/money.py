@@ -2,6 +2,7 @@
 
 No float ever touches an amount: arithmetic is on int, parsing and display go through Decimal.
 """
+
 from __future__ import annotations
 
 import re

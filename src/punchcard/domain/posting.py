@@ -4,6 +4,7 @@ A posting is (account role, amount) with debits positive and credits negative; e
 postings sum to zero. Account roles are stable names; each tenant's chart maps them to codes
 and names (ledger.models.Account).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 The only statuses ever stored are the explicit closures (completed, cancelled, upgraded), each
 made by one of the transitions listed in ALLOWED below, stamped with who and why.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -2,6 +2,7 @@
 
 Amounts leave in major units as exact decimals ("615.39"); account names come from the tenant's chart.
 """
+
 from __future__ import annotations
 
 import csv
@@ -15,8 +16,21 @@ from punchcard.tenancy.models import Tenant
 
 from .models import Account, JournalEntry
 
-CSV_COLUMNS = ["date", "entry", "kind", "account_code", "account_name", "debit", "credit", "currency", "memo",
-               "event", "package", "patient_ref", "centre"]
+CSV_COLUMNS = [
+    "date",
+    "entry",
+    "kind",
+    "account_code",
+    "account_name",
+    "debit",
+    "credit",
+    "currency",
+    "memo",
+    "event",
+    "package",
+    "patient_ref",
+    "centre",
+]
 
 
 def _major(amount: int, currency: str) -> str:
@@ -25,8 +39,12 @@ def _major(amount: int, currency: str) -> str:
 
 
 def entries(tenant: Tenant, date_from: dt.date, date_to: dt.date):
-    return (JournalEntry.objects.filter(tenant=tenant, date__gte=date_from, date__lte=date_to)
-            .prefetch_related("postings__account", "postings__patient").select_related("centre").order_by("date", "id"))
+    return (
+        JournalEntry.objects.filter(tenant=tenant, date__gte=date_from, date__lte=date_to)
+        .prefetch_related("postings__account", "postings__patient")
+        .select_related("centre")
+        .order_by("date", "id")
+    )
 
 
 def export_csv(tenant: Tenant, date_from: dt.date, date_to: dt.date, out: TextIO) -> tuple[int, int]:
@@ -38,12 +56,23 @@ def export_csv(tenant: Tenant, date_from: dt.date, date_to: dt.date, out: TextIO
         for p in entry.postings.all():
             debit, credit = (p.amount, 0) if p.amount > 0 else (0, -p.amount)
             debits, credits = debits + debit, credits + credit
-            writer.writerow([
-                entry.date.isoformat(), entry.id, entry.kind, p.account.code, p.account.name,
-                _major(debit, entry.currency) if debit else "", _major(credit, entry.currency) if credit else "",
-                entry.currency, entry.memo, f"{entry.event_type}:{entry.event_id}", p.package_id or "",
-                p.patient.external_ref if p.patient else "", entry.centre.code if entry.centre else "",
-            ])
+            writer.writerow(
+                [
+                    entry.date.isoformat(),
+                    entry.id,
+                    entry.kind,
+                    p.account.code,
+                    p.account.name,
+                    _major(debit, entry.currency) if debit else "",
+                    _major(credit, entry.currency) if credit else "",
+                    entry.currency,
+                    entry.memo,
+                    f"{entry.event_type}:{entry.event_id}",
+                    p.package_id or "",
+                    p.patient.external_ref if p.patient else "",
+                    entry.centre.code if entry.centre else "",
+                ]
+            )
     return debits, credits
 
 

@@ -5,6 +5,7 @@ postings sum to zero: the code builds them balanced (domain.posting), the entry 
 and credit totals under a CHECK that they are equal, and on PostgreSQL a deferred constraint
 trigger re-adds the postings at commit.
 """
+
 from __future__ import annotations
 
 from django.db import models
@@ -48,8 +49,9 @@ class JournalEntry(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=Q(total_debit=F("total_credit")) & Q(total_debit__gt=0),
-                                   name="journal_entry_balanced"),
+            models.CheckConstraint(
+                condition=Q(total_debit=F("total_credit")) & Q(total_debit__gt=0), name="journal_entry_balanced"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "date"]), models.Index(fields=["event_type", "event_id"])]
 
@@ -59,10 +61,12 @@ class Posting(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
     amount = models.BigIntegerField()  # + debit, − credit, minor units
-    package = models.ForeignKey("packages.Package", null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="postings")
-    package_line = models.ForeignKey("packages.PackageLine", null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="postings")
+    package = models.ForeignKey(
+        "packages.Package", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
+    )
+    package_line = models.ForeignKey(
+        "packages.PackageLine", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
+    )
     patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     centre = models.ForeignKey(Centre, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 

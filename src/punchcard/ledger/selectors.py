@@ -4,6 +4,7 @@ Each check answers (rows checked, problems found). `reconcile()` runs them all; 
 the API and the tests read the same results. To add an invariant, write a function
 `(tenant | None) -> (int, list[Problem])` and append a `Check` to CHECKS.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -58,56 +59,84 @@ def _session_cache(tenant: Tenant | None) -> tuple[int, list[Problem]]:
     from punchcard.packages.selectors import ledger_mismatches
 
     lines = PackageLine.objects.all() if tenant is None else PackageLine.objects.filter(tenant=tenant)
-    problems = [Problem("session_cache", f"package {m.package_id} line {m.line_id}",
-                        f"{m.column}: cached {m.cached}, ledger {m.ledger}")
-                for m in ledger_mismatches(tenant)]
+    problems = [
+        Problem(
+            "session_cache",
+            f"package {m.package_id} line {m.line_id}",
+            f"{m.column}: cached {m.cached}, ledger {m.ledger}",
+        )
+        for m in ledger_mismatches(tenant)
+    ]
     return lines.count(), problems
 
 
 def _entries_balance(tenant: Tenant | None) -> tuple[int, list[Problem]]:
     """Every journal entry's postings sum to zero, and it has at least two of them."""
     entries = _entries(tenant)
-    bad = (entries.annotate(n=Count("postings"), net=Coalesce(Sum("postings__amount"), _zero()))
-           .filter(~Q(net=0) | Q(n__lt=2)).values_list("id", "kind", "net", "n").order_by("id"))
+    bad = (
+        entries.annotate(n=Count("postings"), net=Coalesce(Sum("postings__amount"), _zero()))
+        .filter(~Q(net=0) | Q(n__lt=2))
+        .values_list("id", "kind", "net", "n")
+        .order_by("id")
+    )
     return entries.count(), [
         Problem("entries_balance", f"journal entry {pk} ({kind})", f"{n} posting(s) summing to {net}, not 0")
-        for pk, kind, net, n in bad]
+        for pk, kind, net, n in bad
+    ]
 
 
 def _entry_totals(tenant: Tenant | None) -> tuple[int, list[Problem]]:
     """Every entry's stored debit and credit totals equal its postings' debits and credits."""
     entries = _entries(tenant)
-    bad = (entries.annotate(
-        debits=Coalesce(Sum("postings__amount", filter=Q(postings__amount__gt=0)), _zero()),
-        credits=Coalesce(Sum("postings__amount", filter=Q(postings__amount__lt=0)), _zero()),
-    ).filter(~Q(debits=F("total_debit")) | ~Q(credits=-F("total_credit")) | ~Q(total_debit=F("total_credit")))
-        .values_list("id", "kind", "total_debit", "total_credit", "debits", "credits").order_by("id"))
+    bad = (
+        entries.annotate(
+            debits=Coalesce(Sum("postings__amount", filter=Q(postings__amount__gt=0)), _zero()),
+            credits=Coalesce(Sum("postings__amount", filter=Q(postings__amount__lt=0)), _zero()),
+        )
+        .filter(~Q(debits=F("total_debit")) | ~Q(credits=-F("total_credit")) | ~Q(total_debit=F("total_credit")))
+        .values_list("id", "kind", "total_debit", "total_credit", "debits", "credits")
+        .order_by("id")
+    )
     return entries.count(), [
-        Problem("entry_totals", f"journal entry {pk} ({kind})",
-                f"stored {debit}/{credit}, postings {debits}/{-credits}")
-        for pk, kind, debit, credit, debits, credits in bad]
+        Problem(
+            "entry_totals", f"journal entry {pk} ({kind})", f"stored {debit}/{credit}, postings {debits}/{-credits}"
+        )
+        for pk, kind, debit, credit, debits, credits in bad
+    ]
 
 
 def _postings_in_tenant(tenant: Tenant | None) -> tuple[int, list[Problem]]:
     """Every posting, and its account, belongs to its entry's tenant."""
     postings = Posting.objects.all() if tenant is None else Posting.objects.filter(entry__tenant=tenant)
-    bad = (postings.filter(~Q(tenant_id=F("entry__tenant_id")) | ~Q(account__tenant_id=F("entry__tenant_id")))
-           .values_list("id", "entry_id").order_by("id"))
+    bad = (
+        postings.filter(~Q(tenant_id=F("entry__tenant_id")) | ~Q(account__tenant_id=F("entry__tenant_id")))
+        .values_list("id", "entry_id")
+        .order_by("id")
+    )
     return postings.count(), [
         Problem("postings_in_tenant", f"posting {pk}", f"belongs to another tenant than journal entry {entry}")
-        for pk, entry in bad]
+        for pk, entry in bad
+    ]
 
 
 def _journal_balances(tenant: Tenant | None) -> tuple[int, list[Problem]]:
     """The whole journal balances: debits equal credits, per tenant and currency."""
     postings = Posting.objects.all() if tenant is None else Posting.objects.filter(entry__tenant=tenant)
-    rows = (postings.values("entry__tenant_id", "entry__currency")
-            .annotate(net=Coalesce(Sum("amount"), _zero())).order_by("entry__tenant_id", "entry__currency"))
+    rows = (
+        postings.values("entry__tenant_id", "entry__currency")
+        .annotate(net=Coalesce(Sum("amount"), _zero()))
+        .order_by("entry__tenant_id", "entry__currency")
+    )
     rows = list(rows)
     return len(rows), [
-        Problem("journal_balances", f"tenant {row['entry__tenant_id']} {row['entry__currency']}",
-                f"postings sum to {row['net']}, not 0")
-        for row in rows if row["net"] != 0]
+        Problem(
+            "journal_balances",
+            f"tenant {row['entry__tenant_id']} {row['entry__currency']}",
+            f"postings sum to {row['net']}, not 0",
+        )
+        for row in rows
+        if row["net"] != 0
+    ]
 
 
 def _money(tenant: Tenant | None) -> tuple[int, list[Problem]]:

@@ -1,4 +1,5 @@
 """Writes to the journal. Called from inside other services' transactions, never on their own."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,41 +52,80 @@ def record(
     ids = accounts(tenant)
     debit = sum(p.amount for p in postings if p.amount > 0)
     entry = JournalEntry.objects.create(
-        tenant=tenant, at=at, date=date, kind=kind, memo=memo[:300], currency=tenant.currency,
-        event_type=event[0], event_id=event[1], centre=centre, reverses=reverses,
-        total_debit=debit, total_credit=debit,
+        tenant=tenant,
+        at=at,
+        date=date,
+        kind=kind,
+        memo=memo[:300],
+        currency=tenant.currency,
+        event_type=event[0],
+        event_id=event[1],
+        centre=centre,
+        reverses=reverses,
+        total_debit=debit,
+        total_credit=debit,
     )
     PostingRow.objects.bulk_create(
         PostingRow(
-            entry=entry, tenant=tenant, account_id=ids[p.role], amount=p.amount,
+            entry=entry,
+            tenant=tenant,
+            account_id=ids[p.role],
+            amount=p.amount,
             package=package if package is not None else getattr(p.line_key, "package", None),
-            package_line=p.line_key, patient=patient, centre=centre,
+            package_line=p.line_key,
+            patient=patient,
+            centre=centre,
         )
         for p in postings
     )
     return entry
 
 
-def reverse_entries(*, tenant: Tenant, event: tuple[str, int], kind: str, memo: str, at: dt.datetime,
-                    date: dt.date, reversal_event: tuple[str, int]) -> list[JournalEntry]:
+def reverse_entries(
+    *,
+    tenant: Tenant,
+    event: tuple[str, int],
+    kind: str,
+    memo: str,
+    at: dt.datetime,
+    date: dt.date,
+    reversal_event: tuple[str, int],
+) -> list[JournalEntry]:
     """Reverse every entry an event caused (e.g. a voided redemption's recognition and commission)."""
     made = []
-    for original in JournalEntry.objects.filter(tenant=tenant, event_type=event[0], event_id=event[1],
-                                                reverses__isnull=True).prefetch_related("postings"):
+    for original in JournalEntry.objects.filter(
+        tenant=tenant, event_type=event[0], event_id=event[1], reverses__isnull=True
+    ).prefetch_related("postings"):
         rows = list(original.postings.all())
         entry = JournalEntry.objects.create(
-            tenant=tenant, at=at, date=date, kind=kind, memo=memo[:300], currency=original.currency,
-            event_type=reversal_event[0], event_id=reversal_event[1], centre=original.centre, reverses=original,
-            total_debit=original.total_debit, total_credit=original.total_credit,
+            tenant=tenant,
+            at=at,
+            date=date,
+            kind=kind,
+            memo=memo[:300],
+            currency=original.currency,
+            event_type=reversal_event[0],
+            event_id=reversal_event[1],
+            centre=original.centre,
+            reverses=original,
+            total_debit=original.total_debit,
+            total_credit=original.total_credit,
         )
         PostingRow.objects.bulk_create(
-            PostingRow(entry=entry, tenant=tenant, account_id=row.account_id, amount=-row.amount,
-                       package_id=row.package_id, package_line_id=row.package_line_id, patient_id=row.patient_id,
-                       centre_id=row.centre_id)
+            PostingRow(
+                entry=entry,
+                tenant=tenant,
+                account_id=row.account_id,
+                amount=-row.amount,
+                package_id=row.package_id,
+                package_line_id=row.package_line_id,
+                patient_id=row.patient_id,
+                centre_id=row.centre_id,
+            )
             for row in rows
         )
         made.append(entry)
     return made
 
 
-__all__ = ["ensure_chart", "accounts", "record", "reverse_entries", "Role"]
+__all__ = ["Role", "accounts", "ensure_chart", "record", "reverse_entries"]

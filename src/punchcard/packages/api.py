@@ -1,5 +1,6 @@
 """HTTP routes for packages: balances, redemptions, holds, voids, adjustments, expiry, closing, sharing,
 transfer and history (SPEC §4–§7). Each write is one service call; the response re-reads the result."""
+
 from ninja import Query, Router
 from ninja.responses import Status
 
@@ -52,6 +53,7 @@ def _appointment(p, appointment_id: int | None) -> Appointment | None:
 
 # ---------------------------------------------------------------- reading
 
+
 @router.get("/packages", response={200: Page[PackageSummaryOut], **READ})
 def list_packages(request, filters: Query[PackageFilters]):
     """Packages, newest first, with their derived status and session totals.
@@ -61,14 +63,26 @@ def list_packages(request, filters: Query[PackageFilters]):
     `next_cursor` is set — keep following it until it is null.
     """
     p = caller(request, Perm.READ)
-    qs = queries.filter_packages(p.tenant, patient=filters.patient, status=filters.status, centre=filters.centre,
-                                 plan=filters.plan, purchased_from=filters.purchased_from,
-                                 purchased_to=filters.purchased_to)
-    page = paginate(qs, cursor=filters.cursor, limit=filters.limit, prepare=queries.summaries,
-                    keep=queries.status_is(filters.status) if filters.status is not None else None)
+    qs = queries.filter_packages(
+        p.tenant,
+        patient=filters.patient,
+        status=filters.status,
+        centre=filters.centre,
+        plan=filters.plan,
+        purchased_from=filters.purchased_from,
+        purchased_to=filters.purchased_to,
+    )
+    page = paginate(
+        qs,
+        cursor=filters.cursor,
+        limit=filters.limit,
+        prepare=queries.summaries,
+        keep=queries.status_is(filters.status) if filters.status is not None else None,
+    )
     ctx = Ctx(p)
-    return Page[PackageSummaryOut](items=[PackageSummaryOut.of(s, ctx) for s in page.items],
-                                   next_cursor=page.next_cursor)
+    return Page[PackageSummaryOut](
+        items=[PackageSummaryOut.of(s, ctx) for s in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.get("/packages/{package_id}", response={200: PackageOut, **READ})
@@ -104,10 +118,8 @@ def get_history(request, package_id: Id, params: Query[PageParams]):
     p = caller(request, Perm.READ)
     package = queries.package(p.tenant, package_id)
     ctx = Ctx(p)
-    page = paginate(queries.history(p.tenant, package), cursor=params.cursor, limit=params.limit,
-                    newest_first=False)
-    return Page[HistoryEntryOut](items=[HistoryEntryOut.of(e, ctx) for e in page.items],
-                                 next_cursor=page.next_cursor)
+    page = paginate(queries.history(p.tenant, package), cursor=params.cursor, limit=params.limit, newest_first=False)
+    return Page[HistoryEntryOut](items=[HistoryEntryOut.of(e, ctx) for e in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/packages/{package_id}/usage", response={200: list[UsageOut], **READ})
@@ -119,11 +131,19 @@ def get_usage(request, package_id: Id):
     current = selectors.beneficiary_ids(package)
     people = set(used) | set(current) | {package.holder_id}
     patients = Patient.objects.filter(tenant=p.tenant, id__in=people).order_by("id")
-    return [UsageOut(person=patient_ref(x), is_holder=x.id == package.holder_id, is_beneficiary=x.id in current,
-                     sessions=used.get(x.id, 0)) for x in patients]
+    return [
+        UsageOut(
+            person=patient_ref(x),
+            is_holder=x.id == package.holder_id,
+            is_beneficiary=x.id in current,
+            sessions=used.get(x.id, 0),
+        )
+        for x in patients
+    ]
 
 
 # ---------------------------------------------------------------- redemption and holds
+
 
 @router.post("/packages/{package_id}/redemptions", response={201: RedemptionOut, **WRITE})
 @idempotent
@@ -132,10 +152,17 @@ def redeem(request, package_id: Id, payload: RedeemIn):
     a refusal names the rule (e.g. 409 insufficient_sessions, expired, out_of_scope)."""
     p = caller(request)
     redemption = services.redeem_session(
-        tenant=p.tenant, actor=p.actor, package_id=package_id, service_id=payload.service_id,
-        centre_id=payload.centre_id, person_id=payload.person_id, sessions=payload.sessions,
-        practitioner_id=payload.practitioner_id, appointment=_appointment(p, payload.appointment_id),
-        idempotency_key=key_of(request))
+        tenant=p.tenant,
+        actor=p.actor,
+        package_id=package_id,
+        service_id=payload.service_id,
+        centre_id=payload.centre_id,
+        person_id=payload.person_id,
+        sessions=payload.sessions,
+        practitioner_id=payload.practitioner_id,
+        appointment=_appointment(p, payload.appointment_id),
+        idempotency_key=key_of(request),
+    )
     return Status(201, RedemptionOut.of(queries.redemption(p.tenant, redemption.id), Ctx(p)))
 
 
@@ -155,10 +182,18 @@ def place_hold(request, package_id: Id, payload: HoldIn):
     """Reserve sessions for a booked appointment; the checks are made against its date."""
     p = caller(request)
     hold = services.place_hold(
-        tenant=p.tenant, actor=p.actor, package_id=package_id, service_id=payload.service_id,
-        centre_id=payload.centre_id, day=payload.day, person_id=payload.person_id, sessions=payload.sessions,
-        practitioner_id=payload.practitioner_id, appointment=_appointment(p, payload.appointment_id),
-        idempotency_key=key_of(request))
+        tenant=p.tenant,
+        actor=p.actor,
+        package_id=package_id,
+        service_id=payload.service_id,
+        centre_id=payload.centre_id,
+        day=payload.day,
+        person_id=payload.person_id,
+        sessions=payload.sessions,
+        practitioner_id=payload.practitioner_id,
+        appointment=_appointment(p, payload.appointment_id),
+        idempotency_key=key_of(request),
+    )
     return Status(201, HoldOut.of(queries.hold(p.tenant, hold.id)))
 
 
@@ -182,13 +217,20 @@ def release_hold(request, hold_id: Id, payload: ReleaseIn | None = None):
 
 # ---------------------------------------------------------------- corrections, expiry, closing
 
+
 @router.post("/packages/{package_id}/adjustments", response={201: HistoryEntryOut, **WRITE})
 @idempotent
 def adjust(request, package_id: Id, payload: AdjustIn):
     """A manager's correction of one line's sessions, with a reason."""
     p = caller(request)
-    entry = services.adjust_sessions(tenant=p.tenant, actor=p.actor, package_id=package_id, line_id=payload.line_id,
-                                     delta=payload.delta, reason=payload.reason)
+    entry = services.adjust_sessions(
+        tenant=p.tenant,
+        actor=p.actor,
+        package_id=package_id,
+        line_id=payload.line_id,
+        delta=payload.delta,
+        reason=payload.reason,
+    )
     package = queries.package(p.tenant, package_id)
     return Status(201, HistoryEntryOut.of(queries.history(p.tenant, package).get(pk=entry.pk), Ctx(p)))
 
@@ -198,8 +240,9 @@ def adjust(request, package_id: Id, payload: AdjustIn):
 def change_expiry(request, package_id: Id, payload: ExpiryChangeIn):
     """Extend, shorten or clear (null) the package's last valid day, with a reason."""
     p = caller(request)
-    services.change_expiry(tenant=p.tenant, actor=p.actor, package_id=package_id, expires_on=payload.expires_on,
-                           reason=payload.reason)
+    services.change_expiry(
+        tenant=p.tenant, actor=p.actor, package_id=package_id, expires_on=payload.expires_on, reason=payload.reason
+    )
     return Status(200, _detail(p, package_id))
 
 
@@ -223,13 +266,15 @@ def cancel(request, package_id: Id, payload: ReasonIn):
 
 # ---------------------------------------------------------------- sharing and transfer
 
+
 @router.post("/packages/{package_id}/beneficiaries", response={201: BeneficiaryOut, **WRITE})
 @idempotent
 def add_beneficiary(request, package_id: Id, payload: BeneficiaryIn):
     """Share the package with another patient, up to the plan's maximum (which counts the holder)."""
     p = caller(request)
-    beneficiary = services.add_beneficiary(tenant=p.tenant, actor=p.actor, package_id=package_id,
-                                           patient_id=payload.patient_id)
+    beneficiary = services.add_beneficiary(
+        tenant=p.tenant, actor=p.actor, package_id=package_id, patient_id=payload.patient_id
+    )
     return Status(201, BeneficiaryOut.of(Beneficiary.objects.select_related("patient").get(pk=beneficiary.pk)))
 
 
@@ -237,8 +282,9 @@ def add_beneficiary(request, package_id: Id, payload: BeneficiaryIn):
 def remove_beneficiary(request, package_id: Id, patient_id: Id):
     """Stop sharing with a patient; their usage history stays."""
     p = caller(request)
-    beneficiary = services.remove_beneficiary(tenant=p.tenant, actor=p.actor, package_id=package_id,
-                                              patient_id=patient_id)
+    beneficiary = services.remove_beneficiary(
+        tenant=p.tenant, actor=p.actor, package_id=package_id, patient_id=patient_id
+    )
     return BeneficiaryOut.of(Beneficiary.objects.select_related("patient").get(pk=beneficiary.pk))
 
 
@@ -247,6 +293,11 @@ def remove_beneficiary(request, package_id: Id, patient_id: Id):
 def transfer(request, package_id: Id, payload: TransferIn):
     """Move the whole package (its remaining sessions) to another patient."""
     p = caller(request)
-    record = services.transfer_package(tenant=p.tenant, actor=p.actor, package_id=package_id,
-                                       to_patient_id=payload.to_patient_id, reason=payload.reason)
+    record = services.transfer_package(
+        tenant=p.tenant,
+        actor=p.actor,
+        package_id=package_id,
+        to_patient_id=payload.to_patient_id,
+        reason=payload.reason,
+    )
     return Status(201, TransferOut.of(record))

@@ -4,6 +4,7 @@ Cached columns (granted, redeemed, held, forfeited, deferred_value) change only 
 SessionEntry carrying the same deltas, in the same transaction; `punchcard reconcile` proves the
 sums agree. CHECK constraints make an overdraft impossible whatever the code does.
 """
+
 from __future__ import annotations
 
 from django.db import models
@@ -18,8 +19,9 @@ class Package(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     holder = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="packages")
     plan_version = models.ForeignKey("catalogue.PlanVersion", on_delete=models.PROTECT, related_name="packages")
-    order_line = models.ForeignKey("billing.OrderLine", null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="packages")
+    order_line = models.ForeignKey(
+        "billing.OrderLine", null=True, blank=True, on_delete=models.PROTECT, related_name="packages"
+    )
     sold_at = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="+")
     currency = models.CharField(max_length=3)
     price_gross = models.BigIntegerField()
@@ -33,13 +35,11 @@ class Package(models.Model):
     expires_on = models.DateField(null=True, blank=True)  # last valid local day; None = no expiry (yet)
     expiry_overridden = models.BooleanField(default=False)
     first_used_on = models.DateField(null=True, blank=True)
-    closure = models.CharField(max_length=16, choices=[(c.value, c.value) for c in Closure], null=True,
-                               blank=True)
+    closure = models.CharField(max_length=16, choices=[(c.value, c.value) for c in Closure], null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.CharField(max_length=200, blank=True)
     closed_reason = models.TextField(blank=True)
-    credited_staff = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.PROTECT,
-                                       related_name="+")
+    credited_staff = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     upgraded_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     activated_at = models.DateTimeField()
 
@@ -75,7 +75,10 @@ class PackageLine(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(redeemed__gte=0) & Q(held__gte=0) & Q(forfeited__gte=0) & Q(deferred_value__gte=0)
+                condition=Q(redeemed__gte=0)
+                & Q(held__gte=0)
+                & Q(forfeited__gte=0)
+                & Q(deferred_value__gte=0)
                 & Q(granted__gte=F("redeemed") + F("forfeited") + F("held")),
                 name="package_line_no_overdraft",
             ),
@@ -100,8 +103,11 @@ class Beneficiary(models.Model):
     removed_by = models.CharField(max_length=200, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["package", "patient"], condition=Q(removed_at__isnull=True),
-                                               name="beneficiary_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["package", "patient"], condition=Q(removed_at__isnull=True), name="beneficiary_unique"
+            )
+        ]
 
 
 class HoldState(models.TextChoices):
@@ -118,8 +124,9 @@ class Hold(models.Model):
     centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="+")
     person = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
     practitioner = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    appointment = models.ForeignKey("appointments.Appointment", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="holds")
+    appointment = models.ForeignKey(
+        "appointments.Appointment", null=True, blank=True, on_delete=models.PROTECT, related_name="holds"
+    )
     day = models.DateField()
     sessions = models.PositiveIntegerField()
     state = models.CharField(max_length=16, choices=HoldState.choices, default=HoldState.PENDING)
@@ -144,8 +151,9 @@ class Redemption(models.Model):
     centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="+")
     person = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
     practitioner = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    appointment = models.ForeignKey("appointments.Appointment", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="redemptions")
+    appointment = models.ForeignKey(
+        "appointments.Appointment", null=True, blank=True, on_delete=models.PROTECT, related_name="redemptions"
+    )
     hold = models.OneToOneField(Hold, null=True, blank=True, on_delete=models.PROTECT, related_name="redemption")
     day = models.DateField()  # local date at the redeeming centre
     at = models.DateTimeField()
@@ -163,8 +171,11 @@ class Redemption(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "idempotency_key"], name="redemption_idempotency_unique"),
             # One live redemption per appointment and line (DESIGN rule 3); a voided one frees the slot.
-            models.UniqueConstraint(fields=["appointment", "line"], condition=Q(voided_at__isnull=True),
-                                    name="redemption_once_per_appointment_line"),
+            models.UniqueConstraint(
+                fields=["appointment", "line"],
+                condition=Q(voided_at__isnull=True),
+                name="redemption_once_per_appointment_line",
+            ),
             models.CheckConstraint(condition=Q(sessions__gte=1) & Q(value__gte=0), name="redemption_positive"),
         ]
         indexes = [models.Index(fields=["tenant", "day"]), models.Index(fields=["package", "day"])]

@@ -1,4 +1,5 @@
 """Reads of packages: balances, derived status, rules for the checks, history, usage by person."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,8 +18,13 @@ from .models import Beneficiary, Hold, HoldState, Package, PackageLine, Redempti
 
 
 def get_package(tenant: Tenant, package_id, field: str = "package_id") -> Package:
-    return scoped_get(Package, tenant=tenant, pk=package_id, field=field,
-                      queryset=Package.objects.select_related("plan_version", "sold_at", "holder"))
+    return scoped_get(
+        Package,
+        tenant=tenant,
+        pk=package_id,
+        field=field,
+        queryset=Package.objects.select_related("plan_version", "sold_at", "holder"),
+    )
 
 
 def today_for(package: Package, now: dt.datetime | None = None) -> dt.date:
@@ -29,20 +35,25 @@ def today_for(package: Package, now: dt.datetime | None = None) -> dt.date:
 def status_of(package: Package, lines: list[PackageLine], today: dt.date) -> StatusView:
     return derive_status(
         closure=Closure(package.closure) if package.closure else None,
-        today=today, start=package.start_date, last_day=package.expires_on,
-        mode=ExpiryMode(package.expiry_mode), grace_days=package.grace_days,
+        today=today,
+        start=package.start_date,
+        last_day=package.expires_on,
+        mode=ExpiryMode(package.expiry_mode),
+        grace_days=package.grace_days,
         remaining=sum(line.remaining for line in lines),
     )
 
 
 def usable_until_of(package: Package) -> dt.date | None:
-    return usable_until(last_day=package.expires_on, mode=ExpiryMode(package.expiry_mode),
-                        grace_days=package.grace_days)
+    return usable_until(
+        last_day=package.expires_on, mode=ExpiryMode(package.expiry_mode), grace_days=package.grace_days
+    )
 
 
 def beneficiary_ids(package: Package) -> frozenset[int]:
-    return frozenset(Beneficiary.objects.filter(package=package, removed_at__isnull=True)
-                     .values_list("patient_id", flat=True))
+    return frozenset(
+        Beneficiary.objects.filter(package=package, removed_at__isnull=True).values_list("patient_id", flat=True)
+    )
 
 
 def rules_of(package: Package, *, person_id: int | None = None) -> PackageRules:
@@ -75,7 +86,8 @@ def uses_for_caps(package: Package, caps: UsageCaps, day: dt.date) -> list[Use]:
     redeemed = Redemption.objects.filter(package=package, voided_at__isnull=True, day__range=(low, high))
     held = Hold.objects.filter(package=package, day__range=(low, high), state=HoldState.PENDING)
     return [Use(d, n) for d, n in redeemed.values_list("day", "sessions")] + [
-        Use(d, n) for d, n in held.values_list("day", "sessions")]
+        Use(d, n) for d, n in held.values_list("day", "sessions")
+    ]
 
 
 @dataclass(frozen=True)
@@ -112,8 +124,7 @@ class PackageSummary:
 
 def summarize(package: Package, *, now: dt.datetime | None = None, lines=None) -> PackageSummary:
     lines = list(package.lines.all()) if lines is None else lines
-    return PackageSummary(package, lines, status_of(package, lines, today_for(package, now)),
-                          usable_until_of(package))
+    return PackageSummary(package, lines, status_of(package, lines, today_for(package, now)), usable_until_of(package))
 
 
 def package_ids_of_patient(tenant: Tenant, patient_id: int, *, include_beneficiary: bool = True):
@@ -124,29 +135,43 @@ def package_ids_of_patient(tenant: Tenant, patient_id: int, *, include_beneficia
     """
     ids = Package.objects.filter(tenant=tenant, holder_id=patient_id).values_list("id", flat=True)
     if include_beneficiary:
-        ids = ids.union(Beneficiary.objects.filter(tenant=tenant, patient_id=patient_id, removed_at__isnull=True)
-                        .values_list("package_id", flat=True))
+        ids = ids.union(
+            Beneficiary.objects.filter(tenant=tenant, patient_id=patient_id, removed_at__isnull=True).values_list(
+                "package_id", flat=True
+            )
+        )
     return ids
 
 
-def packages_of_patient(tenant: Tenant, patient_id: int, *, include_beneficiary: bool = True,
-                        now: dt.datetime | None = None) -> list[PackageSummary]:
+def packages_of_patient(
+    tenant: Tenant, patient_id: int, *, include_beneficiary: bool = True, now: dt.datetime | None = None
+) -> list[PackageSummary]:
     """The patient's own packages and, optionally, those they are a live beneficiary of."""
     ids = package_ids_of_patient(tenant, patient_id, include_beneficiary=include_beneficiary)
-    packages = (Package.objects.filter(tenant=tenant, id__in=ids)
-                .select_related("plan_version", "sold_at", "holder").prefetch_related("lines").order_by("id"))
+    packages = (
+        Package.objects.filter(tenant=tenant, id__in=ids)
+        .select_related("plan_version", "sold_at", "holder")
+        .prefetch_related("lines")
+        .order_by("id")
+    )
     return [summarize(p, now=now, lines=list(p.lines.all())) for p in packages]
 
 
 def history(package: Package) -> list[SessionEntry]:
-    return list(SessionEntry.objects.filter(package=package)
-                .select_related("redemption__appointment", "redemption__person", "hold", "line").order_by("id"))
+    return list(
+        SessionEntry.objects.filter(package=package)
+        .select_related("redemption__appointment", "redemption__person", "hold", "line")
+        .order_by("id")
+    )
 
 
 def usage_by_person(package: Package) -> dict[int, int]:
     """patient id → sessions used (voids excluded), for shared packages (SPEC §7)."""
-    rows = (Redemption.objects.filter(package=package, voided_at__isnull=True)
-            .values("person_id").annotate(n=Sum("sessions")))
+    rows = (
+        Redemption.objects.filter(package=package, voided_at__isnull=True)
+        .values("person_id")
+        .annotate(n=Sum("sessions"))
+    )
     return {row["person_id"]: row["n"] for row in rows}
 
 
@@ -165,8 +190,12 @@ COLUMNS = ("granted", "redeemed", "held", "forfeited", "value")
 def ledger_mismatches(tenant: Tenant | None = None) -> list[Mismatch]:
     """Every line whose cached balance differs from the sum of its session entries (set-based)."""
     sums = SessionEntry.objects.values("line_id").annotate(
-        s_granted=Sum("granted"), s_redeemed=Sum("redeemed"), s_held=Sum("held"),
-        s_forfeited=Sum("forfeited"), s_value=Sum("value"))
+        s_granted=Sum("granted"),
+        s_redeemed=Sum("redeemed"),
+        s_held=Sum("held"),
+        s_forfeited=Sum("forfeited"),
+        s_value=Sum("value"),
+    )
     lines = PackageLine.objects.all()
     if tenant is not None:
         sums = sums.filter(tenant=tenant)

@@ -5,6 +5,7 @@ commit or roll back with the change). Packages import nothing from the apps that
 - redemption_voided(redemption, actor, now, reason): a redemption was voided (void_redemption); listeners
   reverse what they hung on it (the appointment's co-pay charge, the practitioner's commission).
 """
+
 from django.dispatch import Signal
 
 package_activated = Signal()

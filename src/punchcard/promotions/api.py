@@ -19,8 +19,7 @@ from punchcard.api.auth import caller
 from punchcard.api.idempotency import idempotent, key_of
 from punchcard.api.pagination import paginate
 from punchcard.api.problems import READ, WRITE, errors, problem
-from punchcard.api.schemas.common import (Amount, BodyId, Ctx, Date, Id, Input, Money, Page, PageParams, Reason,
-                                          Text)
+from punchcard.api.schemas.common import Amount, BodyId, Ctx, Date, Id, Input, Money, Page, PageParams, Reason, Text
 from punchcard.billing.models import Order
 from punchcard.domain.errors import RateLimited
 from punchcard.tenancy.permissions import Perm
@@ -34,6 +33,7 @@ CLAIM = {**WRITE, **errors(429)}
 
 
 # ---------------------------------------------------------------- schemas
+
 
 class TierIn(Input):
     min: int = Field(ge=0, le=100_000, description="packages already bought, at least")
@@ -78,11 +78,24 @@ class PromotionOut(Schema):
 
     @staticmethod
     def of(p: Promotion) -> "PromotionOut":
-        return PromotionOut(id=p.id, name=p.name, kind=p.kind, code=p.code or None, automatic=p.automatic,
-                            stackable=p.stackable, priority=p.priority,
-                            plan_ids=sorted(pl.id for pl in p.plans.all()), valid_from=p.valid_from,
-                            valid_to=p.valid_to, percent_bp=p.percent_bp, amount=p.amount, buy=p.buy, free=p.free,
-                            tiers=p.tiers, retired=p.retired_at is not None)
+        return PromotionOut(
+            id=p.id,
+            name=p.name,
+            kind=p.kind,
+            code=p.code or None,
+            automatic=p.automatic,
+            stackable=p.stackable,
+            priority=p.priority,
+            plan_ids=sorted(pl.id for pl in p.plans.all()),
+            valid_from=p.valid_from,
+            valid_to=p.valid_to,
+            percent_bp=p.percent_bp,
+            amount=p.amount,
+            buy=p.buy,
+            free=p.free,
+            tiers=p.tiers,
+            retired=p.retired_at is not None,
+        )
 
 
 class PromotionFilters(PageParams):
@@ -145,13 +158,23 @@ class ClaimCodeOut(Schema):
         from .codes import display
 
         return ClaimCodeOut(
-            id=code.id, kind=code.kind, status=code.status, code=display(plaintext) if plaintext else None,
-            hint=code.hint, buyer_id=code.buyer_id,
-            order_id=code.order_line.order_id if code.order_line_id else None, package_id=code.package_id,
-            claimant_id=code.claimant_id, value_held=ctx.money_if_allowed(code.deferred_value),
-            price=ctx.money(code.gross) if code.kind != ClaimKind.TRANSFER else None, recipient=code.recipient,
-            message=code.message, expires_on=code.expires_on, claimed_at=code.claimed_at,
-            closed_reason=code.closed_reason)
+            id=code.id,
+            kind=code.kind,
+            status=code.status,
+            code=display(plaintext) if plaintext else None,
+            hint=code.hint,
+            buyer_id=code.buyer_id,
+            order_id=code.order_line.order_id if code.order_line_id else None,
+            package_id=code.package_id,
+            claimant_id=code.claimant_id,
+            value_held=ctx.money_if_allowed(code.deferred_value),
+            price=ctx.money(code.gross) if code.kind != ClaimKind.TRANSFER else None,
+            recipient=code.recipient,
+            message=code.message,
+            expires_on=code.expires_on,
+            claimed_at=code.claimed_at,
+            closed_reason=code.closed_reason,
+        )
 
 
 class OrderSummary(Schema):
@@ -198,6 +221,7 @@ class CodeFilters(PageParams):
 
 # ---------------------------------------------------------------- promotions
 
+
 @router.get("/promotions", response={200: Page[PromotionOut], **READ})
 def list_promotions(request, filters: Query[PromotionFilters]):
     """Promotions, newest first."""
@@ -216,11 +240,23 @@ def create_promotion(request, payload: PromotionIn):
     applied at sale by code and/or automatically, in its window, to its plans (none listed: every plan)."""
     p = caller(request)
     promotion = services.create_promotion(
-        tenant=p.tenant, actor=p.actor, name=payload.name, kind=payload.kind.value, code=payload.code,
-        automatic=payload.automatic, stackable=payload.stackable, priority=payload.priority,
-        plan_ids=payload.plan_ids, valid_from=payload.valid_from, valid_to=payload.valid_to,
-        percent_bp=payload.percent_bp, amount=payload.amount, buy=payload.buy, free=payload.free,
-        tiers=[t.model_dump() for t in payload.tiers])
+        tenant=p.tenant,
+        actor=p.actor,
+        name=payload.name,
+        kind=payload.kind.value,
+        code=payload.code,
+        automatic=payload.automatic,
+        stackable=payload.stackable,
+        priority=payload.priority,
+        plan_ids=payload.plan_ids,
+        valid_from=payload.valid_from,
+        valid_to=payload.valid_to,
+        percent_bp=payload.percent_bp,
+        amount=payload.amount,
+        buy=payload.buy,
+        free=payload.free,
+        tiers=[t.model_dump() for t in payload.tiers],
+    )
     return Status(201, PromotionOut.of(promotion))
 
 
@@ -229,12 +265,27 @@ def quote(request, params: Query[QuoteParams]):
     """What an order for these plans would cost today with the automatic promotions and the code."""
     p = caller(request, Perm.READ)
     ctx = Ctx(p)
-    quotes = services.quote(tenant=p.tenant, actor=p.actor, patient_id=params.patient_id,
-                            centre_id=params.centre_id, plan_ids=params.plan_id,
-                            promotion_code=params.promotion_code)
-    return [QuoteOut(plan_id=q.plan_id, name=q.name, price=ctx.money(q.price), discount=ctx.money(q.discount),
-                     net=ctx.money(q.net), tax=ctx.money(q.tax), gross=ctx.money(q.gross), promotion=q.promotion)
-            for q in quotes]
+    quotes = services.quote(
+        tenant=p.tenant,
+        actor=p.actor,
+        patient_id=params.patient_id,
+        centre_id=params.centre_id,
+        plan_ids=params.plan_id,
+        promotion_code=params.promotion_code,
+    )
+    return [
+        QuoteOut(
+            plan_id=q.plan_id,
+            name=q.name,
+            price=ctx.money(q.price),
+            discount=ctx.money(q.discount),
+            net=ctx.money(q.net),
+            tax=ctx.money(q.tax),
+            gross=ctx.money(q.gross),
+            promotion=q.promotion,
+        )
+        for q in quotes
+    ]
 
 
 @router.get("/promotions/{int:promotion_id}", response={200: PromotionOut, **READ})
@@ -248,15 +299,23 @@ def get_promotion(request, promotion_id: Id):
 def retire_promotion(request, promotion_id: Id):
     """Stop applying it to new orders (orders already placed keep what they got)."""
     p = caller(request)
-    return Status(200, PromotionOut.of(services.retire_promotion(tenant=p.tenant, actor=p.actor,
-                                                                 promotion_id=promotion_id)))
+    return Status(
+        200, PromotionOut.of(services.retire_promotion(tenant=p.tenant, actor=p.actor, promotion_id=promotion_id))
+    )
 
 
 # ---------------------------------------------------------------- claim codes
 
+
 def _order_summary(order: Order, ctx: Ctx) -> OrderSummary:
-    return OrderSummary(id=order.id, number=order.number, status=order.status, gross=ctx.money(order.gross),
-                        discount=ctx.money(order.discount), due=ctx.money(order.due))
+    return OrderSummary(
+        id=order.id,
+        number=order.number,
+        status=order.status,
+        gross=ctx.money(order.gross),
+        discount=ctx.money(order.discount),
+        due=ctx.money(order.due),
+    )
 
 
 @router.post("/claim-orders", response={201: ClaimOrderOut, **WRITE})
@@ -267,15 +326,30 @@ def create_claim_order(request, payload: ClaimOrderIn):
     The codes are in this answer only — hand them out from here."""
     p = caller(request)
     made = services.place_claim_order(
-        tenant=p.tenant, actor=p.actor, buyer_id=payload.buyer_id, centre_id=payload.centre_id,
-        plan_id=payload.plan_id, quantity=payload.quantity, kind=payload.kind, start_date=payload.start_date,
-        expires_on=payload.expires_on, valid_days=payload.valid_days, recipient=payload.recipient,
-        message=payload.message, credited_staff_id=payload.credited_staff_id, promotion_code=payload.promotion_code,
-        idempotency_key=key_of(request))
+        tenant=p.tenant,
+        actor=p.actor,
+        buyer_id=payload.buyer_id,
+        centre_id=payload.centre_id,
+        plan_id=payload.plan_id,
+        quantity=payload.quantity,
+        kind=payload.kind,
+        start_date=payload.start_date,
+        expires_on=payload.expires_on,
+        valid_days=payload.valid_days,
+        recipient=payload.recipient,
+        message=payload.message,
+        credited_staff_id=payload.credited_staff_id,
+        promotion_code=payload.promotion_code,
+        idempotency_key=key_of(request),
+    )
     ctx = Ctx(p)
     made.order.refresh_from_db()
-    return Status(201, ClaimOrderOut(order=_order_summary(made.order, ctx),
-                                     codes=[ClaimCodeOut.of(i.code, ctx, i.plaintext) for i in made.codes]))
+    return Status(
+        201,
+        ClaimOrderOut(
+            order=_order_summary(made.order, ctx), codes=[ClaimCodeOut.of(i.code, ctx, i.plaintext) for i in made.codes]
+        ),
+    )
 
 
 @router.get("/claim-codes", response={200: Page[ClaimCodeOut], **READ})
@@ -295,8 +369,9 @@ def get_claim_code(request, code_id: Id):
     p = caller(request, Perm.READ)
     from punchcard.tenancy.selectors import scoped_get
 
-    code = scoped_get(ClaimCode, tenant=p.tenant, pk=code_id, field="code_id",
-                      queryset=ClaimCode.objects.select_related("order_line"))
+    code = scoped_get(
+        ClaimCode, tenant=p.tenant, pk=code_id, field="code_id", queryset=ClaimCode.objects.select_related("order_line")
+    )
     return ClaimCodeOut.of(code, Ctx(p))
 
 
@@ -312,11 +387,17 @@ def claim(request, payload: ClaimIn):
     caller or IP: 429 rate_limited with Retry-After."""
     p = caller(request)
     try:
-        code = services.claim_code(tenant=p.tenant, actor=p.actor, code=payload.code, patient_id=payload.patient_id,
-                                   client_ip=_client_ip(request))
+        code = services.claim_code(
+            tenant=p.tenant,
+            actor=p.actor,
+            code=payload.code,
+            patient_id=payload.patient_id,
+            client_ip=_client_ip(request),
+        )
     except RateLimited as exc:
-        response = problem(status=429, code=exc.code, detail=exc.message,
-                           context={"retry_after": exc.context.get("retry_after")})
+        response = problem(
+            status=429, code=exc.code, detail=exc.message, context={"retry_after": exc.context.get("retry_after")}
+        )
         response["Retry-After"] = str(exc.context.get("retry_after", 60))
         return response
     return ClaimCodeOut.of(ClaimCode.objects.select_related("order_line").get(pk=code.pk), Ctx(p))
@@ -327,9 +408,14 @@ def claim(request, payload: ClaimIn):
 def create_transfer_code(request, package_id: Id, payload: TransferCodeIn):
     """A one-time code that transfers this (transferable) package to whoever claims it. Shown once."""
     p = caller(request)
-    issued = services.create_transfer_code(tenant=p.tenant, actor=p.actor, package_id=package_id,
-                                           expires_on=payload.expires_on, valid_days=payload.valid_days,
-                                           reason=payload.reason)
+    issued = services.create_transfer_code(
+        tenant=p.tenant,
+        actor=p.actor,
+        package_id=package_id,
+        expires_on=payload.expires_on,
+        valid_days=payload.valid_days,
+        reason=payload.reason,
+    )
     return Status(201, ClaimCodeOut.of(issued.code, Ctx(p), issued.plaintext))
 
 
@@ -338,8 +424,14 @@ def create_transfer_code(request, package_id: Id, payload: TransferCodeIn):
 def revoke(request, code_id: Id, payload: RevokeIn):
     """Revoke an open code: its value is refunded to the buyer's credit (or forfeited with refund=false)."""
     p = caller(request)
-    code = services.revoke_claim_code(tenant=p.tenant, actor=p.actor, code_id=code_id, reason=payload.reason,
-                                      refund=payload.refund, amount=payload.amount)
+    code = services.revoke_claim_code(
+        tenant=p.tenant,
+        actor=p.actor,
+        code_id=code_id,
+        reason=payload.reason,
+        refund=payload.refund,
+        amount=payload.amount,
+    )
     return Status(200, ClaimCodeOut.of(code, Ctx(p)))
 
 

@@ -7,6 +7,7 @@ I/L→1 are read as the digits they look like. The check symbol (value mod 37) c
 mistyped symbol and most adjacent transpositions, so a typo is told apart from an unknown code
 without a database look-up.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,7 +59,7 @@ def normalise(text: str) -> str:
 
 def display(code: str) -> str:
     """Groups of four for printing: XXXX-XXXX-XXXX-XX."""
-    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def digest(code: str) -> str:

@@ -13,6 +13,7 @@ billing.selectors.money_problems checks, per code, that the held value equals it
 The codes themselves are never stored: only their SHA-256 digest and last four symbols. They are
 shown once, when made; a lost code is reissued: the same record (and held value) gets a new code.
 """
+
 from __future__ import annotations
 
 from django.db import models
@@ -76,11 +77,11 @@ class ClaimCode(models.Model):
     digest = models.CharField(max_length=64)  # SHA-256 of the canonical code
     hint = models.CharField(max_length=8)  # its last four symbols
     buyer = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")  # payer / giver / holder
-    order_line = models.OneToOneField("billing.OrderLine", null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="claim_code")
+    order_line = models.OneToOneField(
+        "billing.OrderLine", null=True, blank=True, on_delete=models.PROTECT, related_name="claim_code"
+    )
     # TRANSFER: the package that moves. BULK/GIFT: the package made when the code is claimed.
-    package = models.ForeignKey("packages.Package", null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="+")
+    package = models.ForeignKey("packages.Package", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     deferred_value = models.BigIntegerField(default=0)  # net value held until claimed (BULK/GIFT, paid)
     gross = models.BigIntegerField(default=0)  # what the buyer pays for this code
     recipient = models.CharField(max_length=200, blank=True)  # a gift's "for", free text
@@ -100,8 +101,9 @@ class ClaimCode(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "digest"], name="claim_code_digest_unique"),
-            models.CheckConstraint(condition=Q(deferred_value__gte=0) & Q(gross__gte=0),
-                                   name="claim_code_amounts_non_negative"),
+            models.CheckConstraint(
+                condition=Q(deferred_value__gte=0) & Q(gross__gte=0), name="claim_code_amounts_non_negative"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "status", "expires_on"])]
 

@@ -6,6 +6,7 @@ the option holding the code the patient typed wins, then the one with fewer prom
 lower priority number. So at most one promotion applies to a line unless every applied one says it
 stacks, and the record says which applied, how much each gave, and why the others did not.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -105,15 +106,22 @@ class Offer:
             return {}
         data = {
             "applied": [
-                {"promotion_id": a.promotion.id, "code": a.promotion.code, "name": a.promotion.name,
-                 "kind": str(a.promotion.kind), "discount": a.discount,
-                 "bonus_sessions": {str(k): n for k, n in sorted(a.bonus.items())}, "why": a.why}
+                {
+                    "promotion_id": a.promotion.id,
+                    "code": a.promotion.code,
+                    "name": a.promotion.name,
+                    "kind": str(a.promotion.kind),
+                    "discount": a.discount,
+                    "bonus_sessions": {str(k): n for k, n in sorted(a.bonus.items())},
+                    "why": a.why,
+                }
                 for a in self.applied
             ],
             "discount": self.discount,
             "bonus_sessions": {str(k): n for k, n in sorted(self.bonus.items())},
-            "not_applied": [{"promotion_id": p.id, "code": p.code, "name": p.name, "why": why}
-                            for p, why in self.passed_over],
+            "not_applied": [
+                {"promotion_id": p.id, "code": p.code, "name": p.name, "why": why} for p, why in self.passed_over
+            ],
         }
         if entered_code:
             data["entered_code"] = entered_code
@@ -137,31 +145,37 @@ def not_applicable(promo: PromotionTerms, *, plan_id: int, day: dt.date) -> str 
     return None
 
 
-def price_one(promo: PromotionTerms, line: LineToPrice, *, remaining_price: int,
-              packages_bought: int) -> Applied | str:
+def price_one(promo: PromotionTerms, line: LineToPrice, *, remaining_price: int, packages_bought: int) -> Applied | str:
     """What one promotion gives on a line whose price is now `remaining_price`, or why it gives nothing."""
     if promo.kind is Kind.PERCENT:
         discount = min(remaining_price, div_round_half_up(remaining_price * promo.percent_bp, 100_00))
         return Applied(promo, discount, {}, f"{promo.percent_bp / 100:g} % off {_money(remaining_price)}")
     if promo.kind is Kind.FIXED:
         discount = min(remaining_price, promo.amount)
-        return Applied(promo, discount, {}, f"{_money(promo.amount)} off" + (
-            " (capped at the price)" if discount < promo.amount else ""))
+        return Applied(
+            promo,
+            discount,
+            {},
+            f"{_money(promo.amount)} off" + (" (capped at the price)" if discount < promo.amount else ""),
+        )
     if promo.kind is Kind.LOYALTY:
         tier = next((t for t in promo.tiers if t.covers(packages_bought)), None)
         if tier is None:
             return f"no loyalty tier for a patient with {packages_bought} package(s) bought"
         discount = min(remaining_price, div_round_half_up(remaining_price * tier.percent_bp, 100_00))
-        return Applied(promo, discount, {},
-                       f"loyalty tier {tier.describe()} for {packages_bought} package(s) already bought")
+        return Applied(
+            promo, discount, {}, f"loyalty tier {tier.describe()} for {packages_bought} package(s) already bought"
+        )
     if promo.kind is Kind.BONUS_SESSIONS:
-        bonus = {pl.id: (pl.sessions // promo.buy) * promo.free for pl in line.lines
-                 if promo.buy and pl.sessions >= promo.buy}
+        bonus = {
+            pl.id: (pl.sessions // promo.buy) * promo.free
+            for pl in line.lines
+            if promo.buy and pl.sessions >= promo.buy
+        }
         bonus = {k: n for k, n in bonus.items() if n}
         if not bonus:
             return f"no line has {promo.buy} or more sessions"
-        return Applied(promo, 0, bonus, f"buy {promo.buy} free {promo.free}: "
-                       f"{sum(bonus.values())} bonus session(s)")
+        return Applied(promo, 0, bonus, f"buy {promo.buy} free {promo.free}: {sum(bonus.values())} bonus session(s)")
     raise AssertionError(promo.kind)
 
 
@@ -175,8 +189,14 @@ def _combine(promos: list[PromotionTerms], line: LineToPrice, packages_bought: i
     return applied or None
 
 
-def best_offer(candidates: list[PromotionTerms], line: LineToPrice, *, day: dt.date, packages_bought: int,
-               entered: PromotionTerms | None = None) -> Offer:
+def best_offer(
+    candidates: list[PromotionTerms],
+    line: LineToPrice,
+    *,
+    day: dt.date,
+    packages_bought: int,
+    entered: PromotionTerms | None = None,
+) -> Offer:
     """The best option for one order line among the candidate promotions (automatic ones + a typed code)."""
     offer = Offer()
     usable: list[PromotionTerms] = []
@@ -215,7 +235,8 @@ def best_offer(candidates: list[PromotionTerms], line: LineToPrice, *, day: dt.d
     names = " + ".join(a.promotion.name for a in best)
     for promo in usable:
         if promo.id not in chosen and isinstance(alone[promo.id], Applied):
-            why = ("does not stack with other promotions; " if not promo.stackable else "") + \
-                  f"{names} is worth more to the patient"
+            why = (
+                "does not stack with other promotions; " if not promo.stackable else ""
+            ) + f"{names} is worth more to the patient"
             offer.passed_over.append((promo, why))
     return offer

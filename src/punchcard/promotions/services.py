@@ -6,6 +6,7 @@ journal defers exactly what is paid, spread over every session granted.
 
 Claim codes: see promotions.models for how the money is held until a code is claimed.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,6 +48,7 @@ FAILURE_WINDOW = dt.timedelta(minutes=15)
 
 
 # ---------------------------------------------------------------- promotions
+
 
 def _text(value, field: str, *, max_length: int, required: bool = True) -> str:
     if value is None:
@@ -103,11 +105,26 @@ def _tiers(tiers) -> list[dict]:
 
 
 @transaction.atomic
-def create_promotion(*, tenant: Tenant, actor: Actor, name: str, kind: str, code: str | None = None,
-                     automatic: bool = False, stackable: bool = False, priority: int = 100,
-                     plan_ids: list[int] = (), valid_from: dt.date | None = None, valid_to: dt.date | None = None,
-                     percent_bp: int = 0, amount: int = 0, buy: int = 0, free: int = 0, tiers: list[dict] = (),
-                     now: dt.datetime | None = None) -> Promotion:
+def create_promotion(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    name: str,
+    kind: str,
+    code: str | None = None,
+    automatic: bool = False,
+    stackable: bool = False,
+    priority: int = 100,
+    plan_ids: list[int] = (),
+    valid_from: dt.date | None = None,
+    valid_to: dt.date | None = None,
+    percent_bp: int = 0,
+    amount: int = 0,
+    buy: int = 0,
+    free: int = 0,
+    tiers: list[dict] = (),
+    now: dt.datetime | None = None,
+) -> Promotion:
     """A promotion: Buy N Free M, % off, fixed amount off, or loyalty tiers; by code and/or automatic."""
     actor.require(Perm.EDIT_CATALOGUE)
     now = now or clock.now()
@@ -118,9 +135,16 @@ def create_promotion(*, tenant: Tenant, actor: Actor, name: str, kind: str, code
     code = _promo_code(code)
     if not code and not automatic:
         raise InvalidInput("a promotion needs a code, or to be automatic", field="code")
-    fields = dict(name=_text(name, "name", max_length=200), kind=kind.value, code=code, automatic=bool(automatic),
-                  stackable=bool(stackable), priority=_whole(priority, "priority", low=0, high=10_000),
-                  valid_from=_date(valid_from, "valid_from"), valid_to=_date(valid_to, "valid_to"))
+    fields = dict(
+        name=_text(name, "name", max_length=200),
+        kind=kind.value,
+        code=code,
+        automatic=bool(automatic),
+        stackable=bool(stackable),
+        priority=_whole(priority, "priority", low=0, high=10_000),
+        valid_from=_date(valid_from, "valid_from"),
+        valid_to=_date(valid_to, "valid_to"),
+    )
     if fields["valid_from"] and fields["valid_to"] and fields["valid_from"] > fields["valid_to"]:
         raise InvalidInput("the promotion's window ends before it starts", field="valid_to")
     if kind is Kind.PERCENT:
@@ -137,8 +161,14 @@ def create_promotion(*, tenant: Tenant, actor: Actor, name: str, kind: str, code
         raise Conflict(f"a promotion with code {code!r} exists", code="invalid", field="code")
     promotion = Promotion.objects.create(tenant=tenant, created_at=now, created_by=actor.label, **fields)
     promotion.plans.set(plans)
-    audit(tenant=tenant, actor=actor, action="promotion.create", subject=promotion, now=now,
-          data={"kind": kind.value, "code": code, "automatic": promotion.automatic})
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action="promotion.create",
+        subject=promotion,
+        now=now,
+        data={"kind": kind.value, "code": code, "automatic": promotion.automatic},
+    )
     return promotion
 
 
@@ -147,8 +177,9 @@ def retire_promotion(*, tenant: Tenant, actor: Actor, promotion_id: int, now: dt
     """Stop a promotion from applying to new orders; orders already placed keep what they got."""
     actor.require(Perm.EDIT_CATALOGUE)
     now = now or clock.now()
-    promotion = scoped_get(Promotion, tenant=tenant, pk=promotion_id, field="promotion_id",
-                           queryset=Promotion.objects.select_for_update())
+    promotion = scoped_get(
+        Promotion, tenant=tenant, pk=promotion_id, field="promotion_id", queryset=Promotion.objects.select_for_update()
+    )
     if promotion.retired_at is None:
         promotion.retired_at, promotion.retired_by = now, actor.label
         promotion.save(update_fields=["retired_at", "retired_by"])
@@ -157,13 +188,16 @@ def retire_promotion(*, tenant: Tenant, actor: Actor, promotion_id: int, now: dt
 
 
 def _line_to_price(version: PlanVersion) -> LineToPrice:
-    lines = tuple(PlanLineTerms(pl.id, pl.sessions, max(s.list_price for s in pl.services.all()))
-                  for pl in version.lines.prefetch_related("services"))
+    lines = tuple(
+        PlanLineTerms(pl.id, pl.sessions, max(s.list_price for s in pl.services.all()))
+        for pl in version.lines.prefetch_related("services")
+    )
     return LineToPrice(plan_id=version.plan_id, price=version.price, lines=lines)
 
 
-def offers_for_order(*, tenant: Tenant, patient: Patient, day: dt.date, versions: list[PlanVersion],
-                     code: str | None) -> list[tuple[int, dict]]:
+def offers_for_order(
+    *, tenant: Tenant, patient: Patient, day: dt.date, versions: list[PlanVersion], code: str | None
+) -> list[tuple[int, dict]]:
     """(discount, record for OrderLine.promotion) per order line; called by billing.place_order.
 
     A typed code that is unknown, retired, outside its window or for none of the order's plans is
@@ -176,8 +210,11 @@ def offers_for_order(*, tenant: Tenant, patient: Patient, day: dt.date, versions
             raise InvalidInput("promotion_code must be text", field="promotion_code")
         entered = selectors.promotion_by_code(tenant, code)
         if entered is None:
-            raise Conflict(f"no promotion has the code {code.strip().upper()!r}", code="promotion_not_applicable",
-                           field="promotion_code")
+            raise Conflict(
+                f"no promotion has the code {code.strip().upper()!r}",
+                code="promotion_not_applicable",
+                field="promotion_code",
+            )
     if not automatic and entered is None:
         return [(0, {}) for _ in versions]
     terms = [selectors.terms_of(p) for p in automatic]
@@ -188,12 +225,17 @@ def offers_for_order(*, tenant: Tenant, patient: Patient, day: dt.date, versions
     lines = [_line_to_price(v) for v in versions]
     if entered_terms:
         # Refused only when it can give nothing on any line; beaten by a better offer, it is just recorded.
-        reasons = [not_applicable(entered_terms, plan_id=line.plan_id, day=day)
-                   or price_one(entered_terms, line, remaining_price=line.price, packages_bought=bought)
-                   for line in lines]
+        reasons = [
+            not_applicable(entered_terms, plan_id=line.plan_id, day=day)
+            or price_one(entered_terms, line, remaining_price=line.price, packages_bought=bought)
+            for line in lines
+        ]
         if not any(isinstance(r, Applied) for r in reasons):
-            raise Conflict(f"the code {entered_terms.code} does not apply: {reasons[0]}",
-                           code="promotion_not_applicable", field="promotion_code")
+            raise Conflict(
+                f"the code {entered_terms.code} does not apply: {reasons[0]}",
+                code="promotion_not_applicable",
+                field="promotion_code",
+            )
     offers = [best_offer(terms, line, day=day, packages_bought=bought, entered=entered_terms) for line in lines]
     return [(o.discount, o.record(entered_code=entered_terms.code if entered_terms else None)) for o in offers]
 
@@ -210,8 +252,16 @@ class Quote:
     promotion: dict
 
 
-def quote(*, tenant: Tenant, actor: Actor, patient_id: int, centre_id: int, plan_ids: list[int],
-          promotion_code: str | None = None, now: dt.datetime | None = None) -> list[Quote]:
+def quote(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    patient_id: int,
+    centre_id: int,
+    plan_ids: list[int],
+    promotion_code: str | None = None,
+    now: dt.datetime | None = None,
+) -> list[Quote]:
     """What an order would cost with today's promotions; writes nothing."""
     actor.require(Perm.READ)
     now = now or clock.now()
@@ -221,19 +271,23 @@ def quote(*, tenant: Tenant, actor: Actor, patient_id: int, centre_id: int, plan
     centre = scoped_get(Centre, tenant=tenant, pk=centre_id, field="centre_id")
     if not plan_ids or len(plan_ids) > billing.MAX_ORDER_ITEMS:
         raise InvalidInput(f"name 1 to {billing.MAX_ORDER_ITEMS} plans", field="plan_ids")
-    versions = [scoped_get(Plan, tenant=tenant, pk=pid, field=f"plan_ids[{i}]").current
-                for i, pid in enumerate(plan_ids)]
-    offers = offers_for_order(tenant=tenant, patient=patient, day=local_date(now, centre), versions=versions,
-                              code=promotion_code)
+    versions = [
+        scoped_get(Plan, tenant=tenant, pk=pid, field=f"plan_ids[{i}]").current for i, pid in enumerate(plan_ids)
+    ]
+    offers = offers_for_order(
+        tenant=tenant, patient=patient, day=local_date(now, centre), versions=versions, code=promotion_code
+    )
     out = []
     for version, (discount, record) in zip(versions, offers):
         split = split_tax(version.price - discount, rate_bp=version.tax_rate_bp, inclusive=version.tax_inclusive)
-        out.append(Quote(version.plan_id, version.name, version.price, discount, split.net, split.tax, split.gross,
-                         record))
+        out.append(
+            Quote(version.plan_id, version.name, version.price, discount, split.net, split.tax, split.gross, record)
+        )
     return out
 
 
 # ---------------------------------------------------------------- claim codes: making them
+
 
 @dataclass
 class IssuedCode:
@@ -257,8 +311,9 @@ def _new_code(**fields) -> IssuedCode:
         plaintext = claim_codes.generate()
         try:
             with transaction.atomic():
-                row = ClaimCode.objects.create(digest=claim_codes.digest(plaintext), hint=claim_codes.hint(plaintext),
-                                               **fields)
+                row = ClaimCode.objects.create(
+                    digest=claim_codes.digest(plaintext), hint=claim_codes.hint(plaintext), **fields
+                )
             return IssuedCode(row, plaintext)
         except IntegrityError:  # pragma: no cover - astronomically unlikely
             continue
@@ -277,12 +332,25 @@ def _expiry(expires_on, valid_days, today: dt.date) -> dt.date | None:
 
 
 @transaction.atomic
-def place_claim_order(*, tenant: Tenant, actor: Actor, buyer_id: int, centre_id: int, plan_id: int,
-                      quantity: int = 1, kind: str = ClaimKind.BULK, start_date: dt.date | None = None,
-                      expires_on: dt.date | None = None, valid_days: int | None = DEFAULT_CODE_VALID_DAYS,
-                      recipient: str = "", message: str = "", credited_staff_id: int | None = None,
-                      promotion_code: str | None = None, idempotency_key: str | None = None,
-                      now: dt.datetime | None = None) -> ClaimOrder:
+def place_claim_order(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    buyer_id: int,
+    centre_id: int,
+    plan_id: int,
+    quantity: int = 1,
+    kind: str = ClaimKind.BULK,
+    start_date: dt.date | None = None,
+    expires_on: dt.date | None = None,
+    valid_days: int | None = DEFAULT_CODE_VALID_DAYS,
+    recipient: str = "",
+    message: str = "",
+    credited_staff_id: int | None = None,
+    promotion_code: str | None = None,
+    idempotency_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> ClaimOrder:
     """A bulk order (a company buys `quantity` packages) or a gift: an order to the buyer with one line per
     code. The codes open when the order is paid; each claim makes a package in the claimant's name.
 
@@ -302,15 +370,29 @@ def place_claim_order(*, tenant: Tenant, actor: Actor, buyer_id: int, centre_id:
         if existing is not None:
             issued = selectors.codes_of_order(tenant, existing.id)
             if not issued:
-                raise Conflict("this idempotency key was used for a different order", code="idempotency_conflict",
-                               field="idempotency_key")
+                raise Conflict(
+                    "this idempotency key was used for a different order",
+                    code="idempotency_conflict",
+                    field="idempotency_key",
+                )
             if len(issued) != quantity or issued[0].kind != kind:
-                raise Conflict("this idempotency key was used for a different claim-code order",
-                               code="idempotency_conflict", field="idempotency_key")
-    order = billing.place_order(tenant=tenant, actor=actor, patient_id=buyer_id, centre_id=centre_id,
-                                items=[billing.OrderItem(plan_id=plan_id, start_date=start_date)] * quantity,
-                                credited_staff_id=credited_staff_id, idempotency_key=idempotency_key,
-                                promotion_code=promotion_code, max_items=limit, now=now)
+                raise Conflict(
+                    "this idempotency key was used for a different claim-code order",
+                    code="idempotency_conflict",
+                    field="idempotency_key",
+                )
+    order = billing.place_order(
+        tenant=tenant,
+        actor=actor,
+        patient_id=buyer_id,
+        centre_id=centre_id,
+        items=[billing.OrderItem(plan_id=plan_id, start_date=start_date)] * quantity,
+        credited_staff_id=credited_staff_id,
+        idempotency_key=idempotency_key,
+        promotion_code=promotion_code,
+        max_items=limit,
+        now=now,
+    )
     made = selectors.codes_of_order(tenant, order.id)
     if made:  # the same request again: the codes were shown the first time
         return ClaimOrder(order, [IssuedCode(code, None) for code in made])
@@ -318,13 +400,34 @@ def place_claim_order(*, tenant: Tenant, actor: Actor, buyer_id: int, centre_id:
         # A free order activates at once, which would make packages for the buyer instead of codes.
         raise InvalidInput("a bulk or gift order must have something to pay", field="plan_id")
     expiry = _expiry(expires_on, valid_days, local_date(now, order.centre))
-    issued = [_new_code(tenant=tenant, kind=kind, status=ClaimStatus.UNPAID, buyer_id=buyer_id, order_line=line,
-                        gross=line.gross, recipient=recipient, message=message, expires_on=expiry, created_at=now,
-                        created_by=actor.label)
-              for line in order.lines.order_by("id")]
-    audit(tenant=tenant, actor=actor, action=f"claim_order.{kind}", subject=order, now=now,
-          data={"quantity": quantity, "codes": [i.code.hint for i in issued],
-                "expires_on": expiry.isoformat() if expiry else None})
+    issued = [
+        _new_code(
+            tenant=tenant,
+            kind=kind,
+            status=ClaimStatus.UNPAID,
+            buyer_id=buyer_id,
+            order_line=line,
+            gross=line.gross,
+            recipient=recipient,
+            message=message,
+            expires_on=expiry,
+            created_at=now,
+            created_by=actor.label,
+        )
+        for line in order.lines.order_by("id")
+    ]
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action=f"claim_order.{kind}",
+        subject=order,
+        now=now,
+        data={
+            "quantity": quantity,
+            "codes": [i.code.hint for i in issued],
+            "expires_on": expiry.isoformat() if expiry else None,
+        },
+    )
     return ClaimOrder(order, issued)
 
 
@@ -340,19 +443,39 @@ def hold_for_claim(*, order: Order, line: OrderLine, actor: Actor, now: dt.datet
         raise AssertionError(f"claim code {code.id} is {code.status}, not unpaid")
     code.status, code.opened_at, code.deferred_value, code.gross = ClaimStatus.OPEN, now, line.net, line.gross
     code.save(update_fields=["status", "opened_at", "deferred_value", "gross"])
-    journal.record(tenant=order.tenant, kind="sale", event=("claim_code", code.id), at=now,
-                   date=local_date(now, order.centre), centre=order.centre, patient=order.patient,
-                   memo=f"{line.plan_version.name} sold as claim code …{code.hint} on order {order.number}",
-                   postings=posting.sale(gross=line.gross, tax=line.tax, deferred_by_line={None: line.net}))
-    audit(tenant=order.tenant, actor=actor, action="claim_code.open", subject=code, now=now,
-          data={"order": order.number, "held": line.net})
+    journal.record(
+        tenant=order.tenant,
+        kind="sale",
+        event=("claim_code", code.id),
+        at=now,
+        date=local_date(now, order.centre),
+        centre=order.centre,
+        patient=order.patient,
+        memo=f"{line.plan_version.name} sold as claim code …{code.hint} on order {order.number}",
+        postings=posting.sale(gross=line.gross, tax=line.tax, deferred_by_line={None: line.net}),
+    )
+    audit(
+        tenant=order.tenant,
+        actor=actor,
+        action="claim_code.open",
+        subject=code,
+        now=now,
+        data={"order": order.number, "held": line.net},
+    )
     return True
 
 
 @transaction.atomic
-def create_transfer_code(*, tenant: Tenant, actor: Actor, package_id: int, expires_on: dt.date | None = None,
-                         valid_days: int | None = DEFAULT_TRANSFER_VALID_DAYS, reason: str = "",
-                         now: dt.datetime | None = None) -> IssuedCode:
+def create_transfer_code(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    package_id: int,
+    expires_on: dt.date | None = None,
+    valid_days: int | None = DEFAULT_TRANSFER_VALID_DAYS,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> IssuedCode:
     """A one-time code that moves a transferable package to whoever claims it (SPEC §7)."""
     actor.require(Perm.TRANSFER)
     now = now or clock.now()
@@ -364,18 +487,36 @@ def create_transfer_code(*, tenant: Tenant, actor: Actor, package_id: int, expir
     today = package_selectors.today_for(package, now)
     ensure_allowed(Action.TRANSFER, package_selectors.status_of(package, packages.lines_of(package), today))
     if ClaimCode.objects.filter(package=package, kind=ClaimKind.TRANSFER, status=ClaimStatus.OPEN).exists():
-        raise Conflict("the package already has an open transfer code; revoke it first",
-                       code="transition_not_allowed", field="package_id")
-    issued = _new_code(tenant=tenant, kind=ClaimKind.TRANSFER, status=ClaimStatus.OPEN, buyer_id=package.holder_id,
-                       package=package, expires_on=_expiry(expires_on, valid_days, today), created_at=now,
-                       opened_at=now, created_by=actor.label, message=_text(reason, "reason", max_length=500,
-                                                                            required=False))
-    audit(tenant=tenant, actor=actor, action="claim_code.transfer", subject=package, now=now,
-          data={"code": issued.code.hint, "claim_code_id": issued.code.id})
+        raise Conflict(
+            "the package already has an open transfer code; revoke it first",
+            code="transition_not_allowed",
+            field="package_id",
+        )
+    issued = _new_code(
+        tenant=tenant,
+        kind=ClaimKind.TRANSFER,
+        status=ClaimStatus.OPEN,
+        buyer_id=package.holder_id,
+        package=package,
+        expires_on=_expiry(expires_on, valid_days, today),
+        created_at=now,
+        opened_at=now,
+        created_by=actor.label,
+        message=_text(reason, "reason", max_length=500, required=False),
+    )
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action="claim_code.transfer",
+        subject=package,
+        now=now,
+        data={"code": issued.code.hint, "claim_code_id": issued.code.id},
+    )
     return issued
 
 
 # ---------------------------------------------------------------- claiming
+
 
 def _buckets(actor: Actor, client_ip: str | None) -> list[str]:
     buckets = [f"actor:{actor.label}"[:200]]
@@ -396,8 +537,11 @@ def _check_rate(tenant: Tenant, buckets: list[str], now: dt.datetime) -> None:
         if recent.count() >= limit:
             oldest = recent.order_by("at").values_list("at", flat=True).first()
             retry_after = max(1, math.ceil((oldest + window - now).total_seconds()))
-            raise RateLimited(f"too many failed claim attempts; try again in {retry_after} seconds",
-                              retry_after=retry_after, bucket=bucket.split(":", 1)[0])
+            raise RateLimited(
+                f"too many failed claim attempts; try again in {retry_after} seconds",
+                retry_after=retry_after,
+                bucket=bucket.split(":", 1)[0],
+            )
 
 
 def _note_failure(tenant: Tenant, buckets: list[str], code: str, now: dt.datetime) -> None:
@@ -407,12 +551,25 @@ def _note_failure(tenant: Tenant, buckets: list[str], code: str, now: dt.datetim
         ClaimFailure.objects.filter(tenant=tenant, bucket__in=buckets, at__lt=now - window).delete()
 
 
-_CLAIM_REFUSALS = {"claim_code_mistyped", "claim_code_unknown", "claim_code_used", "claim_code_revoked",
-                   "claim_code_expired", "claim_code_unpaid"}
+_CLAIM_REFUSALS = {
+    "claim_code_mistyped",
+    "claim_code_unknown",
+    "claim_code_used",
+    "claim_code_revoked",
+    "claim_code_expired",
+    "claim_code_unpaid",
+}
 
 
-def claim_code(*, tenant: Tenant, actor: Actor, code: str, patient_id: int, client_ip: str | None = None,
-               now: dt.datetime | None = None) -> ClaimCode:
+def claim_code(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    code: str,
+    patient_id: int,
+    client_ip: str | None = None,
+    now: dt.datetime | None = None,
+) -> ClaimCode:
     """Claim a code for a patient: a bulk or gift code makes the package in their name; a transfer code
     moves its package to them. Claiming the same code again for the same patient answers the same.
 
@@ -439,11 +596,11 @@ def _claim(*, tenant: Tenant, actor: Actor, text: str, patient_id: int, now: dt.
     except claim_codes.Malformed as exc:
         raise InvalidInput(f"not a valid claim code: {exc}", code="claim_code_mistyped", field="code") from None
     patient = scoped_get(Patient, tenant=tenant, pk=patient_id, field="patient_id")
-    code = (ClaimCode.objects.select_for_update()
-            .filter(tenant=tenant, digest=claim_codes.digest(canonical)).first())
+    code = ClaimCode.objects.select_for_update().filter(tenant=tenant, digest=claim_codes.digest(canonical)).first()
     if code is None:
-        raise NotFound("no claim code like this exists; check it was typed as printed", code="claim_code_unknown",
-                       field="code")
+        raise NotFound(
+            "no claim code like this exists; check it was typed as printed", code="claim_code_unknown", field="code"
+        )
     if code.status == ClaimStatus.CLAIMED:
         if code.claimant_id == patient.id:
             return code  # the same claim again
@@ -456,38 +613,64 @@ def _claim(*, tenant: Tenant, actor: Actor, text: str, patient_id: int, now: dt.
         package = packages.lock_package(tenant, code.package_id)
         today = package_selectors.today_for(package, now)
     else:
-        line = OrderLine.objects.select_related("order__centre", "order__tenant", "order__patient",
-                                                "order__credited_staff", "plan_version").get(pk=code.order_line_id)
+        line = OrderLine.objects.select_related(
+            "order__centre", "order__tenant", "order__patient", "order__credited_staff", "plan_version"
+        ).get(pk=code.order_line_id)
         today = local_date(now, line.order.centre)
     if code.status == ClaimStatus.EXPIRED or (code.expires_on is not None and today > code.expires_on):
-        raise Conflict(f"the code …{code.hint} expired after {code.expires_on.isoformat()}",
-                       code="claim_code_expired", field="code")
+        raise Conflict(
+            f"the code …{code.hint} expired after {code.expires_on.isoformat()}",
+            code="claim_code_expired",
+            field="code",
+        )
     if code.kind == ClaimKind.TRANSFER:
         if package.holder_id != code.buyer_id:
-            raise Conflict(f"the code …{code.hint} no longer applies: the package changed hands",
-                           code="claim_code_revoked", field="code")
+            raise Conflict(
+                f"the code …{code.hint} no longer applies: the package changed hands",
+                code="claim_code_revoked",
+                field="code",
+            )
         # The manager who made the code authorised the transfer; the claim carries it out.
-        delegate = Actor(label=f"{actor.label} (transfer code …{code.hint})", role=Role.MANAGER,
-                         source=actor.source, staff_id=actor.staff_id)
-        packages.transfer_package(tenant=tenant, actor=delegate, package_id=package.id, to_patient_id=patient.id,
-                                  reason=f"claimed transfer code …{code.hint}", now=now)
+        delegate = Actor(
+            label=f"{actor.label} (transfer code …{code.hint})",
+            role=Role.MANAGER,
+            source=actor.source,
+            staff_id=actor.staff_id,
+        )
+        packages.transfer_package(
+            tenant=tenant,
+            actor=delegate,
+            package_id=package.id,
+            to_patient_id=patient.id,
+            reason=f"claimed transfer code …{code.hint}",
+            now=now,
+        )
     else:
-        package = billing.activate_package(order=line.order, line=line, actor=actor, now=now, holder=patient,
-                                           claim_code_id=code.id)
+        package = billing.activate_package(
+            order=line.order, line=line, actor=actor, now=now, holder=patient, claim_code_id=code.id
+        )
         code.package = package
     code.status, code.claimed_at, code.claimed_by, code.claimant = ClaimStatus.CLAIMED, now, actor.label, patient
     code.deferred_value = 0
     code.save(update_fields=["status", "claimed_at", "claimed_by", "claimant", "package", "deferred_value"])
-    audit(tenant=tenant, actor=actor, action="claim_code.claim", subject=code, now=now,
-          data={"patient_id": patient.id, "package_id": code.package_id, "kind": code.kind})
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action="claim_code.claim",
+        subject=code,
+        now=now,
+        data={"patient_id": patient.id, "package_id": code.package_id, "kind": code.kind},
+    )
     return code
 
 
 # ---------------------------------------------------------------- revoking, reissuing, expiring
 
+
 def _locked_code(tenant: Tenant, code_id) -> ClaimCode:
-    return scoped_get(ClaimCode, tenant=tenant, pk=code_id, field="code_id",
-                      queryset=ClaimCode.objects.select_for_update())
+    return scoped_get(
+        ClaimCode, tenant=tenant, pk=code_id, field="code_id", queryset=ClaimCode.objects.select_for_update()
+    )
 
 
 def _refuse_closed(code: ClaimCode) -> None:
@@ -507,8 +690,16 @@ def _collected(code: ClaimCode) -> int:
 
 
 @transaction.atomic
-def revoke_claim_code(*, tenant: Tenant, actor: Actor, code_id: int, reason: str, refund: bool = True,
-                      amount: int | None = None, now: dt.datetime | None = None) -> ClaimCode:
+def revoke_claim_code(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    code_id: int,
+    reason: str,
+    refund: bool = True,
+    amount: int | None = None,
+    now: dt.datetime | None = None,
+) -> ClaimCode:
     """Revoke an open code. A paid bulk/gift code's held value is refunded to the buyer's credit (any amount
     from 0 to what was paid for it, default all of it; the difference is a refund adjustment), or with
     refund=False forfeited as breakage. A transfer code just stops working."""
@@ -527,8 +718,12 @@ def revoke_claim_code(*, tenant: Tenant, actor: Actor, code_id: int, reason: str
             collected = _collected(code)
             amount = collected if amount is None else amount
             if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= collected:
-                raise InvalidInput(f"a refund must be between 0 and the {collected} paid for the code",
-                                   code="refund_out_of_range", field="amount", collected=collected)
+                raise InvalidInput(
+                    f"a refund must be between 0 and the {collected} paid for the code",
+                    code="refund_out_of_range",
+                    field="amount",
+                    collected=collected,
+                )
             postings = posting.refund_to_credit(amount=amount, value_by_line={None: held})
             kind, memo = "refund", f"claim code …{code.hint} revoked, refunded to credit: {reason}"
             data["amount"] = amount
@@ -536,8 +731,17 @@ def revoke_claim_code(*, tenant: Tenant, actor: Actor, code_id: int, reason: str
             postings = posting.breakage(value_by_line={None: held}) if held else []
             kind, memo = "breakage", f"claim code …{code.hint} revoked, forfeited: {reason}"
         if postings:
-            journal.record(tenant=tenant, kind=kind, event=("claim_code", code.id), at=now, date=day,
-                           centre=order.centre, patient=code.buyer, memo=memo, postings=postings)
+            journal.record(
+                tenant=tenant,
+                kind=kind,
+                event=("claim_code", code.id),
+                at=now,
+                date=day,
+                centre=order.centre,
+                patient=code.buyer,
+                memo=memo,
+                postings=postings,
+            )
     code.status, code.deferred_value = ClaimStatus.REVOKED, 0
     code.closed_at, code.closed_by, code.closed_reason = now, actor.label, reason
     code.save(update_fields=["status", "deferred_value", "closed_at", "closed_by", "closed_reason"])
@@ -546,8 +750,9 @@ def revoke_claim_code(*, tenant: Tenant, actor: Actor, code_id: int, reason: str
 
 
 @transaction.atomic
-def reissue_claim_code(*, tenant: Tenant, actor: Actor, code_id: int, reason: str,
-                       now: dt.datetime | None = None) -> IssuedCode:
+def reissue_claim_code(
+    *, tenant: Tenant, actor: Actor, code_id: int, reason: str, now: dt.datetime | None = None
+) -> IssuedCode:
     """A lost or leaked code: the same record (and the value it holds) gets a new code; the old one stops."""
     actor.require(Perm.SELL)
     now = now or clock.now()
@@ -562,21 +767,32 @@ def reissue_claim_code(*, tenant: Tenant, actor: Actor, code_id: int, reason: st
             break
     code.digest, code.hint, code.reissued = digest, claim_codes.hint(plaintext), code.reissued + 1
     code.save(update_fields=["digest", "hint", "reissued"])
-    audit(tenant=tenant, actor=actor, action="claim_code.reissue", subject=code, reason=reason, now=now,
-          data={"old": old_hint, "new": code.hint})
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action="claim_code.reissue",
+        subject=code,
+        reason=reason,
+        now=now,
+        data={"old": old_hint, "new": code.hint},
+    )
     return IssuedCode(code, plaintext)
 
 
-def expire_claim_codes(*, as_of: dt.date | None = None, tenant: Tenant | None = None,
-                       now: dt.datetime | None = None) -> int:
+def expire_claim_codes(
+    *, as_of: dt.date | None = None, tenant: Tenant | None = None, now: dt.datetime | None = None
+) -> int:
     """The nightly sweep: open codes past their last day expire; a paid code's held value becomes breakage.
 
     Idempotent; each code is its own short transaction. `as_of` is the local date (default: today, UTC).
     """
     now = now or clock.now()
     day = as_of or now.date()
-    candidates = (ClaimCode.objects.filter(status=ClaimStatus.OPEN, expires_on__lt=day)
-                  .values_list("id", flat=True).order_by("id"))
+    candidates = (
+        ClaimCode.objects.filter(status=ClaimStatus.OPEN, expires_on__lt=day)
+        .values_list("id", flat=True)
+        .order_by("id")
+    )
     if tenant is not None:
         candidates = candidates.filter(tenant=tenant)
     sweeper = Actor(label="sweep", role=Role.ADMIN, source="claim-code expiry")
@@ -588,10 +804,17 @@ def expire_claim_codes(*, as_of: dt.date | None = None, tenant: Tenant | None = 
                 continue
             if code.deferred_value:
                 order = Order.objects.select_related("centre").get(pk=code.order_line.order_id)
-                journal.record(tenant=code.tenant, kind="breakage", event=("claim_code", code.id), at=now,
-                               date=as_of or local_date(now, order.centre), centre=order.centre, patient=code.buyer,
-                               memo=f"claim code …{code.hint} expired unclaimed",
-                               postings=posting.breakage(value_by_line={None: code.deferred_value}))
+                journal.record(
+                    tenant=code.tenant,
+                    kind="breakage",
+                    event=("claim_code", code.id),
+                    at=now,
+                    date=as_of or local_date(now, order.centre),
+                    centre=order.centre,
+                    patient=code.buyer,
+                    memo=f"claim code …{code.hint} expired unclaimed",
+                    postings=posting.breakage(value_by_line={None: code.deferred_value}),
+                )
             code.status, code.deferred_value = ClaimStatus.EXPIRED, 0
             code.closed_at, code.closed_by = now, sweeper.label
             code.closed_reason = f"expired after {code.expires_on.isoformat()}"

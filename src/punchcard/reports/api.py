@@ -50,8 +50,9 @@ class ReportParams(Schema):
     plan: str | None = Field(None, max_length=64, description="plan code or id")
     as_of: Date | None = Field(None, description="expiry: the day to look from (default: today)")
     days: int | None = Field(None, ge=0, le=3650, description="expiry: days ahead (default 30)")
-    by: str | None = Field(None, max_length=100, description="sales: plan,period,centre,staff; "
-                                                            "usage: service,centre,practitioner,plan")
+    by: str | None = Field(
+        None, max_length=100, description="sales: plan,period,centre,staff; usage: service,centre,practitioner,plan"
+    )
     period: Literal["day", "week", "month", "year"] | None = None
     package: Id | None = Field(None, description="usage-detail: the package")
     limit: int | None = Field(None, ge=1, le=100_000, description="profit: at most this many packages listed")
@@ -69,10 +70,21 @@ def list_reports(request):
 def get_report(request, name: str, params: Query[ReportParams]):
     """One report, filtered by period, centre and plan; `?format=csv` for a CSV file."""
     p = caller(request, Perm.READ_MONEY)
-    report = services.run_report(tenant=p.tenant, actor=p.actor, name=name, date_from=params.date_from,
-                                 date_to=params.date_to, centre=params.centre, plan=params.plan,
-                                 as_of=params.as_of, days=params.days, by=params.by, period=params.period,
-                                 package_id=params.package, limit=params.limit)
+    report = services.run_report(
+        tenant=p.tenant,
+        actor=p.actor,
+        name=name,
+        date_from=params.date_from,
+        date_to=params.date_to,
+        centre=params.centre,
+        plan=params.plan,
+        as_of=params.as_of,
+        days=params.days,
+        by=params.by,
+        period=params.period,
+        package_id=params.package,
+        limit=params.limit,
+    )
     if params.format == "csv":
         response = HttpResponse(services.to_csv(report), content_type="text/csv; charset=utf-8")
         stamp = dt.date.today().isoformat() if not report.filters.get("date_to") else report.filters["date_to"]

@@ -3,6 +3,7 @@
 The API (reports.api), the CLI (`punchcard report`) and tests all come through `run_report`, so the
 three give the same figures. Reading reports needs the read_money permission.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,7 +28,7 @@ REPORTS = {
     "usage": "Redemptions by service / centre / practitioner",
     "usage-detail": "One package's redemptions (needs package)",
     "liability": "Deferred revenue and sessions roll-forward: opening + sold − recognised − breakage − refunded"
-                 " = closing",
+    " = closing",
     "expiry": "Packages expiring in the next N days with sessions left; expired with sessions left",
     "completion": "% fully used, average completion, median days to completion, expiry rate",
     "profit": "Per-package profit: revenue − delivery cost − commission",
@@ -41,7 +42,7 @@ def _id_or_code(model, tenant: Tenant, value, field: str) -> int | None:
     """A centre or plan named by id or by code."""
     if value in (None, ""):
         return None
-    if isinstance(value, int) and not isinstance(value, bool) or (isinstance(value, str) and value.isdigit()):
+    if (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.isdigit()):
         found = model.objects.filter(tenant=tenant, id=int(value)).values_list("id", flat=True).first()
     elif isinstance(value, str):
         found = model.objects.filter(tenant=tenant, code=value).values_list("id", flat=True).first()
@@ -73,9 +74,23 @@ def _choices(value, allowed, field: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def run_report(*, tenant: Tenant, actor: Actor, name: str, date_from=None, date_to=None, centre=None, plan=None,
-               as_of=None, days: int | None = None, by=None, period: str | None = None, package_id=None,
-               limit: int | None = None, now: dt.datetime | None = None) -> Report:
+def run_report(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    name: str,
+    date_from=None,
+    date_to=None,
+    centre=None,
+    plan=None,
+    as_of=None,
+    days: int | None = None,
+    by=None,
+    period: str | None = None,
+    package_id=None,
+    limit: int | None = None,
+    now: dt.datetime | None = None,
+) -> Report:
     """One report with its filters. Dates default to the current month up to today (reporting zone)."""
     actor.require(Perm.READ_MONEY)
     if name not in REPORTS:
@@ -89,8 +104,14 @@ def run_report(*, tenant: Tenant, actor: Actor, name: str, date_from=None, date_
         days = 30 if days is None else days
         if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 3650:
             raise InvalidInput("days must be a whole number from 0 to 3650", field="days")
-        report = selectors.expiry(tenant, as_of=_day(as_of, "as_of") or today, days=days, centre_id=centre_id,
-                                  plan_id=plan_id, date_from=explicit_from)
+        report = selectors.expiry(
+            tenant,
+            as_of=_day(as_of, "as_of") or today,
+            days=days,
+            centre_id=centre_id,
+            plan_id=plan_id,
+            date_from=explicit_from,
+        )
         report.currency = tenant.currency
         return report
     date_to = _day(date_to, "to") or today
@@ -104,12 +125,16 @@ def run_report(*, tenant: Tenant, actor: Actor, name: str, date_from=None, date_
         period = period or "month"
         if period not in selectors.PERIODS:
             raise InvalidInput(f"period must be one of {', '.join(selectors.PERIODS)}", field="period")
-        report = selectors.package_sales(tenant, **common, period=period,
-                                         by=_choices(by, selectors.SALES_DIMENSIONS, "by") if by else
-                                         ("plan", "period", "centre", "staff"))
+        report = selectors.package_sales(
+            tenant,
+            **common,
+            period=period,
+            by=_choices(by, selectors.SALES_DIMENSIONS, "by") if by else ("plan", "period", "centre", "staff"),
+        )
     elif name == "usage":
-        report = selectors.usage(tenant, **common,
-                                 by=_choices(by, selectors.USAGE_DIMENSIONS, "by") if by else ("service",))
+        report = selectors.usage(
+            tenant, **common, by=_choices(by, selectors.USAGE_DIMENSIONS, "by") if by else ("service",)
+        )
     elif name == "usage-detail":
         if package_id in (None, ""):
             raise InvalidInput("usage-detail needs a package", field="package")
@@ -134,6 +159,7 @@ def run_report(*, tenant: Tenant, actor: Actor, name: str, date_from=None, date_
 
 # ---------------------------------------------------------------- output
 
+
 def _plain(value):
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
@@ -148,10 +174,17 @@ def _plain(value):
 
 def to_json(report: Report) -> dict:
     """Amounts stay integer minor units (with the currency); dates are ISO strings."""
-    return {"report": report.name, "title": report.title, "currency": report.currency,
-            "filters": _plain(report.filters), "columns": [asdict(c) for c in report.columns],
-            "rows": _plain(report.rows), "totals": _plain(report.totals), "notes": report.notes,
-            "extra": _plain(report.extra)}
+    return {
+        "report": report.name,
+        "title": report.title,
+        "currency": report.currency,
+        "filters": _plain(report.filters),
+        "columns": [asdict(c) for c in report.columns],
+        "rows": _plain(report.rows),
+        "totals": _plain(report.totals),
+        "notes": report.notes,
+        "extra": _plain(report.extra),
+    }
 
 
 def major(amount: int, currency: str) -> str:
@@ -179,6 +212,8 @@ def to_csv(report: Report) -> str:
     money = any(c.kind == "money" for c in report.columns)
     writer.writerow([c.key for c in report.columns] + (["currency"] if money else []))
     for row in report.rows:
-        writer.writerow([cell(row.get(c.key), c.kind, report.currency) for c in report.columns]
-                        + ([report.currency] if money else []))
+        writer.writerow(
+            [cell(row.get(c.key), c.kind, report.currency) for c in report.columns]
+            + ([report.currency] if money else [])
+        )
     return out.getvalue()

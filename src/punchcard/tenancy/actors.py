@@ -1,4 +1,5 @@
 """Who is acting: every service takes an Actor and records it in the ledger and audit trail."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

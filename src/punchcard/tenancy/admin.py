@@ -6,9 +6,19 @@ register(Tenant, list_display=("name", "slug", "currency", "locale"))
 register(Centre, list_display=("name", "code", "timezone", "tenant"), list_filter=("tenant",))
 register(Service, list_display=("name", "code", "list_price", "delivery_cost", "tenant"), list_filter=("tenant",))
 register(StaffMember, list_display=("name", "role", "is_practitioner", "tenant"), list_filter=("tenant", "role"))
-register(Patient, list_display=("name", "external_ref", "tenant"), list_filter=("tenant",),
-         search_fields=("name", "external_ref"))
-register(ApiKey, list_display=("name", "prefix", "role", "created_at", "revoked_at", "tenant"),
-         list_filter=("tenant", "role"))
-register(AuditEvent, list_display=("at", "action", "actor", "source", "subject_type", "subject_id", "reason"),
-         list_filter=("tenant", "action"))
+register(
+    Patient,
+    list_display=("name", "external_ref", "tenant"),
+    list_filter=("tenant",),
+    search_fields=("name", "external_ref"),
+)
+register(
+    ApiKey,
+    list_display=("name", "prefix", "role", "created_at", "revoked_at", "tenant"),
+    list_filter=("tenant", "role"),
+)
+register(
+    AuditEvent,
+    list_display=("at", "action", "actor", "source", "subject_type", "subject_id", "reason"),
+    list_filter=("tenant", "action"),
+)

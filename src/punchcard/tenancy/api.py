@@ -1,4 +1,5 @@
 """HTTP routes for centres, services, patients and the caller (thin: services and selectors do the work)."""
+
 from ninja import Query, Router
 from ninja.responses import Status
 
@@ -38,18 +39,25 @@ def me(request):
     """The tenant, role and permissions the presented credentials act with."""
     p = caller(request)
     t = p.tenant
-    return MeOut(tenant=TenantOut(id=t.id, slug=t.slug, name=t.name, currency=t.currency, locale=t.locale),
-                 actor=p.actor.label, role=p.actor.role, source=p.actor.source, staff_id=p.actor.staff_id,
-                 permissions=sorted(str(perm) for perm in GRANTS.get(p.actor.role, ())))
+    return MeOut(
+        tenant=TenantOut(id=t.id, slug=t.slug, name=t.name, currency=t.currency, locale=t.locale),
+        actor=p.actor.label,
+        role=p.actor.role,
+        source=p.actor.source,
+        staff_id=p.actor.staff_id,
+        permissions=sorted(str(perm) for perm in GRANTS.get(p.actor.role, ())),
+    )
 
 
 # ---------------------------------------------------------------- centres
 
+
 @router.get("/centres", response={200: Page[CentreOut], **LIST})
 def list_centres(request, params: Query[PageParams]):
     p = caller(request, Perm.READ)
-    page = paginate(Centre.objects.filter(tenant=p.tenant), cursor=params.cursor, limit=params.limit,
-                    newest_first=False)
+    page = paginate(
+        Centre.objects.filter(tenant=p.tenant), cursor=params.cursor, limit=params.limit, newest_first=False
+    )
     return Page[CentreOut](items=[CentreOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
 
@@ -58,19 +66,22 @@ def list_centres(request, params: Query[PageParams]):
 def create_centre(request, payload: CentreIn):
     """A new location of the tenant, with its own time zone (admin)."""
     p = caller(request)
-    centre = services.create_centre(tenant=p.tenant, actor=p.actor, name=payload.name, code=payload.code,
-                                    timezone=payload.timezone)
+    centre = services.create_centre(
+        tenant=p.tenant, actor=p.actor, name=payload.name, code=payload.code, timezone=payload.timezone
+    )
     return Status(201, CentreOut.of(centre))
 
 
 # ---------------------------------------------------------------- services
 
+
 @router.get("/services", response={200: Page[ServiceOut], **LIST})
 def list_services(request, params: Query[PageParams]):
     p = caller(request, Perm.READ)
     ctx = Ctx(p)
-    page = paginate(Service.objects.filter(tenant=p.tenant), cursor=params.cursor, limit=params.limit,
-                    newest_first=False)
+    page = paginate(
+        Service.objects.filter(tenant=p.tenant), cursor=params.cursor, limit=params.limit, newest_first=False
+    )
     return Page[ServiceOut](items=[ServiceOut.of(s, ctx) for s in page.items], next_cursor=page.next_cursor)
 
 
@@ -78,8 +89,14 @@ def list_services(request, params: Query[PageParams]):
 @idempotent
 def create_service(request, payload: ServiceIn):
     p = caller(request)
-    service = services.create_service(tenant=p.tenant, actor=p.actor, name=payload.name, code=payload.code,
-                                      list_price=payload.list_price, delivery_cost=payload.delivery_cost)
+    service = services.create_service(
+        tenant=p.tenant,
+        actor=p.actor,
+        name=payload.name,
+        code=payload.code,
+        list_price=payload.list_price,
+        delivery_cost=payload.delivery_cost,
+    )
     return Status(201, ServiceOut.of(service, Ctx(p)))
 
 
@@ -87,13 +104,20 @@ def create_service(request, payload: ServiceIn):
 def update_service(request, service_id: Id, payload: ServicePatch):
     """Change a service's name, prices or active flag; omitted fields stay as they are."""
     p = caller(request)
-    service = services.update_service(tenant=p.tenant, actor=p.actor, service_id=service_id, name=payload.name,
-                                      list_price=payload.list_price, delivery_cost=payload.delivery_cost,
-                                      active=payload.active)
+    service = services.update_service(
+        tenant=p.tenant,
+        actor=p.actor,
+        service_id=service_id,
+        name=payload.name,
+        list_price=payload.list_price,
+        delivery_cost=payload.delivery_cost,
+        active=payload.active,
+    )
     return ServiceOut.of(service, Ctx(p))
 
 
 # ---------------------------------------------------------------- patients
+
 
 @router.get("/patients", response={200: Page[PatientOut], **LIST})
 def list_patients(request, filters: Query[PatientFilters]):
@@ -111,8 +135,14 @@ def list_patients(request, filters: Query[PatientFilters]):
 @idempotent
 def create_patient(request, payload: PatientIn):
     p = caller(request)
-    patient = services.create_patient(tenant=p.tenant, actor=p.actor, external_ref=payload.external_ref,
-                                      name=payload.name, email=payload.email, phone=payload.phone)
+    patient = services.create_patient(
+        tenant=p.tenant,
+        actor=p.actor,
+        external_ref=payload.external_ref,
+        name=payload.name,
+        email=payload.email,
+        phone=payload.phone,
+    )
     return Status(201, PatientOut.of(patient))
 
 
@@ -125,8 +155,14 @@ def get_patient(request, patient_id: Id):
 @router.patch("/patients/{patient_id}", response={200: PatientOut, **UPDATE})
 def update_patient(request, patient_id: Id, payload: PatientPatch):
     p = caller(request)
-    patient = services.update_patient(tenant=p.tenant, actor=p.actor, patient_id=patient_id, name=payload.name,
-                                      email=payload.email, phone=payload.phone)
+    patient = services.update_patient(
+        tenant=p.tenant,
+        actor=p.actor,
+        patient_id=patient_id,
+        name=payload.name,
+        email=payload.email,
+        phone=payload.phone,
+    )
     return PatientOut.of(patient)
 
 
@@ -136,7 +172,12 @@ def list_patient_packages(request, patient_id: Id, params: Query[PageParams]):
     p = caller(request, Perm.READ)
     patient = selectors.patient(p.tenant, patient_id)
     ctx = Ctx(p)
-    page = paginate(queries.packages_of_patient(p.tenant, patient), cursor=params.cursor, limit=params.limit,
-                    prepare=queries.summaries)
-    return Page[PackageSummaryOut](items=[PackageSummaryOut.of(s, ctx) for s in page.items],
-                                   next_cursor=page.next_cursor)
+    page = paginate(
+        queries.packages_of_patient(p.tenant, patient),
+        cursor=params.cursor,
+        limit=params.limit,
+        prepare=queries.summaries,
+    )
+    return Page[PackageSummaryOut](
+        items=[PackageSummaryOut.of(s, ctx) for s in page.items], next_cursor=page.next_cursor
+    )

@@ -1,4 +1,5 @@
 """Tenants, their centres, staff, patients, services, API keys, and the audit trail."""
+
 from __future__ import annotations
 
 import zoneinfo
@@ -56,8 +57,9 @@ class StaffMember(models.Model):
     """A person who works for a tenant: a login user, a practitioner credited with sessions, or both."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="staff")
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="staff_member")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="staff_member"
+    )
     name = models.CharField(max_length=200)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.FRONT_DESK)
     is_practitioner = models.BooleanField(default=False)
@@ -95,8 +97,9 @@ class Service(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "code"], name="service_code_unique"),
-            models.CheckConstraint(condition=models.Q(list_price__gte=0, delivery_cost__gte=0),
-                                   name="service_amounts_non_negative"),
+            models.CheckConstraint(
+                condition=models.Q(list_price__gte=0, delivery_cost__gte=0), name="service_amounts_non_negative"
+            ),
         ]
 
     def __str__(self):

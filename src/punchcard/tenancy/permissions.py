@@ -1,4 +1,5 @@
 """SPEC §13 roles and what each may do: the one table, checked by every service."""
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -25,8 +26,16 @@ class Perm(StrEnum):
 
 
 _FRONT_DESK = {Perm.READ, Perm.SELL, Perm.REDEEM, Perm.MANAGE_PATIENTS}
-_MANAGER = _FRONT_DESK | {Perm.VOID, Perm.ADJUST, Perm.CHANGE_EXPIRY, Perm.CLOSE, Perm.REFUND, Perm.TRANSFER,
-                          Perm.EDIT_CATALOGUE, Perm.READ_MONEY}
+_MANAGER = _FRONT_DESK | {
+    Perm.VOID,
+    Perm.ADJUST,
+    Perm.CHANGE_EXPIRY,
+    Perm.CLOSE,
+    Perm.REFUND,
+    Perm.TRANSFER,
+    Perm.EDIT_CATALOGUE,
+    Perm.READ_MONEY,
+}
 _ACCOUNTANT = {Perm.READ, Perm.READ_MONEY}
 
 GRANTS: dict[str, frozenset[Perm]] = {

@@ -1,5 +1,6 @@
 """Read-only Django admin: staff can look, never edit. Every change goes through a service, so no
 admin form can bypass the session ledger, the journal or the audit trail."""
+
 from django.contrib import admin
 
 
@@ -16,6 +17,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 def register(model, *, list_display=("__str__",), list_filter=(), search_fields=()):
     """Register `model` read-only with a useful list page."""
-    admin.site.register(model, type(f"{model.__name__}Admin", (ReadOnlyAdmin,), {
-        "list_display": list_display, "list_filter": list_filter, "search_fields": search_fields,
-    }))
+    admin.site.register(
+        model,
+        type(
+            f"{model.__name__}Admin",
+            (ReadOnlyAdmin,),
+            {
+                "list_display": list_display,
+                "list_filter": list_filter,
+                "search_fields": search_fields,
+            },
+        ),
+    )

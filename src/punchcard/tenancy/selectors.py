@@ -1,4 +1,5 @@
 """Tenant-scoped reads. Another tenant's id answers exactly like a missing one."""
+
 from __future__ import annotations
 
 import datetime as dt

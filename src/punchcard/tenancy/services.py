@@ -1,4 +1,5 @@
 """Writes for tenants, centres, staff, patients, services and API keys."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,12 +22,20 @@ from .selectors import scoped_get
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
-def audit(*, tenant: Tenant, actor: Actor, action: str, subject, reason: str = "", data: dict | None = None,
-          now=None) -> AuditEvent:
+def audit(
+    *, tenant: Tenant, actor: Actor, action: str, subject, reason: str = "", data: dict | None = None, now=None
+) -> AuditEvent:
     """Record who did what, when, from where and why. Call inside the service's transaction."""
     return AuditEvent.objects.create(
-        tenant=tenant, at=now or clock.now(), action=action, actor=actor.label, source=actor.source,
-        reason=reason, subject_type=subject._meta.model_name, subject_id=subject.pk, data=data or {},
+        tenant=tenant,
+        at=now or clock.now(),
+        action=action,
+        actor=actor.label,
+        source=actor.source,
+        reason=reason,
+        subject_type=subject._meta.model_name,
+        subject_id=subject.pk,
+        data=data or {},
     )
 
 
@@ -49,17 +58,22 @@ def _slug(value, field: str) -> str:
 
 @transaction.atomic
 def create_tenant(*, name: str, slug: str, currency: str = "INR", locale: str = "en_IN", now=None) -> Tenant:
-    from punchcard.ledger.services import ensure_chart
-
     from babel import Locale, UnknownLocaleError
+
+    from punchcard.ledger.services import ensure_chart
 
     try:
         Locale.parse(locale)
     except (UnknownLocaleError, ValueError, TypeError):
         raise InvalidInput(f"{locale!r} is not a known locale", field="locale") from None
-    tenant = Tenant.objects.create(name=_text(name, "name"), slug=_slug(slug, "slug"),
-                                   currency=check_currency(currency), locale=locale, created_at=now or clock.now(),
-                                   settings={"no_show_fees": [], "no_show_default": "redeem"})
+    tenant = Tenant.objects.create(
+        name=_text(name, "name"),
+        slug=_slug(slug, "slug"),
+        currency=check_currency(currency),
+        locale=locale,
+        created_at=now or clock.now(),
+        settings={"no_show_fees": [], "no_show_default": "redeem"},
+    )
     ensure_chart(tenant=tenant)
     return tenant
 
@@ -73,20 +87,22 @@ def create_centre(*, tenant: Tenant, actor: Actor, name: str, code: str, timezon
         raise InvalidInput(f"{timezone!r} is not an IANA time zone", field="timezone") from None
     if Centre.objects.filter(tenant=tenant, code=code).exists():
         raise Conflict(f"a centre with code {code!r} exists", code="invalid", field="code")
-    centre = Centre.objects.create(tenant=tenant, name=_text(name, "name"), code=_slug(code, "code"),
-                                   timezone=timezone)
+    centre = Centre.objects.create(tenant=tenant, name=_text(name, "name"), code=_slug(code, "code"), timezone=timezone)
     audit(tenant=tenant, actor=actor, action="centre.create", subject=centre)
     return centre
 
 
 @transaction.atomic
-def create_service(*, tenant: Tenant, actor: Actor, name: str, code: str, list_price: int,
-                   delivery_cost: int = 0) -> Service:
+def create_service(
+    *, tenant: Tenant, actor: Actor, name: str, code: str, list_price: int, delivery_cost: int = 0
+) -> Service:
     actor.require(Perm.EDIT_CATALOGUE)
     if Service.objects.filter(tenant=tenant, code=code).exists():
         raise Conflict(f"a service with code {code!r} exists", code="invalid", field="code")
     service = Service.objects.create(
-        tenant=tenant, name=_text(name, "name"), code=_slug(code, "code"),
+        tenant=tenant,
+        name=_text(name, "name"),
+        code=_slug(code, "code"),
         list_price=check_amount(list_price, field="list_price"),
         delivery_cost=check_amount(delivery_cost, field="delivery_cost"),
     )
@@ -95,9 +111,16 @@ def create_service(*, tenant: Tenant, actor: Actor, name: str, code: str, list_p
 
 
 @transaction.atomic
-def update_service(*, tenant: Tenant, actor: Actor, service_id: int, name: str | None = None,
-                   list_price: int | None = None, delivery_cost: int | None = None,
-                   active: bool | None = None) -> Service:
+def update_service(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    service_id: int,
+    name: str | None = None,
+    list_price: int | None = None,
+    delivery_cost: int | None = None,
+    active: bool | None = None,
+) -> Service:
     actor.require(Perm.EDIT_CATALOGUE)
     service = scoped_get(Service, tenant=tenant, pk=service_id, field="service_id")
     if name is not None:
@@ -121,23 +144,36 @@ def _email(value) -> str:
 
 
 @transaction.atomic
-def create_patient(*, tenant: Tenant, actor: Actor, external_ref: str, name: str, email: str = "",
-                   phone: str = "", now=None) -> Patient:
+def create_patient(
+    *, tenant: Tenant, actor: Actor, external_ref: str, name: str, email: str = "", phone: str = "", now=None
+) -> Patient:
     actor.require(Perm.MANAGE_PATIENTS)
     ref = _text(external_ref, "external_ref", max_length=100)
     if Patient.objects.filter(tenant=tenant, external_ref=ref).exists():
         raise Conflict(f"a patient with reference {ref!r} exists", code="invalid", field="external_ref")
     email = _email(email)
-    patient = Patient.objects.create(tenant=tenant, external_ref=ref, name=_text(name, "name"), email=email,
-                                     phone=_text(phone, "phone", max_length=40, required=False),
-                                     created_at=now or clock.now())
+    patient = Patient.objects.create(
+        tenant=tenant,
+        external_ref=ref,
+        name=_text(name, "name"),
+        email=email,
+        phone=_text(phone, "phone", max_length=40, required=False),
+        created_at=now or clock.now(),
+    )
     audit(tenant=tenant, actor=actor, action="patient.create", subject=patient)
     return patient
 
 
 @transaction.atomic
-def update_patient(*, tenant: Tenant, actor: Actor, patient_id: int, name: str | None = None,
-                   email: str | None = None, phone: str | None = None) -> Patient:
+def update_patient(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    patient_id: int,
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+) -> Patient:
     actor.require(Perm.MANAGE_PATIENTS)
     patient = scoped_get(Patient, tenant=tenant, pk=patient_id, field="patient_id")
     if name is not None:
@@ -152,9 +188,16 @@ def update_patient(*, tenant: Tenant, actor: Actor, patient_id: int, name: str |
 
 
 @transaction.atomic
-def create_staff_member(*, tenant: Tenant, actor: Actor, name: str, role: str = Role.FRONT_DESK,
-                        is_practitioner: bool = False, username: str | None = None,
-                        password: str | None = None) -> StaffMember:
+def create_staff_member(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    name: str,
+    role: str = Role.FRONT_DESK,
+    is_practitioner: bool = False,
+    username: str | None = None,
+    password: str | None = None,
+) -> StaffMember:
     actor.require(Perm.ADMIN)
     if role not in Role.values:
         raise InvalidInput(f"role must be one of {', '.join(Role.values)}", field="role")
@@ -164,8 +207,9 @@ def create_staff_member(*, tenant: Tenant, actor: Actor, name: str, role: str = 
         if User.objects.filter(username=username).exists():
             raise Conflict(f"the username {username!r} is taken", code="invalid", field="username")
         user = User.objects.create_user(username=username, password=password, is_staff=False)
-    member = StaffMember.objects.create(tenant=tenant, user=user, name=_text(name, "name"), role=role,
-                                        is_practitioner=is_practitioner)
+    member = StaffMember.objects.create(
+        tenant=tenant, user=user, name=_text(name, "name"), role=role, is_practitioner=is_practitioner
+    )
     audit(tenant=tenant, actor=actor, action="staff.create", subject=member, data={"role": role})
     return member
 
@@ -178,8 +222,9 @@ API_KEY_PREFIX = "pc_"
 
 
 @transaction.atomic
-def create_api_key(*, tenant: Tenant, actor: Actor, name: str, role: str, secret: str | None = None,
-                   now=None) -> tuple[ApiKey, str]:
+def create_api_key(
+    *, tenant: Tenant, actor: Actor, name: str, role: str, secret: str | None = None, now=None
+) -> tuple[ApiKey, str]:
     """A new key and its secret, which is shown this once and stored only as a digest."""
     actor.require(Perm.ADMIN)
     if role not in Role.values:
@@ -191,8 +236,14 @@ def create_api_key(*, tenant: Tenant, actor: Actor, name: str, role: str, secret
     prefix = secret[:11]
     try:
         with transaction.atomic():
-            key = ApiKey.objects.create(tenant=tenant, name=_text(name, "name", max_length=100), prefix=prefix,
-                                        digest=_digest(secret), role=role, created_at=now or clock.now())
+            key = ApiKey.objects.create(
+                tenant=tenant,
+                name=_text(name, "name", max_length=100),
+                prefix=prefix,
+                digest=_digest(secret),
+                role=role,
+                created_at=now or clock.now(),
+            )
     except IntegrityError:
         raise Conflict("an API key with that prefix exists", code="invalid", field="secret") from None
     audit(tenant=tenant, actor=actor, action="apikey.create", subject=key, data={"role": role, "prefix": prefix})

@@ -1,4 +1,5 @@
 """Orders and payments (SPEC §3)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -79,8 +80,14 @@ class PaymentOut(Schema):
 
     @classmethod
     def of(cls, payment: Payment, ctx: Ctx) -> PaymentOut:
-        return cls(id=payment.id, method=payment.method, amount=ctx.money(payment.amount), reference=payment.reference,
-                   received_at=payment.received_at, recorded_by=payment.recorded_by)
+        return cls(
+            id=payment.id,
+            method=payment.method,
+            amount=ctx.money(payment.amount),
+            reference=payment.reference,
+            received_at=payment.received_at,
+            recorded_by=payment.recorded_by,
+        )
 
 
 class OrderOut(Schema):
@@ -112,16 +119,40 @@ class OrderOut(Schema):
         for line in order.lines.all():
             package = next(iter(line.packages.all()), None)
             version = line.plan_version
-            lines.append(OrderLineOut(id=line.id, kind=line.kind, plan_id=version.plan_id, plan_version=version.number,
-                                      plan_name=version.name, start_date=line.start_date, net=m(line.net),
-                                      tax=m(line.tax), gross=m(line.gross),
-                                      package_id=package.id if package else None))
-        return cls(id=order.id, number=order.number, status=order.status, patient=ref(order.patient),
-                   centre=ref(order.centre), currency=order.currency, net=m(order.net), tax=m(order.tax),
-                   gross=m(order.gross), discount=m(order.discount), credit_applied=m(order.credit_applied),
-                   paid=m(order.paid), due=m(order.due), credited_staff=ref(order.credited_staff), lines=lines,
-                   payments=[PaymentOut.of(p, ctx) for p in sorted(order.payments.all(), key=lambda p: p.id)],
-                   created_at=order.created_at, created_by=order.created_by)
+            lines.append(
+                OrderLineOut(
+                    id=line.id,
+                    kind=line.kind,
+                    plan_id=version.plan_id,
+                    plan_version=version.number,
+                    plan_name=version.name,
+                    start_date=line.start_date,
+                    net=m(line.net),
+                    tax=m(line.tax),
+                    gross=m(line.gross),
+                    package_id=package.id if package else None,
+                )
+            )
+        return cls(
+            id=order.id,
+            number=order.number,
+            status=order.status,
+            patient=ref(order.patient),
+            centre=ref(order.centre),
+            currency=order.currency,
+            net=m(order.net),
+            tax=m(order.tax),
+            gross=m(order.gross),
+            discount=m(order.discount),
+            credit_applied=m(order.credit_applied),
+            paid=m(order.paid),
+            due=m(order.due),
+            credited_staff=ref(order.credited_staff),
+            lines=lines,
+            payments=[PaymentOut.of(p, ctx) for p in sorted(order.payments.all(), key=lambda p: p.id)],
+            created_at=order.created_at,
+            created_by=order.created_by,
+        )
 
 
 class PaymentResultOut(Schema):
@@ -130,8 +161,11 @@ class PaymentResultOut(Schema):
 
 
 class RefundIn(Input):
-    amount: Amount | None = Field(None, description="minor units, 0 to what was collected; default: the suggestion "
-                                                    "(price paid ÷ sessions × sessions remaining)")
+    amount: Amount | None = Field(
+        None,
+        description="minor units, 0 to what was collected; default: the suggestion "
+        "(price paid ÷ sessions × sessions remaining)",
+    )
     reason: Reason
 
 

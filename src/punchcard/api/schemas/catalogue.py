@@ -1,4 +1,5 @@
 """Plans, their versions and entitlement lines (SPEC §2)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,8 +27,13 @@ class ExpiryRuleIn(Input):
     period: Period = Period.MONTH
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind.value, "count": self.count, "unit": self.unit.value,
-                "fixed_date": self.fixed_date, "period": self.period.value}
+        return {
+            "kind": self.kind.value,
+            "count": self.count,
+            "unit": self.unit.value,
+            "fixed_date": self.fixed_date,
+            "period": self.period.value,
+        }
 
 
 class LineIn(Input):
@@ -39,9 +45,14 @@ class LineIn(Input):
     top_up_price: Amount | None = Field(None, description="per session; null: no top-ups")
 
     def spec(self) -> LineSpec:
-        return LineSpec(service_ids=list(self.service_ids), sessions=self.sessions,
-                        bonus_sessions=self.bonus_sessions, patient_pays=self.patient_pays, label=self.label,
-                        top_up_price=self.top_up_price)
+        return LineSpec(
+            service_ids=list(self.service_ids),
+            sessions=self.sessions,
+            bonus_sessions=self.bonus_sessions,
+            patient_pays=self.patient_pays,
+            label=self.label,
+            top_up_price=self.top_up_price,
+        )
 
 
 class TermsIn(Input):
@@ -72,14 +83,30 @@ class TermsIn(Input):
 
     def terms(self) -> PlanTerms:
         return PlanTerms(
-            name=self.name, price=self.price, lines=[line.spec() for line in self.lines], currency=self.currency,
-            description=self.description, package_type=self.package_type, tax_rate_bp=self.tax_rate_bp,
-            tax_inclusive=self.tax_inclusive, expiry=self.expiry.to_dict(), expiry_mode=self.expiry_mode.value,
-            grace_days=self.grace_days, scope=self.scope.value, centre_ids=list(self.centre_ids),
-            shareable=self.shareable, max_beneficiaries=self.max_beneficiaries, transferable=self.transferable,
-            blackout_dates=list(self.blackout_dates), cap_per_day=self.cap_per_day, cap_per_week=self.cap_per_week,
-            cap_per_month=self.cap_per_month, min_gap_days=self.min_gap_days, sale_from=self.sale_from,
-            sale_to=self.sale_to, commission_policy=self.commission_policy.value,
+            name=self.name,
+            price=self.price,
+            lines=[line.spec() for line in self.lines],
+            currency=self.currency,
+            description=self.description,
+            package_type=self.package_type,
+            tax_rate_bp=self.tax_rate_bp,
+            tax_inclusive=self.tax_inclusive,
+            expiry=self.expiry.to_dict(),
+            expiry_mode=self.expiry_mode.value,
+            grace_days=self.grace_days,
+            scope=self.scope.value,
+            centre_ids=list(self.centre_ids),
+            shareable=self.shareable,
+            max_beneficiaries=self.max_beneficiaries,
+            transferable=self.transferable,
+            blackout_dates=list(self.blackout_dates),
+            cap_per_day=self.cap_per_day,
+            cap_per_week=self.cap_per_week,
+            cap_per_month=self.cap_per_month,
+            min_gap_days=self.min_gap_days,
+            sale_from=self.sale_from,
+            sale_to=self.sale_to,
+            commission_policy=self.commission_policy.value,
         )
 
 
@@ -149,28 +176,53 @@ class PlanVersionOut(Schema):
         rule = version.expiry_rule
         lines = list(version.lines.all())
         return cls(
-            number=version.number, name=version.name, description=version.description,
+            number=version.number,
+            name=version.name,
+            description=version.description,
             package_type=version.package_type.name if version.package_type_id else None,
-            price=ctx.money(version.price, version.currency), tax_rate_bp=version.tax_rate_bp,
+            price=ctx.money(version.price, version.currency),
+            tax_rate_bp=version.tax_rate_bp,
             tax_inclusive=version.tax_inclusive,
-            expiry=ExpiryRuleOut(kind=rule.kind.value, count=rule.count, unit=rule.unit.value,
-                                 fixed_date=rule.fixed_date, period=rule.period.value, description=rule.describe()),
-            expiry_mode=version.expiry_mode, grace_days=version.grace_days, scope=version.scope,
-            centre_ids=sorted(c.id for c in version.centres.all()), shareable=version.shareable,
-            max_beneficiaries=version.max_beneficiaries, transferable=version.transferable,
+            expiry=ExpiryRuleOut(
+                kind=rule.kind.value,
+                count=rule.count,
+                unit=rule.unit.value,
+                fixed_date=rule.fixed_date,
+                period=rule.period.value,
+                description=rule.describe(),
+            ),
+            expiry_mode=version.expiry_mode,
+            grace_days=version.grace_days,
+            scope=version.scope,
+            centre_ids=sorted(c.id for c in version.centres.all()),
+            shareable=version.shareable,
+            max_beneficiaries=version.max_beneficiaries,
+            transferable=version.transferable,
             blackout_dates=[dt.date.fromisoformat(d) for d in version.blackout_dates],
-            cap_per_day=version.cap_per_day, cap_per_week=version.cap_per_week, cap_per_month=version.cap_per_month,
-            min_gap_days=version.min_gap_days, sale_from=version.sale_from, sale_to=version.sale_to,
+            cap_per_day=version.cap_per_day,
+            cap_per_week=version.cap_per_week,
+            cap_per_month=version.cap_per_month,
+            min_gap_days=version.min_gap_days,
+            sale_from=version.sale_from,
+            sale_to=version.sale_to,
             commission_policy=version.commission_policy,
             total_sessions=sum(line.sessions + line.bonus_sessions for line in lines),
             created_at=version.created_at,
-            lines=[PlanLineOut(id=line.id, position=line.position, label=line.label,
-                               service_ids=sorted(s.id for s in line.services.all()), sessions=line.sessions,
-                               bonus_sessions=line.bonus_sessions,
-                               patient_pays=ctx.money(line.patient_pays, version.currency),
-                               top_up_price=(ctx.money(line.top_up_price, version.currency)
-                                             if line.top_up_price is not None else None))
-                   for line in lines],
+            lines=[
+                PlanLineOut(
+                    id=line.id,
+                    position=line.position,
+                    label=line.label,
+                    service_ids=sorted(s.id for s in line.services.all()),
+                    sessions=line.sessions,
+                    bonus_sessions=line.bonus_sessions,
+                    patient_pays=ctx.money(line.patient_pays, version.currency),
+                    top_up_price=(
+                        ctx.money(line.top_up_price, version.currency) if line.top_up_price is not None else None
+                    ),
+                )
+                for line in lines
+            ],
         )
 
 
@@ -183,8 +235,13 @@ class PlanOut(Schema):
 
     @classmethod
     def of(cls, plan: Plan, ctx: Ctx) -> PlanOut:
-        return cls(id=plan.id, code=plan.code, status=plan.status, created_at=plan.created_at,
-                   current=PlanVersionOut.of(_newest(plan), ctx))
+        return cls(
+            id=plan.id,
+            code=plan.code,
+            status=plan.status,
+            created_at=plan.created_at,
+            current=PlanVersionOut.of(_newest(plan), ctx),
+        )
 
 
 class PlanDetailOut(PlanOut):
@@ -193,9 +250,14 @@ class PlanDetailOut(PlanOut):
     @classmethod
     def of(cls, plan: Plan, ctx: Ctx) -> PlanDetailOut:
         versions = sorted(plan.versions.all(), key=lambda v: -v.number)
-        return cls(id=plan.id, code=plan.code, status=plan.status, created_at=plan.created_at,
-                   current=PlanVersionOut.of(versions[0], ctx),
-                   versions=[PlanVersionOut.of(v, ctx) for v in versions])
+        return cls(
+            id=plan.id,
+            code=plan.code,
+            status=plan.status,
+            created_at=plan.created_at,
+            current=PlanVersionOut.of(versions[0], ctx),
+            versions=[PlanVersionOut.of(v, ctx) for v in versions],
+        )
 
 
 def _newest(plan: Plan) -> PlanVersion:

@@ -4,6 +4,7 @@ Inputs are strict where JSON has a type of its own (an amount is a JSON integer,
 5.0 nor true) and bounded where the database has limits, so bad input is a 422 naming the field
 rather than an error further down.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,8 +44,9 @@ def Text(max_length: int, *, min_length: int = 0):  # a type factory, named like
     return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_storable)]
 
 
-Reason = Annotated[str, Field(min_length=1, max_length=2000, description="why; kept in the history"),
-                   AfterValidator(_storable)]
+Reason = Annotated[
+    str, Field(min_length=1, max_length=2000, description="why; kept in the history"), AfterValidator(_storable)
+]
 
 MIN_DATE, MAX_DATE = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -1,4 +1,5 @@
 """Packages, their balances, redemptions, holds, history and sharing (SPEC §4–§7)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,8 +35,10 @@ UseSessions = Annotated[StrictInt, Field(ge=1, le=MAX_SESSIONS_PER_USE)]
 class PackageFilters(PageParams):
     patient: Id | None = Field(None, description="the holder")
     status: PackageStatus | None = Field(
-        None, description="derived status; filtered after the database query, so a page may hold fewer than "
-                          "`limit` items while next_cursor is set")
+        None,
+        description="derived status; filtered after the database query, so a page may hold fewer than "
+        "`limit` items while next_cursor is set",
+    )
     centre: Id | None = Field(None, description="the centre that sold it")
     plan: Id | None = None
     purchased_from: Date | None = Field(None, description="first purchase date, inclusive")
@@ -85,12 +88,21 @@ class PackageSummaryOut(Schema):
         package = summary.package
         version = package.plan_version
         return dict(
-            id=package.id, plan=PlanRef(id=version.plan_id, code=version.plan.code, version=version.number,
-                                        name=version.name),
-            holder=patient_ref(package.holder), sold_at=ref(package.sold_at), status=summary.status.status,
-            in_grace=summary.status.in_grace, purchased_on=package.purchased_on, start_date=package.start_date,
-            expires_on=package.expires_on, usable_until=summary.usable_until, granted=summary.granted,
-            redeemed=summary.redeemed, held=summary.held, remaining=summary.remaining, available=summary.available,
+            id=package.id,
+            plan=PlanRef(id=version.plan_id, code=version.plan.code, version=version.number, name=version.name),
+            holder=patient_ref(package.holder),
+            sold_at=ref(package.sold_at),
+            status=summary.status.status,
+            in_grace=summary.status.in_grace,
+            purchased_on=package.purchased_on,
+            start_date=package.start_date,
+            expires_on=package.expires_on,
+            usable_until=summary.usable_until,
+            granted=summary.granted,
+            redeemed=summary.redeemed,
+            held=summary.held,
+            remaining=summary.remaining,
+            available=summary.available,
         )
 
     @classmethod
@@ -107,9 +119,13 @@ class BeneficiaryOut(Schema):
 
     @classmethod
     def of(cls, beneficiary: Beneficiary) -> BeneficiaryOut:
-        return cls(patient=patient_ref(beneficiary.patient), added_at=beneficiary.added_at,
-                   added_by=beneficiary.added_by, removed_at=beneficiary.removed_at,
-                   removed_by=beneficiary.removed_by)
+        return cls(
+            patient=patient_ref(beneficiary.patient),
+            added_at=beneficiary.added_at,
+            added_by=beneficiary.added_by,
+            removed_at=beneficiary.removed_at,
+            removed_by=beneficiary.removed_by,
+        )
 
 
 class PackageOut(PackageSummaryOut):
@@ -136,25 +152,43 @@ class PackageOut(PackageSummaryOut):
         package = summary.package
         version = package.plan_version
         if beneficiaries is None:
-            beneficiaries = list(package.beneficiaries.filter(removed_at__isnull=True).select_related("patient")
-                                 .order_by("id"))
+            beneficiaries = list(
+                package.beneficiaries.filter(removed_at__isnull=True).select_related("patient").order_by("id")
+            )
         lines = [
-            LineBalanceOut(id=line.id, label=line.label, service_ids=list(line.service_ids), granted=line.granted,
-                           redeemed=line.redeemed, held=line.held, forfeited=line.forfeited,
-                           remaining=line.remaining, available=line.available,
-                           patient_pays=ctx.money(line.patient_pays, package.currency),
-                           deferred_value=ctx.money_if_allowed(line.deferred_value, package.currency))
+            LineBalanceOut(
+                id=line.id,
+                label=line.label,
+                service_ids=list(line.service_ids),
+                granted=line.granted,
+                redeemed=line.redeemed,
+                held=line.held,
+                forfeited=line.forfeited,
+                remaining=line.remaining,
+                available=line.available,
+                patient_pays=ctx.money(line.patient_pays, package.currency),
+                deferred_value=ctx.money_if_allowed(line.deferred_value, package.currency),
+            )
             for line in summary.lines
         ]
         return cls(
-            **cls.fields_of(summary), price=ctx.money(package.price_gross, package.currency),
-            currency=package.currency, expiry_rule=package.expiry_rule.describe(), expiry_mode=package.expiry_mode,
-            grace_days=package.grace_days, first_used_on=package.first_used_on, shareable=version.shareable,
-            max_beneficiaries=version.max_beneficiaries, transferable=version.transferable,
-            beneficiaries=[BeneficiaryOut.of(b) for b in beneficiaries], lines=lines,
+            **cls.fields_of(summary),
+            price=ctx.money(package.price_gross, package.currency),
+            currency=package.currency,
+            expiry_rule=package.expiry_rule.describe(),
+            expiry_mode=package.expiry_mode,
+            grace_days=package.grace_days,
+            first_used_on=package.first_used_on,
+            shareable=version.shareable,
+            max_beneficiaries=version.max_beneficiaries,
+            transferable=version.transferable,
+            beneficiaries=[BeneficiaryOut.of(b) for b in beneficiaries],
+            lines=lines,
             deferred_value=ctx.money_if_allowed(summary.deferred_value, package.currency),
             order_id=package.order_line.order_id if package.order_line_id else None,
-            credited_staff=ref(package.credited_staff), closed_at=package.closed_at, closed_by=package.closed_by,
+            credited_staff=ref(package.credited_staff),
+            closed_at=package.closed_at,
+            closed_by=package.closed_by,
             closed_reason=package.closed_reason,
         )
 
@@ -196,17 +230,34 @@ class RedemptionOut(Schema):
     voided_at: dt.datetime | None
     voided_by: str
     void_reason: str
-    void_approver: Ref | None = Field(description="the approving staff member (null when an API key voided it; "
-                                                  "voided_by names the key)")
+    void_approver: Ref | None = Field(
+        description="the approving staff member (null when an API key voided it; voided_by names the key)"
+    )
 
     @classmethod
     def of(cls, r: Redemption, ctx: Ctx) -> RedemptionOut:
-        return cls(id=r.id, package_id=r.package_id, line_id=r.line_id, service=ref(r.service), centre=ref(r.centre),
-                   person=patient_ref(r.person), practitioner=ref(r.practitioner), appointment_id=r.appointment_id,
-                   hold_id=r.hold_id, day=r.day, at=r.at, sessions=r.sessions,
-                   value=ctx.money_if_allowed(r.value), in_grace=r.in_grace, redeemed_by=r.redeemed_by,
-                   voided=r.voided_at is not None, voided_at=r.voided_at, voided_by=r.voided_by,
-                   void_reason=r.void_reason, void_approver=ref(r.void_approver))
+        return cls(
+            id=r.id,
+            package_id=r.package_id,
+            line_id=r.line_id,
+            service=ref(r.service),
+            centre=ref(r.centre),
+            person=patient_ref(r.person),
+            practitioner=ref(r.practitioner),
+            appointment_id=r.appointment_id,
+            hold_id=r.hold_id,
+            day=r.day,
+            at=r.at,
+            sessions=r.sessions,
+            value=ctx.money_if_allowed(r.value),
+            in_grace=r.in_grace,
+            redeemed_by=r.redeemed_by,
+            voided=r.voided_at is not None,
+            voided_at=r.voided_at,
+            voided_by=r.voided_by,
+            void_reason=r.void_reason,
+            void_approver=ref(r.void_approver),
+        )
 
 
 class HoldOut(Schema):
@@ -230,17 +281,31 @@ class HoldOut(Schema):
     @classmethod
     def of(cls, h: Hold) -> HoldOut:
         redemption = getattr(h, "redemption", None) if h.state == "posted" else None
-        return cls(id=h.id, package_id=h.package_id, line_id=h.line_id, service=ref(h.service), centre=ref(h.centre),
-                   person=patient_ref(h.person), practitioner=ref(h.practitioner), appointment_id=h.appointment_id,
-                   day=h.day, sessions=h.sessions, state=h.state, placed_at=h.placed_at, placed_by=h.placed_by,
-                   resolved_at=h.resolved_at, resolved_by=h.resolved_by,
-                   redemption_id=redemption.id if redemption else None)
+        return cls(
+            id=h.id,
+            package_id=h.package_id,
+            line_id=h.line_id,
+            service=ref(h.service),
+            centre=ref(h.centre),
+            person=patient_ref(h.person),
+            practitioner=ref(h.practitioner),
+            appointment_id=h.appointment_id,
+            day=h.day,
+            sessions=h.sessions,
+            state=h.state,
+            placed_at=h.placed_at,
+            placed_by=h.placed_by,
+            resolved_at=h.resolved_at,
+            resolved_by=h.resolved_by,
+            redemption_id=redemption.id if redemption else None,
+        )
 
 
 class AdjustIn(Input):
     line_id: BodyId
     delta: Annotated[StrictInt, Field(ge=-1000, le=1000)] = Field(
-        description="+ goodwill sessions, − sessions removed (their value becomes breakage); not 0")
+        description="+ goodwill sessions, − sessions removed (their value becomes breakage); not 0"
+    )
     reason: Reason
 
 
@@ -269,8 +334,15 @@ class TransferOut(Schema):
 
     @classmethod
     def of(cls, t: Transfer) -> TransferOut:
-        return cls(id=t.id, package_id=t.package_id, from_patient=patient_ref(t.from_patient),
-                   to_patient=patient_ref(t.to_patient), reason=t.reason, at=t.at, actor=t.actor)
+        return cls(
+            id=t.id,
+            package_id=t.package_id,
+            from_patient=patient_ref(t.from_patient),
+            to_patient=patient_ref(t.to_patient),
+            reason=t.reason,
+            at=t.at,
+            actor=t.actor,
+        )
 
 
 class UsageOut(Schema):
@@ -308,11 +380,24 @@ class HistoryEntryOut(Schema):
     def of(cls, e: SessionEntry, ctx: Ctx) -> HistoryEntryOut:
         covered = e.redemption or e.hold
         return cls(
-            id=e.id, kind=e.kind, line=Ref(id=e.line_id, name=e.line.label),
-            deltas=Deltas(granted=e.granted, redeemed=e.redeemed, held=e.held, forfeited=e.forfeited,
-                          value=ctx.money_if_allowed(e.value)),
-            at=e.at, actor=e.actor, source=e.source, reason=e.reason, redemption_id=e.redemption_id,
+            id=e.id,
+            kind=e.kind,
+            line=Ref(id=e.line_id, name=e.line.label),
+            deltas=Deltas(
+                granted=e.granted,
+                redeemed=e.redeemed,
+                held=e.held,
+                forfeited=e.forfeited,
+                value=ctx.money_if_allowed(e.value),
+            ),
+            at=e.at,
+            actor=e.actor,
+            source=e.source,
+            reason=e.reason,
+            redemption_id=e.redemption_id,
             appointment_id=covered.appointment_id if covered else None,
             hold_id=e.hold_id or (e.redemption.hold_id if e.redemption else None),
-            person=patient_ref(covered.person) if covered else None, reverses=e.reverses_id, data=e.data or {},
+            person=patient_ref(covered.person) if covered else None,
+            reverses=e.reverses_id,
+            data=e.data or {},
         )

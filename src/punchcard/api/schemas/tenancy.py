@@ -1,4 +1,5 @@
 """Centres, services, patients and the caller."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -54,8 +55,14 @@ class ServiceOut(Schema):
 
     @classmethod
     def of(cls, service: Service, ctx: Ctx) -> ServiceOut:
-        return cls(id=service.id, code=service.code, name=service.name, list_price=ctx.money(service.list_price),
-                   delivery_cost=ctx.money(service.delivery_cost), active=service.active)
+        return cls(
+            id=service.id,
+            code=service.code,
+            name=service.name,
+            list_price=ctx.money(service.list_price),
+            delivery_cost=ctx.money(service.delivery_cost),
+            active=service.active,
+        )
 
 
 class PatientIn(Input):
@@ -81,8 +88,14 @@ class PatientOut(Schema):
 
     @classmethod
     def of(cls, patient: Patient) -> PatientOut:
-        return cls(id=patient.id, external_ref=patient.external_ref, name=patient.name, email=patient.email,
-                   phone=patient.phone, created_at=patient.created_at)
+        return cls(
+            id=patient.id,
+            external_ref=patient.external_ref,
+            name=patient.name,
+            email=patient.email,
+            phone=patient.phone,
+            created_at=patient.created_at,
+        )
 
 
 class PatientFilters(PageParams):

@@ -6,6 +6,7 @@
 
 The secret is printed once, at creation; only its SHA-256 digest is stored.
 """
+
 from __future__ import annotations
 
 from punchcard.cli.base import PunchcardCommand
@@ -33,8 +34,11 @@ class Command(PunchcardCommand):
         parser.add_argument("prefix", nargs="?", metavar="PREFIX", help="revoke: the key's prefix, e.g. pc_1a2b3c4d")
         parser.add_argument("--name", help="create: what the key is for, e.g. 'scheduler'")
         parser.add_argument("--role", help=f"create: one of {', '.join(Role.values)}")
-        parser.add_argument("--secret", help="create: use this secret (pc_<8 hex>_<20+ url-safe characters>) "
-                                             "instead of a random one, e.g. to rotate a key held elsewhere")
+        parser.add_argument(
+            "--secret",
+            help="create: use this secret (pc_<8 hex>_<20+ url-safe characters>) "
+            "instead of a random one, e.g. to rotate a key held elsewhere",
+        )
 
     def run(self, *args, tenant, action, prefix=None, name=None, role=None, secret=None, **options):
         if action != "revoke" and prefix is not None:
@@ -57,8 +61,14 @@ class Command(PunchcardCommand):
         keys = ApiKey.objects.filter(tenant=tenant).order_by("created_at", "id")
         table = self.table(f"API keys of {tenant.name}", "Prefix", "Name", "Role", "Created", "Last used", "Status")
         for key in keys:
-            table.add_row(key.prefix, key.name, key.role, _when(key.created_at), _when(key.last_used_at) or "never",
-                          f"revoked {_when(key.revoked_at)}" if key.revoked_at else "active")
+            table.add_row(
+                key.prefix,
+                key.name,
+                key.role,
+                _when(key.created_at),
+                _when(key.last_used_at) or "never",
+                f"revoked {_when(key.revoked_at)}" if key.revoked_at else "active",
+            )
         console = self.console()
         if not table.row_count:
             console.print(f"No API keys for {tenant.slug}.")

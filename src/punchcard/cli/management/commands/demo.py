@@ -1,4 +1,5 @@
 """`punchcard demo [--if-empty]`: create the demo tenant with four months of history."""
+
 from __future__ import annotations
 
 import os
@@ -14,14 +15,15 @@ API_KEY_ENV = "PUNCHCARD_DEMO_API_KEY"
 
 
 class Command(PunchcardCommand):
-    help = (f"Create the demo tenant '{DEMO_NAME}' (slug {DEMO_SLUG}) with centres, staff, patients, the seed "
-            f"plans and four months of sales and redemptions. The manager API key is ${API_KEY_ENV} when set, "
-            "otherwise a new one, printed once.")
+    help = (
+        f"Create the demo tenant '{DEMO_NAME}' (slug {DEMO_SLUG}) with centres, staff, patients, the seed "
+        f"plans and four months of sales and redemptions. The manager API key is ${API_KEY_ENV} when set, "
+        "otherwise a new one, printed once."
+    )
     uses_tenant = False
 
     def add_command_arguments(self, parser):
-        parser.add_argument("--if-empty", action="store_true",
-                            help="do nothing if any tenant exists (for `make run`)")
+        parser.add_argument("--if-empty", action="store_true", help="do nothing if any tenant exists (for `make run`)")
 
     def parse_as_of(self, text, tenant, zone=None):
         return super().parse_as_of(text, tenant, zone=KOLKATA)
@@ -40,7 +42,8 @@ class Command(PunchcardCommand):
         self.stdout.write(
             f"Created {tenant.name} ({tenant.slug}): {len(demo.centres)} centres, {len(demo.services)} services, "
             f"{len(demo.staff)} staff, {len(demo.patients)} patients, {len(demo.plans)} plans, "
-            f"{sold.count()} packages sold for {format_money(collected, tenant.currency, tenant.locale)}.")
+            f"{sold.count()} packages sold for {format_money(collected, tenant.currency, tenant.locale)}."
+        )
         if supplied:
             self.stdout.write(f"Demo manager API key: taken from ${API_KEY_ENV} ({demo.api_key[:11]}…)")
         else:

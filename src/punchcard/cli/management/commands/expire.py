@@ -1,4 +1,5 @@
 """`punchcard expire [--as-of DATE]`: the expiry sweep (run nightly, or as of any date)."""
+
 from __future__ import annotations
 
 from punchcard import clock
@@ -7,8 +8,10 @@ from punchcard.packages.services import expire_due_packages
 
 
 class Command(PunchcardCommand):
-    help = ("Expire every open package past its last usable day: remaining sessions are forfeited and their "
-            "deferred value recognised as breakage. Idempotent.")
+    help = (
+        "Expire every open package past its last usable day: remaining sessions are forfeited and their "
+        "deferred value recognised as breakage. Idempotent."
+    )
 
     def run(self, *args, tenant, as_of=None, **options):
         # A bare date is the sweep's 'today' at every centre; a date-time leaves each centre its own date.

@@ -1,4 +1,5 @@
 """`punchcard journal export --format csv|beancount --from DATE --to DATE [--output FILE]`."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """`punchcard plans`: the catalogue, current version of each plan."""
+
 from __future__ import annotations
 
 from punchcard.catalogue.models import Plan
@@ -11,8 +12,18 @@ class Command(PunchcardCommand):
     help = "List the tenant's plans: code, name, version, status, sessions, price, expiry rule."
 
     def run(self, *args, tenant, **options):
-        table = self.table(f"Plans of {tenant.name}", "Code", "Name", "Version", "Status", "Sessions", "Price",
-                           "Expiry", "Scope", "Sharing")
+        table = self.table(
+            f"Plans of {tenant.name}",
+            "Code",
+            "Name",
+            "Version",
+            "Status",
+            "Sessions",
+            "Price",
+            "Expiry",
+            "Scope",
+            "Sharing",
+        )
         plans = Plan.objects.filter(tenant=tenant).prefetch_related("versions__lines").order_by("code")
         for plan in plans:
             version = max(plan.versions.all(), key=lambda v: v.number)
@@ -33,8 +44,17 @@ class Command(PunchcardCommand):
                 sharing.append(f"shareable (up to {version.max_beneficiaries})")
             if version.transferable:
                 sharing.append("transferable")
-            table.add_row(plan.code, version.name, str(version.number), plan.get_status_display(), sessions, price,
-                          expiry, format.scope_text(version), ", ".join(sharing) or "—")
+            table.add_row(
+                plan.code,
+                version.name,
+                str(version.number),
+                plan.get_status_display(),
+                sessions,
+                price,
+                expiry,
+                format.scope_text(version),
+                ", ".join(sharing) or "—",
+            )
         console = self.console()
         if not table.row_count:
             console.print("No plans yet.")

@@ -1,4 +1,5 @@
 """`punchcard post HOLD_ID`: the patient arrived; the hold becomes a redemption."""
+
 from __future__ import annotations
 
 from punchcard.cli import format
@@ -17,8 +18,10 @@ class Command(PunchcardCommand):
 
     def run(self, *args, tenant, hold, **options):
         redemption = post_hold(tenant=tenant, actor=cli_actor(), hold_id=whole(hold, "hold_id"))
-        self.stdout.write(f"Hold {redemption.hold_id} posted: redemption {redemption.id}, {redemption.sessions} "
-                          f"session(s) on {format.day(tenant, redemption.day)}, value "
-                          f"{format.money(tenant, redemption.value)}.")
+        self.stdout.write(
+            f"Hold {redemption.hold_id} posted: redemption {redemption.id}, {redemption.sessions} "
+            f"session(s) on {format.day(tenant, redemption.day)}, value "
+            f"{format.money(tenant, redemption.value)}."
+        )
         for text in balance_lines(tenant, redemption.package):
             self.stdout.write(text)

@@ -1,4 +1,5 @@
 """`punchcard reconcile`: prove the cached balances equal the ledger and the journal balances."""
+
 from __future__ import annotations
 
 from punchcard.cli.base import EXIT_REFUSED, PunchcardCommand
@@ -9,8 +10,10 @@ MAX_SHOWN = 50
 
 
 class Command(PunchcardCommand):
-    help = ("Check every invariant of the books (cached balances = session ledger, every journal entry and the "
-            "whole journal balance); exit 1 listing the problems if any.")
+    help = (
+        "Check every invariant of the books (cached balances = session ledger, every journal entry and the "
+        "whole journal balance); exit 1 listing the problems if any."
+    )
 
     def add_command_arguments(self, parser):
         parser.add_argument("--all", dest="all_tenants", action="store_true", help="every tenant")
@@ -28,8 +31,13 @@ class Command(PunchcardCommand):
         problems = []
         for each in tenants:
             for result in reconcile(each):
-                summary.add_row(each.slug, result.description, str(result.checked), str(len(result.problems)),
-                                "ok" if result.ok else "MISMATCH")
+                summary.add_row(
+                    each.slug,
+                    result.description,
+                    str(result.checked),
+                    str(len(result.problems)),
+                    "ok" if result.ok else "MISMATCH",
+                )
                 problems += [(each.slug, p) for p in result.problems]
         console = self.console()
         console.print(summary)
@@ -42,6 +50,10 @@ class Command(PunchcardCommand):
         console.print(listing)
         if len(problems) > MAX_SHOWN:
             console.print(f"… and {len(problems) - MAX_SHOWN} more.")
-        self.fail(f"{len(problems)} reconciliation problem(s): "
-                  + "; ".join(f"{slug} {p.check} {p.subject}" for slug, p in problems[:3])
-                  + ("; …" if len(problems) > 3 else ""), code="reconcile_failed", returncode=EXIT_REFUSED)
+        self.fail(
+            f"{len(problems)} reconciliation problem(s): "
+            + "; ".join(f"{slug} {p.check} {p.subject}" for slug, p in problems[:3])
+            + ("; …" if len(problems) > 3 else ""),
+            code="reconcile_failed",
+            returncode=EXIT_REFUSED,
+        )

@@ -1,4 +1,5 @@
 """`punchcard redeem PACKAGE_ID SERVICE_CODE`: use sessions of a package now (walk-in or manual)."""
+
 from __future__ import annotations
 
 from punchcard.cli import format
@@ -34,7 +35,8 @@ def balance_lines(tenant, package) -> list[str]:
     summary = selectors.summarize(selectors.get_package(tenant, package.id))
     expiry = format.expiry_text(tenant, summary)
     return [f"  {format.line_text(line, expiry)}" for line in summary.lines] + [
-        f"  status {format.status_text(summary)}, {summary.available} available, {summary.held} held"]
+        f"  status {format.status_text(summary)}, {summary.available} available, {summary.held} held"
+    ]
 
 
 class Command(PunchcardCommand):
@@ -43,19 +45,45 @@ class Command(PunchcardCommand):
     def add_command_arguments(self, parser):
         add_use_arguments(parser)
 
-    def run(self, *args, tenant, package, service, centre=None, person=None, sessions="1", practitioner=None,
-            idempotency_key=None, **options):
-        use = resolve_use(self, tenant, package=package, service=service, centre=centre, person=person,
-                          sessions=sessions, practitioner=practitioner)
+    def run(
+        self,
+        *args,
+        tenant,
+        package,
+        service,
+        centre=None,
+        person=None,
+        sessions="1",
+        practitioner=None,
+        idempotency_key=None,
+        **options,
+    ):
+        use = resolve_use(
+            self,
+            tenant,
+            package=package,
+            service=service,
+            centre=centre,
+            person=person,
+            sessions=sessions,
+            practitioner=practitioner,
+        )
         redemption = redeem_session(
-            tenant=tenant, actor=cli_actor(), package_id=use["package"].id, service_id=use["service"].id,
-            centre_id=use["centre"].id, person_id=use["person"].id if use["person"] else None,
-            sessions=use["sessions"], practitioner_id=use["practitioner"].id if use["practitioner"] else None,
-            idempotency_key=idempotency_key)
+            tenant=tenant,
+            actor=cli_actor(),
+            package_id=use["package"].id,
+            service_id=use["service"].id,
+            centre_id=use["centre"].id,
+            person_id=use["person"].id if use["person"] else None,
+            sessions=use["sessions"],
+            practitioner_id=use["practitioner"].id if use["practitioner"] else None,
+            idempotency_key=idempotency_key,
+        )
         grace = " (in grace: the package has expired)" if redemption.in_grace else ""
         self.stdout.write(
             f"Redeemed {redemption.sessions} × {use['service'].name} from package {use['package'].id} for "
             f"{redemption.person.name} at {redemption.centre.name} on {format.day(tenant, redemption.day)}: "
-            f"redemption {redemption.id}, value {format.money(tenant, redemption.value)}{grace}.")
+            f"redemption {redemption.id}, value {format.money(tenant, redemption.value)}{grace}."
+        )
         for text in balance_lines(tenant, use["package"]):
             self.stdout.write(text)

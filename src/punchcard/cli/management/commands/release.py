@@ -1,4 +1,5 @@
 """`punchcard release HOLD_ID`: the appointment was cancelled or the package removed from it."""
+
 from __future__ import annotations
 
 from punchcard.cli.base import PunchcardCommand, whole

@@ -1,4 +1,5 @@
 """`punchcard show PATIENT`: a patient's packages, own and shared, with what is used and left."""
+
 from __future__ import annotations
 
 from punchcard.billing.services import credit_balance
@@ -18,8 +19,9 @@ class Command(PunchcardCommand):
         person = self.patient(tenant, patient)
         summaries = selectors.packages_of_patient(tenant, person.id)
         console = self.console()
-        console.print(f"{person.name} ({person.external_ref}), credit "
-                      f"{format.money(tenant, credit_balance(tenant, person.id))}")
+        console.print(
+            f"{person.name} ({person.external_ref}), credit {format.money(tenant, credit_balance(tenant, person.id))}"
+        )
         if not summaries:
             console.print("No packages.")
             return
@@ -34,9 +36,15 @@ class Command(PunchcardCommand):
                 status += f": {package.closed_reason}"
             for index, line in enumerate(summary.lines):
                 first = index == 0
-                table.add_row(str(package.id) if first else "", package.plan_version.name if first else "",
-                              holder if first else "", status if first else "", format.line_text(line, expiry),
-                              str(line.available), str(line.held))
+                table.add_row(
+                    str(package.id) if first else "",
+                    package.plan_version.name if first else "",
+                    holder if first else "",
+                    status if first else "",
+                    format.line_text(line, expiry),
+                    str(line.available),
+                    str(line.held),
+                )
             if package.plan_version.shareable:
                 shared.append(package)
         console.print(table)

@@ -2,6 +2,7 @@
 
 The same figures as the API's /reports/{name}: see reports.services.REPORTS for the names.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,19 +22,48 @@ class Command(PunchcardCommand):
         parser.add_argument("--centre", metavar="CODE", help="only this centre (code or id)")
         parser.add_argument("--plan", metavar="CODE", help="only this plan (code or id)")
         parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
-        parser.add_argument("--by", help="group by, comma separated (sales: plan,period,centre,staff; "
-                                         "usage: service,centre,practitioner,plan)")
+        parser.add_argument(
+            "--by",
+            help="group by, comma separated (sales: plan,period,centre,staff; usage: service,centre,practitioner,plan)",
+        )
         parser.add_argument("--period", choices=["day", "week", "month", "year"], help="sales: period length")
         parser.add_argument("--days", type=int, help="expiry: look this many days ahead (default 30)")
         parser.add_argument("--package", help="usage-detail: the package id")
         parser.add_argument("--limit", type=int, help="profit: at most this many packages listed")
         parser.add_argument("--output", "-o", metavar="FILE", help="write to a file instead of standard output")
 
-    def run(self, *args, tenant, name, date_from=None, date_to=None, centre=None, plan=None, format="table",
-            by=None, period=None, days=None, package=None, limit=None, output=None, **options):
-        report = services.run_report(tenant=tenant, actor=cli_actor(), name=name, date_from=date_from,
-                                     date_to=date_to, centre=centre, plan=plan, by=by, period=period, days=days,
-                                     package_id=package, limit=limit)
+    def run(
+        self,
+        *args,
+        tenant,
+        name,
+        date_from=None,
+        date_to=None,
+        centre=None,
+        plan=None,
+        format="table",
+        by=None,
+        period=None,
+        days=None,
+        package=None,
+        limit=None,
+        output=None,
+        **options,
+    ):
+        report = services.run_report(
+            tenant=tenant,
+            actor=cli_actor(),
+            name=name,
+            date_from=date_from,
+            date_to=date_to,
+            centre=centre,
+            plan=plan,
+            by=by,
+            period=period,
+            days=days,
+            package_id=package,
+            limit=limit,
+        )
         if format == "csv":
             text = services.to_csv(report)
         elif format == "json":
@@ -58,16 +88,23 @@ class Command(PunchcardCommand):
             if spec.kind in ("int", "money", "bp", "days"):
                 column.justify = "right"
         for row in report.rows:
-            table.add_row(*[services.cell(row.get(c.key), c.kind, tenant.currency, locale=tenant.locale)
-                            for c in report.columns])
+            table.add_row(
+                *[services.cell(row.get(c.key), c.kind, tenant.currency, locale=tenant.locale) for c in report.columns]
+            )
         if report.totals and report.name != "completion":
             keys = {c.key for c in report.columns}
             if any(k in keys for k in report.totals):
                 table.add_section()
-                table.add_row(*[("Total" if i == 0 and c.key not in report.totals else
-                                 services.cell(report.totals.get(c.key), c.kind, tenant.currency,
-                                               locale=tenant.locale))
-                                for i, c in enumerate(report.columns)])
+                table.add_row(
+                    *[
+                        (
+                            "Total"
+                            if i == 0 and c.key not in report.totals
+                            else services.cell(report.totals.get(c.key), c.kind, tenant.currency, locale=tenant.locale)
+                        )
+                        for i, c in enumerate(report.columns)
+                    ]
+                )
         return table
 
     def _print_table(self, report, tenant, console):
@@ -76,12 +113,16 @@ class Command(PunchcardCommand):
         console.print(f"[dim]{filters}[/dim]" if filters else "")
         if report.name == "settlement" and report.extra.get("net"):
             for net in report.extra["net"]:
-                console.print(f"Net: {net['from']} owes {net['to']} "
-                              f"{services.cell(net['amount'], 'money', tenant.currency, locale=tenant.locale)}")
+                console.print(
+                    f"Net: {net['from']} owes {net['to']} "
+                    f"{services.cell(net['amount'], 'money', tenant.currency, locale=tenant.locale)}"
+                )
         if report.name == "expiry" and report.totals:
             t = report.totals
-            console.print(f"Expiring: {t['expiring']} package(s), {t['expiring_sessions']} session(s); "
-                          f"expired: {t['expired']} package(s), {t['expired_sessions']} session(s)")
+            console.print(
+                f"Expiring: {t['expiring']} package(s), {t['expiring_sessions']} session(s); "
+                f"expired: {t['expired']} package(s), {t['expired_sessions']} session(s)"
+            )
         for note in report.notes:
             console.print(f"Note: {note}")
 
