@@ -28,6 +28,7 @@ from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 
+from . import hooks
 from .models import Counter, CreditPayout, Order, OrderLine, OrderLineKind, OrderStatus, Payment, PaymentMethod, Refund
 from .selectors import collected_for, credit_balance, suggested_refund
 
@@ -141,9 +142,7 @@ def place_order(
             for line in version.lines.all()
         )
         priced.append((version, start, list_total))
-    from punchcard.promotions.services import offers_for_order  # promotions builds on billing
-
-    offers = offers_for_order(
+    offers = hooks.price(
         tenant=tenant, patient=patient, day=today, versions=[v for v, _, _ in priced], code=promotion_code
     )
     priced = [
@@ -337,9 +336,7 @@ def _activate(order: Order, *, actor: Actor, now: dt.datetime, status: str) -> N
     """Paid (or pay-later): create each line's package, grant its sessions, post the sale."""
     for line in order.lines.select_related("plan_version").order_by("id"):
         if line.kind == OrderLineKind.PACKAGE:
-            from punchcard.promotions.services import hold_for_claim  # bulk / gift lines become claim codes
-
-            if not hold_for_claim(order=order, line=line, actor=actor, now=now):
+            if not hooks.taken(order=order, line=line, actor=actor, now=now):  # bulk and gift lines: claims
                 activate_package(order=order, line=line, actor=actor, now=now)
         elif line.kind == OrderLineKind.TOP_UP:
             _apply_top_up(order=order, line=line, actor=actor, now=now)
