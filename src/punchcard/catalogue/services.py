@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from punchcard import clock
+from punchcard.domain import validation
 from punchcard.domain.eligibility import Scope
 from punchcard.domain.errors import Conflict, InvalidInput
 from punchcard.domain.expiry import MAX_COUNT, ExpiryMode, ExpiryRule
@@ -16,7 +17,7 @@ from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Centre, Service, Tenant
 from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import scoped_get
-from punchcard.tenancy.services import _slug, _text, audit
+from punchcard.tenancy.services import audit
 
 from .models import CommissionPolicy, PackageType, Plan, PlanLine, PlanStatus, PlanVersion
 
@@ -63,30 +64,6 @@ class PlanTerms:
     commission_policy: str = CommissionPolicy.ON_REDEMPTION
 
 
-def _whole(value, field: str, *, low: int, high: int, optional: bool = False) -> int | None:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidInput(f"{field} must be a whole number from {low} to {high}", field=field)
-    return value
-
-
-def _choice(value, enum, field: str):
-    try:
-        return enum(value)
-    except ValueError:
-        raise InvalidInput(f"{field} must be one of {', '.join(e.value for e in enum)}", field=field) from None
-
-
-def _date(value, field: str) -> dt.date:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    try:
-        return dt.date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{field} must be an ISO date (YYYY-MM-DD)", field=field) from None
-
-
 def _check_terms(tenant: Tenant, terms: PlanTerms) -> tuple[dict, list[tuple[LineSpec, list[Service]]], list[Centre]]:
     currency = terms.currency or tenant.currency
     if currency != tenant.currency:
@@ -100,8 +77,8 @@ def _check_terms(tenant: Tenant, terms: PlanTerms) -> tuple[dict, list[tuple[Lin
     lines = []
     for i, spec in enumerate(terms.lines):
         where = f"lines[{i}]"
-        _whole(spec.sessions, f"{where}.sessions", low=1, high=MAX_SESSIONS)
-        _whole(spec.bonus_sessions, f"{where}.bonus_sessions", low=0, high=MAX_SESSIONS)
+        validation.whole(spec.sessions, f"{where}.sessions", low=1, high=MAX_SESSIONS)
+        validation.whole(spec.bonus_sessions, f"{where}.bonus_sessions", low=0, high=MAX_SESSIONS)
         check_amount(spec.patient_pays, field=f"{where}.patient_pays")
         if spec.top_up_price is not None:
             check_amount(spec.top_up_price, field=f"{where}.top_up_price")
@@ -119,36 +96,36 @@ def _check_terms(tenant: Tenant, terms: PlanTerms) -> tuple[dict, list[tuple[Lin
         raise InvalidInput("expiry must be an object", field="expiry")
     if rule.fixed_date is not None and (rule.fixed_date - clock.now().date()).days > MAX_COUNT:
         raise InvalidInput("a fixed expiry date can be at most ten years ahead", field="expiry.fixed_date")
-    mode = _choice(terms.expiry_mode, ExpiryMode, "expiry_mode")
-    grace = _whole(terms.grace_days, "grace_days", low=0, high=MAX_GRACE_DAYS)
+    mode = validation.choice(terms.expiry_mode, ExpiryMode, "expiry_mode")
+    grace = validation.whole(terms.grace_days, "grace_days", low=0, high=MAX_GRACE_DAYS)
     if mode is ExpiryMode.HARD and grace:
         raise InvalidInput("grace days apply to soft expiry only", field="grace_days")
-    scope = _choice(terms.scope, Scope, "scope")
+    scope = validation.choice(terms.scope, Scope, "scope")
     centres = [scoped_get(Centre, tenant=tenant, pk=cid, field="centre_ids") for cid in dict.fromkeys(terms.centre_ids)]
     if scope is Scope.LISTED and not centres:
         raise InvalidInput("a plan scoped to listed centres needs at least one centre", field="centre_ids")
-    max_beneficiaries = _whole(terms.max_beneficiaries, "max_beneficiaries", low=1, high=MAX_BENEFICIARIES)
+    max_beneficiaries = validation.whole(terms.max_beneficiaries, "max_beneficiaries", low=1, high=MAX_BENEFICIARIES)
     if not terms.shareable and max_beneficiaries != 1:
         raise InvalidInput("only a shareable plan can have more than one beneficiary", field="max_beneficiaries")
     if terms.shareable and max_beneficiaries < 2:
         raise InvalidInput("a shareable plan allows at least 2 people (the holder counts)", field="max_beneficiaries")
-    blackout = sorted({_date(d, "blackout_dates").isoformat() for d in terms.blackout_dates})
-    sale_from = _date(terms.sale_from, "sale_from") if terms.sale_from else None
-    sale_to = _date(terms.sale_to, "sale_to") if terms.sale_to else None
+    blackout = sorted({validation.date(d, "blackout_dates").isoformat() for d in terms.blackout_dates})
+    sale_from = validation.date(terms.sale_from, "sale_from") if terms.sale_from else None
+    sale_to = validation.date(terms.sale_to, "sale_to") if terms.sale_to else None
     if sale_from and sale_to and sale_from > sale_to:
         raise InvalidInput("the sale window ends before it starts", field="sale_to")
     package_type = None
     if terms.package_type:
         package_type, _ = PackageType.objects.get_or_create(
-            tenant=tenant, name=_text(terms.package_type, "package_type", max_length=100)
+            tenant=tenant, name=validation.text(terms.package_type, "package_type", max_length=100)
         )
     fields = dict(
-        name=_text(terms.name, "name"),
-        description=_text(terms.description, "description", max_length=5000, required=False),
+        name=validation.text(terms.name, "name"),
+        description=validation.text(terms.description, "description", max_length=5000, required=False),
         package_type=package_type,
         price=check_amount(terms.price, field="price"),
         currency=currency,
-        tax_rate_bp=_whole(terms.tax_rate_bp, "tax_rate_bp", low=0, high=10_000),
+        tax_rate_bp=validation.whole(terms.tax_rate_bp, "tax_rate_bp", low=0, high=10_000),
         tax_inclusive=bool(terms.tax_inclusive),
         expiry=rule.to_dict(),
         expiry_mode=mode.value,
@@ -158,13 +135,13 @@ def _check_terms(tenant: Tenant, terms: PlanTerms) -> tuple[dict, list[tuple[Lin
         max_beneficiaries=max_beneficiaries,
         transferable=bool(terms.transferable),
         blackout_dates=blackout,
-        cap_per_day=_whole(terms.cap_per_day, "cap_per_day", low=1, high=MAX_SESSIONS, optional=True),
-        cap_per_week=_whole(terms.cap_per_week, "cap_per_week", low=1, high=MAX_SESSIONS, optional=True),
-        cap_per_month=_whole(terms.cap_per_month, "cap_per_month", low=1, high=MAX_SESSIONS, optional=True),
-        min_gap_days=_whole(terms.min_gap_days, "min_gap_days", low=1, high=365, optional=True),
+        cap_per_day=validation.whole(terms.cap_per_day, "cap_per_day", low=1, high=MAX_SESSIONS, optional=True),
+        cap_per_week=validation.whole(terms.cap_per_week, "cap_per_week", low=1, high=MAX_SESSIONS, optional=True),
+        cap_per_month=validation.whole(terms.cap_per_month, "cap_per_month", low=1, high=MAX_SESSIONS, optional=True),
+        min_gap_days=validation.whole(terms.min_gap_days, "min_gap_days", low=1, high=365, optional=True),
         sale_from=sale_from,
         sale_to=sale_to,
-        commission_policy=_choice(terms.commission_policy, CommissionPolicy, "commission_policy").value,
+        commission_policy=validation.choice(terms.commission_policy, CommissionPolicy, "commission_policy").value,
     )
     return fields, lines, centres
 
@@ -192,8 +169,8 @@ def create_plan(
 ) -> PlanVersion:
     actor.require(Perm.EDIT_CATALOGUE)
     now = now or clock.now()
-    code = _slug(code, "code")
-    status = _choice(status, PlanStatus, "status")
+    code = validation.slug(code, "code")
+    status = validation.choice(status, PlanStatus, "status")
     if Plan.objects.filter(tenant=tenant, code=code).exists():
         raise Conflict(f"a plan with code {code!r} exists", code="invalid", field="code")
     fields, lines, centres = _check_terms(tenant, terms)
@@ -233,7 +210,7 @@ def edit_plan(*, tenant: Tenant, actor: Actor, plan_id: int, terms: PlanTerms, n
 def set_plan_status(*, tenant: Tenant, actor: Actor, plan_id: int, status: str, now=None) -> Plan:
     actor.require(Perm.EDIT_CATALOGUE)
     plan = scoped_get(Plan, tenant=tenant, pk=plan_id, field="plan_id")
-    plan.status = _choice(status, PlanStatus, "status").value
+    plan.status = validation.choice(status, PlanStatus, "status").value
     plan.save(update_fields=["status"])
     audit(tenant=tenant, actor=actor, action="plan.status", subject=plan, data={"status": plan.status}, now=now)
     return plan

@@ -56,7 +56,9 @@ CODES: dict[str, str] = {
     "appointment_state": "The appointment's status does not allow this.",
     "unknown_reference": "The event names a patient, service or centre this tenant does not have.",
     # promotions and claim codes (SPEC §9)
-    "promotion_not_applicable": "The promotion code does not apply (unknown, retired, outside its window, other plans).",
+    "promotion_not_applicable": (
+        "The promotion code does not apply (unknown, retired, outside its window, other plans)."
+    ),
     "claim_code_mistyped": "The claim code is malformed or its check character does not match: a typo.",
     "claim_code_unknown": "No claim code like this exists.",
     "claim_code_used": "The claim code was already claimed.",

@@ -86,13 +86,12 @@ def date(value, field: str, *, optional: bool = False, parse: bool = True) -> dt
         return None
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
-    if parse and isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-        raise InvalidInput(f"{field} must be an ISO date (YYYY-MM-DD)", field=field)
-    raise InvalidInput(f"{field} must be a date", field=field)
+    if not parse:
+        raise InvalidInput(f"{field} must be a date", field=field)
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{field} must be an ISO date (YYYY-MM-DD)", field=field) from None
 
 
 def instant(value, field: str, *, optional: bool = False, parse: bool = False) -> dt.datetime | None:

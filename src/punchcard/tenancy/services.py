@@ -7,19 +7,19 @@ import re
 import secrets
 import zoneinfo
 
+from babel import Locale, UnknownLocaleError
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from punchcard import clock
-from punchcard.domain.errors import Conflict, InvalidInput
+from punchcard import clock, events
+from punchcard.domain import validation
+from punchcard.domain.errors import Conflict, InvalidInput, NotFound
 from punchcard.domain.money import check_amount, check_currency
 
 from .actors import Actor
 from .models import ApiKey, AuditEvent, Centre, Patient, Role, Service, StaffMember, Tenant
 from .permissions import Perm
 from .selectors import scoped_get
-
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def audit(
@@ -39,42 +39,22 @@ def audit(
     )
 
 
-def _text(value, field: str, *, max_length: int = 200, required: bool = True) -> str:
-    value = (value or "").strip() if isinstance(value, str) or value is None else None
-    if value is None:
-        raise InvalidInput(f"{field} must be text", field=field)
-    if required and not value:
-        raise InvalidInput(f"{field} is required", field=field)
-    if len(value) > max_length:
-        raise InvalidInput(f"{field} is longer than {max_length} characters", field=field)
-    return value
-
-
-def _slug(value, field: str) -> str:
-    if not isinstance(value, str) or not _SLUG.match(value):
-        raise InvalidInput(f"{field} must be lower-case letters, digits, '-' or '_'", field=field)
-    return value
-
-
 @transaction.atomic
 def create_tenant(*, name: str, slug: str, currency: str = "INR", locale: str = "en_IN", now=None) -> Tenant:
-    from babel import Locale, UnknownLocaleError
-
-    from punchcard.ledger.services import ensure_chart
-
     try:
         Locale.parse(locale)
     except (UnknownLocaleError, ValueError, TypeError):
         raise InvalidInput(f"{locale!r} is not a known locale", field="locale") from None
     tenant = Tenant.objects.create(
-        name=_text(name, "name"),
-        slug=_slug(slug, "slug"),
+        name=validation.text(name, "name"),
+        slug=validation.slug(slug, "slug"),
         currency=check_currency(currency),
         locale=locale,
         created_at=now or clock.now(),
         settings={"no_show_fees": [], "no_show_default": "redeem"},
     )
-    ensure_chart(tenant=tenant)
+    # The ledger answers with the tenant's chart of accounts, in this transaction.
+    events.record("tenant.created", tenant=tenant, subject=tenant, slug=tenant.slug, currency=tenant.currency)
     return tenant
 
 
@@ -87,7 +67,9 @@ def create_centre(*, tenant: Tenant, actor: Actor, name: str, code: str, timezon
         raise InvalidInput(f"{timezone!r} is not an IANA time zone", field="timezone") from None
     if Centre.objects.filter(tenant=tenant, code=code).exists():
         raise Conflict(f"a centre with code {code!r} exists", code="invalid", field="code")
-    centre = Centre.objects.create(tenant=tenant, name=_text(name, "name"), code=_slug(code, "code"), timezone=timezone)
+    centre = Centre.objects.create(
+        tenant=tenant, name=validation.text(name, "name"), code=validation.slug(code, "code"), timezone=timezone
+    )
     audit(tenant=tenant, actor=actor, action="centre.create", subject=centre)
     return centre
 
@@ -101,8 +83,8 @@ def create_service(
         raise Conflict(f"a service with code {code!r} exists", code="invalid", field="code")
     service = Service.objects.create(
         tenant=tenant,
-        name=_text(name, "name"),
-        code=_slug(code, "code"),
+        name=validation.text(name, "name"),
+        code=validation.slug(code, "code"),
         list_price=check_amount(list_price, field="list_price"),
         delivery_cost=check_amount(delivery_cost, field="delivery_cost"),
     )
@@ -124,7 +106,7 @@ def update_service(
     actor.require(Perm.EDIT_CATALOGUE)
     service = scoped_get(Service, tenant=tenant, pk=service_id, field="service_id")
     if name is not None:
-        service.name = _text(name, "name")
+        service.name = validation.text(name, "name")
     if list_price is not None:
         service.list_price = check_amount(list_price, field="list_price")
     if delivery_cost is not None:
@@ -136,28 +118,21 @@ def update_service(
     return service
 
 
-def _email(value) -> str:
-    email = _text(value, "email", required=False)
-    if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
-        raise InvalidInput(f"{email!r} is not an email address", field="email")
-    return email
-
-
 @transaction.atomic
 def create_patient(
     *, tenant: Tenant, actor: Actor, external_ref: str, name: str, email: str = "", phone: str = "", now=None
 ) -> Patient:
     actor.require(Perm.MANAGE_PATIENTS)
-    ref = _text(external_ref, "external_ref", max_length=100)
+    ref = validation.text(external_ref, "external_ref", max_length=100)
     if Patient.objects.filter(tenant=tenant, external_ref=ref).exists():
         raise Conflict(f"a patient with reference {ref!r} exists", code="invalid", field="external_ref")
-    email = _email(email)
+    email = validation.email(email)
     patient = Patient.objects.create(
         tenant=tenant,
         external_ref=ref,
-        name=_text(name, "name"),
+        name=validation.text(name, "name"),
         email=email,
-        phone=_text(phone, "phone", max_length=40, required=False),
+        phone=validation.text(phone, "phone", max_length=40, required=False),
         created_at=now or clock.now(),
     )
     audit(tenant=tenant, actor=actor, action="patient.create", subject=patient)
@@ -177,11 +152,11 @@ def update_patient(
     actor.require(Perm.MANAGE_PATIENTS)
     patient = scoped_get(Patient, tenant=tenant, pk=patient_id, field="patient_id")
     if name is not None:
-        patient.name = _text(name, "name")
+        patient.name = validation.text(name, "name")
     if email is not None:
-        patient.email = _email(email)  # the same check as at creation
+        patient.email = validation.email(email)  # the same check as at creation
     if phone is not None:
-        patient.phone = _text(phone, "phone", max_length=40, required=False)
+        patient.phone = validation.text(phone, "phone", max_length=40, required=False)
     patient.save()
     audit(tenant=tenant, actor=actor, action="patient.update", subject=patient)
     return patient
@@ -208,7 +183,7 @@ def create_staff_member(
             raise Conflict(f"the username {username!r} is taken", code="invalid", field="username")
         user = User.objects.create_user(username=username, password=password, is_staff=False)
     member = StaffMember.objects.create(
-        tenant=tenant, user=user, name=_text(name, "name"), role=role, is_practitioner=is_practitioner
+        tenant=tenant, user=user, name=validation.text(name, "name"), role=role, is_practitioner=is_practitioner
     )
     audit(tenant=tenant, actor=actor, action="staff.create", subject=member, data={"role": role})
     return member
@@ -238,7 +213,7 @@ def create_api_key(
         with transaction.atomic():
             key = ApiKey.objects.create(
                 tenant=tenant,
-                name=_text(name, "name", max_length=100),
+                name=validation.text(name, "name", max_length=100),
                 prefix=prefix,
                 digest=_digest(secret),
                 role=role,
@@ -265,8 +240,6 @@ def revoke_api_key(*, tenant: Tenant, actor: Actor, prefix: str, now=None) -> Ap
     actor.require(Perm.ADMIN)
     key = ApiKey.objects.filter(tenant=tenant, prefix=prefix).first()
     if key is None:
-        from punchcard.domain.errors import NotFound
-
         raise NotFound(f"no API key {prefix!r}", field="prefix")
     if key.revoked_at is None:
         key.revoked_at = now or clock.now()
