@@ -20,11 +20,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # serves the API docs' own Swagger UI assets: no CDN, works offline
+    # Punchcard's apps in layer order (DESIGN "Layers"): each may import only those above it here.
     "punchcard.tenancy",
     "punchcard.catalogue",
-    "punchcard.billing",
-    "punchcard.packages",
     "punchcard.ledger",
+    "punchcard.packages",
+    "punchcard.billing",
     "punchcard.appointments",
     "punchcard.promotions",
     "punchcard.reports",

@@ -6,7 +6,7 @@ import pytest
 
 from punchcard.billing.models import Order, Payment
 from punchcard.domain.status import PackageStatus
-from punchcard.ledger.selectors import reconcile
+from punchcard.ledger.reconcile import reconcile
 from punchcard.packages import selectors
 from punchcard.packages.models import ExpiryChange, Redemption
 from punchcard.tenancy.models import Patient, Tenant

@@ -1,8 +1,10 @@
 """Reconciliation: named, set-based checks that the books agree with themselves (SPEC §4.1, §8.3, §8.5).
 
-Each check answers (rows checked, problems found). `reconcile()` runs them all; `punchcard reconcile`,
-the API and the tests read the same results. To add an invariant, write a function
-`(tenant | None) -> (int, list[Problem])` and append a `Check` to CHECKS.
+A registry: each app contributes the checks of its own invariants (`register`, from its
+`AppConfig.ready`), so the ledger reads no table of the apps above it. The journal's own checks are
+registered here. Each check answers (rows checked, problems found) for one tenant or the whole
+database. `reconcile()` runs them all, in registration order (the layer order of INSTALLED_APPS);
+`punchcard reconcile` and every scenario test read the same results.
 """
 
 from __future__ import annotations
@@ -51,23 +53,6 @@ def _zero():
 def _entries(tenant: Tenant | None):
     entries = JournalEntry.objects.all()
     return entries.filter(tenant=tenant) if tenant is not None else entries
-
-
-def _session_cache(tenant: Tenant | None) -> tuple[int, list[Problem]]:
-    """Every package line's cached balance equals the sum of its session entries."""
-    from punchcard.packages.models import PackageLine
-    from punchcard.packages.selectors import ledger_mismatches
-
-    lines = PackageLine.objects.all() if tenant is None else PackageLine.objects.filter(tenant=tenant)
-    problems = [
-        Problem(
-            "session_cache",
-            f"package {m.package_id} line {m.line_id}",
-            f"{m.column}: cached {m.cached}, ledger {m.ledger}",
-        )
-        for m in ledger_mismatches(tenant)
-    ]
-    return lines.count(), problems
 
 
 def _entries_balance(tenant: Tenant | None) -> tuple[int, list[Problem]]:
@@ -139,17 +124,6 @@ def _journal_balances(tenant: Tenant | None) -> tuple[int, list[Problem]]:
     ]
 
 
-def _money(tenant: Tenant | None) -> tuple[int, list[Problem]]:
-    """Per package, sold = recognised + breakage + refunded + upgraded + deferred; every line's deferred
-    value equals its deferred-revenue postings; the deferred-revenue account equals the unredeemed
-    sessions' value (billing.selectors.money_problems)."""
-    from punchcard.billing.selectors import money_problems
-    from punchcard.packages.models import Package
-
-    packages = Package.objects.all() if tenant is None else Package.objects.filter(tenant=tenant)
-    return packages.count(), [Problem("money", "deferred revenue", text) for text in money_problems(tenant)]
-
-
 JOURNAL_CHECKS: list[Check] = [
     Check("entries_balance", "every journal entry's postings sum to zero", _entries_balance),
     Check("entry_totals", "every journal entry's debit/credit totals match its postings", _entry_totals),
@@ -157,17 +131,31 @@ JOURNAL_CHECKS: list[Check] = [
     Check("journal_balances", "the whole journal balances (debits = credits)", _journal_balances),
 ]
 
-CHECKS: list[Check] = [
-    Check("session_cache", "every cached package balance equals its session ledger", _session_cache),
-    *JOURNAL_CHECKS,
-    Check("money", "deferred revenue agrees with the sessions, package by package", _money),
-]
+_checks: list[Check] = []
 
 
-def reconcile(tenant: Tenant | None = None, checks: list[Check] | None = None) -> list[CheckResult]:
-    """Run the checks (all of CHECKS by default) for one tenant, or for the whole database."""
+def register(check: Check) -> None:
+    """Add an app's check (once; a second registration under the same name is refused)."""
+    if any(c.name == check.name for c in _checks):
+        if check in _checks:
+            return
+        raise ValueError(f"a reconciliation check named {check.name!r} is registered already")
+    _checks.append(check)
+
+
+def checks() -> list[Check]:
+    """Every registered check, in the order they run."""
+    return list(_checks)
+
+
+for _check in JOURNAL_CHECKS:
+    register(_check)
+
+
+def reconcile(tenant: Tenant | None = None, only: list[Check] | None = None) -> list[CheckResult]:
+    """Run the checks (every registered one, or `only` these) for one tenant, or for the whole database."""
     results = []
-    for check in CHECKS if checks is None else checks:
+    for check in _checks if only is None else only:
         checked, problems = check.run(tenant)
         results.append(CheckResult(check.name, check.description, checked, problems))
     return results

@@ -1,9 +1,9 @@
-"""`punchcard reconcile`: prove the cached balances equal the ledger and the journal balances."""
+"""`punchcard reconcile`: run every app's reconciliation check, for every tenant unless --tenant is given."""
 
 from __future__ import annotations
 
 from punchcard.cli.base import EXIT_REFUSED, PunchcardCommand
-from punchcard.ledger.selectors import reconcile
+from punchcard.ledger.reconcile import reconcile
 from punchcard.tenancy.models import Tenant
 
 MAX_SHOWN = 50
@@ -12,21 +12,22 @@ MAX_SHOWN = 50
 class Command(PunchcardCommand):
     help = (
         "Check every invariant of the books (cached balances = session ledger, every journal entry and the "
-        "whole journal balance); exit 1 listing the problems if any."
+        "whole journal balance, the money of every package and claim code) for every tenant, or the one "
+        "given with --tenant; exit 1 listing the problems if any."
     )
 
     def add_command_arguments(self, parser):
-        parser.add_argument("--all", dest="all_tenants", action="store_true", help="every tenant")
+        parser.add_argument("--all", dest="all_tenants", action="store_true", help="every tenant (the default)")
 
     def handle(self, *args, **options):
-        if options.get("all_tenants"):
-            if options.get("tenant"):
-                self.fail("pass --tenant SLUG or --all, not both")
-            self.uses_tenant = False  # every tenant, checked one by one
+        if options.get("all_tenants") and options.get("tenant"):
+            self.fail("pass --tenant SLUG or --all, not both")
+        # Without --tenant, every tenant is checked, one by one.
+        self.uses_tenant = bool(options.get("tenant"))
         return super().handle(*args, **options)
 
     def run(self, *args, tenant, all_tenants=False, **options):
-        tenants = list(Tenant.objects.order_by("slug")) if all_tenants else [tenant]
+        tenants = [tenant] if tenant is not None else list(Tenant.objects.order_by("slug"))
         summary = self.table("Reconciliation", "Tenant", "Check", "Checked", "Problems", "Result")
         problems = []
         for each in tenants:
