@@ -22,6 +22,7 @@ from punchcard.catalogue.models import CommissionPolicy
 from punchcard.catalogue.services import LineSpec, PlanTerms, create_plan
 from punchcard.packages import services as packages
 from punchcard.packages.models import Package
+from punchcard.promotions import services as claims
 from punchcard.tenancy import services as tenancy
 from punchcard.tenancy.actors import Actor, cli_actor
 from punchcard.tenancy.models import Role, Tenant
@@ -430,6 +431,32 @@ class _Builder:
         self.redeem("vikram-facials", "facial", "koramangala", 3, practitioner="sneha")
         # Divya starts her pack next week (future-dated: scheduled until then).
         self.sell("divya-physio", "divya", "physio-recovery", "bandra", 2, "card", "CARD AUTH 650172", start_in_days=7)
+
+        # A gift: Meena buys a facials pack for a friend; it waits as a claim code (its value held on the code).
+        now = self.at(4, 16)
+        with clock.frozen_at(now):
+            desk = self.desk("bandra")
+            gift = claims.place_claim_order(
+                tenant=self.tenant,
+                actor=desk,
+                buyer_id=demo.patients["meena"].id,
+                centre_id=demo.centres["bandra"].id,
+                plan_id=demo.plans["facials-6"].plan_id,
+                kind="gift",
+                recipient="Anita",
+                message="Happy birthday!",
+                idempotency_key="demo-gift-meena",
+                now=now,
+            )
+            billing.record_payment(
+                tenant=self.tenant,
+                actor=desk,
+                order_id=gift.order.id,
+                method="card",
+                amount=gift.order.gross,
+                reference="CARD AUTH 118842",
+                now=now,
+            )
 
         # Today: the nightly sweep again (nothing else is due), and Neha's class on Friday is held.
         with clock.frozen_at(self.now):
