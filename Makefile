@@ -2,6 +2,8 @@
 #
 #   make run          migrate, load demo data on first start, serve on http://$(HOST):$(PORT)/
 #   make test         run the tests on SQLite, then on PostgreSQL (see scripts/test.sh)
+#   make check        lint (ruff), format check and the layer contracts (import-linter); part of `make test`
+#   make lock         recompile requirements/*.txt (fully pinned, with hashes) from requirements/*.in
 #   make bench        benchmarks (bench-quick: a short run)
 #   make clean        remove the virtualenv and build/test leftovers (never the data dir)
 #
@@ -25,11 +27,12 @@ VENV := .venv
 export PUNCHCARD_DATA PYTEST_ARGS
 export PUNCHCARD_TEST_DATABASES := $(DBS)
 
-.PHONY: venv run test bench bench-quick clean
+.PHONY: venv run test check lock bench bench-quick clean
 
 # --- virtualenv -----------------------------------------------------------------------------
 # A stamp per requirements set: pip only runs again when a requirements file or pyproject.toml
 # changes (the editable install picks up the console script and package data from pyproject).
+# requirements/*.txt pin every package, transitive ones included, with hashes: pip refuses anything else.
 venv: $(VENV)/.installed-base
 
 $(VENV)/bin/python:
@@ -38,7 +41,7 @@ $(VENV)/bin/python:
 $(VENV)/.installed-base: requirements/base.txt pyproject.toml | $(VENV)/bin/python
 $(VENV)/.installed-test: requirements/test.txt requirements/base.txt pyproject.toml | $(VENV)/bin/python
 $(VENV)/.installed-%:
-	$(VENV)/bin/pip install --quiet -r requirements/$*.txt
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements/$*.txt
 	$(VENV)/bin/pip install --quiet -e . --no-deps
 	@touch $@
 
@@ -57,8 +60,22 @@ run: venv
 	exec $(VENV)/bin/gunicorn punchcard.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
 # --- tests and benchmarks -------------------------------------------------------------------
-test: $(VENV)/.installed-test
+test: check
 	scripts/test.sh
+
+check: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check --quiet src tests bench
+	$(VENV)/bin/lint-imports
+
+# pip-tools runs in a virtualenv of its own, so it never shares a resolver with the project's packages.
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet pip-tools==7.6.2
+	.venv-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
+		--no-emit-index-url -o requirements/base.txt requirements/base.in
+	.venv-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
+		--no-emit-index-url -o requirements/test.txt requirements/test.in
 
 bench: venv
 	$(VENV)/bin/python bench/run.py
@@ -67,5 +84,5 @@ bench-quick: venv
 	$(VENV)/bin/python bench/run.py --quick
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-lock build src/*.egg-info .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
