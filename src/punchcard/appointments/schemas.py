@@ -22,7 +22,7 @@ from punchcard.api.schemas.common import (
     patient_ref,
     ref,
 )
-from punchcard.api.schemas.packages import HoldOut, RedemptionOut
+from punchcard.packages.schemas import HoldOut, RedemptionOut
 
 from .models import AppointmentCharge, AppointmentEvent, CommissionCredit
 from .selectors import AppointmentView
@@ -227,7 +227,7 @@ class AppointmentOut(Schema):
 
     @classmethod
     def of(cls, view: AppointmentView, ctx: Ctx) -> AppointmentOut:
-        from punchcard.api import queries
+        from punchcard.packages import selectors as queries
         from punchcard.tenancy.permissions import Perm
 
         from .selectors import appointment_day

@@ -3,12 +3,19 @@
 from ninja import Query, Router
 from ninja.responses import Status
 
-from punchcard.api import queries
 from punchcard.api.auth import caller
 from punchcard.api.idempotency import idempotent, key_of
 from punchcard.api.pagination import paginate
 from punchcard.api.problems import READ, WRITE
-from punchcard.api.schemas.billing import (
+from punchcard.api.schemas.common import Ctx, Id, Page, ReasonIn, ref
+from punchcard.packages import selectors as package_selectors
+from punchcard.tenancy import selectors as tenancy_selectors
+from punchcard.tenancy.permissions import Perm
+from punchcard.tenancy.schemas import CreditOut
+
+from . import selectors, services
+from .models import Refund
+from .schemas import (
     OrderFilters,
     OrderIn,
     OrderOut,
@@ -18,19 +25,11 @@ from punchcard.api.schemas.billing import (
     PaymentResultOut,
     PayoutIn,
     PayoutOut,
-    ReasonIn,
     RefundIn,
     RefundOut,
     TopUpIn,
     UpgradeIn,
 )
-from punchcard.api.schemas.common import Ctx, Id, Page, ref
-from punchcard.api.schemas.tenancy import CreditOut
-from punchcard.tenancy import selectors as tenancy_selectors
-from punchcard.tenancy.permissions import Perm
-
-from . import selectors, services
-from .models import Refund
 
 router = Router(tags=["orders and money"])
 
@@ -39,7 +38,7 @@ router = Router(tags=["orders and money"])
 def list_orders(request, filters: Query[OrderFilters]):
     """Orders, newest first."""
     p = caller(request, Perm.READ)
-    qs = queries.filter_orders(
+    qs = selectors.filter_orders(
         p.tenant,
         patient=filters.patient,
         centre=filters.centre,
@@ -67,13 +66,13 @@ def create_order(request, payload: OrderIn):
         credited_staff_id=payload.credited_staff_id,
         idempotency_key=key_of(request),
     )
-    return Status(201, OrderOut.of(queries.order(p.tenant, order.id), Ctx(p)))
+    return Status(201, OrderOut.of(selectors.order(p.tenant, order.id), Ctx(p)))
 
 
 @router.get("/orders/{order_id}", response={200: OrderOut, **READ})
 def get_order(request, order_id: Id):
     p = caller(request, Perm.READ)
-    return OrderOut.of(queries.order(p.tenant, order_id), Ctx(p))
+    return OrderOut.of(selectors.order(p.tenant, order_id), Ctx(p))
 
 
 @router.post("/orders/{order_id}/payments", response={201: PaymentResultOut, **WRITE})
@@ -94,7 +93,7 @@ def record_payment(request, order_id: Id, payload: PaymentIn):
     return Status(
         201,
         PaymentResultOut(
-            payment=PaymentOut.of(payment, ctx), order=OrderOut.of(queries.order(p.tenant, order_id), ctx)
+            payment=PaymentOut.of(payment, ctx), order=OrderOut.of(selectors.order(p.tenant, order_id), ctx)
         ),
     )
 
@@ -105,7 +104,7 @@ def pay_later(request, order_id: Id, payload: ReasonIn):
     """A manager activates an unpaid order; the balance stays receivable."""
     p = caller(request)
     services.mark_pay_later(tenant=p.tenant, actor=p.actor, order_id=order_id, reason=payload.reason)
-    return Status(200, OrderOut.of(queries.order(p.tenant, order_id), Ctx(p)))
+    return Status(200, OrderOut.of(selectors.order(p.tenant, order_id), Ctx(p)))
 
 
 @router.post("/orders/{order_id}/cancel", response={200: OrderOut, **WRITE})
@@ -114,7 +113,7 @@ def cancel_order(request, order_id: Id, payload: ReasonIn):
     """Cancel an open order that has no payments."""
     p = caller(request)
     services.cancel_order(tenant=p.tenant, actor=p.actor, order_id=order_id, reason=payload.reason)
-    return Status(200, OrderOut.of(queries.order(p.tenant, order_id), Ctx(p)))
+    return Status(200, OrderOut.of(selectors.order(p.tenant, order_id), Ctx(p)))
 
 
 # ---------------------------------------------------------------- money of a package (SPEC §8)
@@ -138,7 +137,7 @@ def _refund_out(refund, ctx: Ctx) -> RefundOut:
 def get_package_money(request, package_id: Id):
     """The package's money story from the journal, and the suggested refund. Needs read_money."""
     p = caller(request, Perm.READ_MONEY)
-    package = queries.package(p.tenant, package_id)
+    package = package_selectors.package_detail(p.tenant, package_id)
     money = selectors.package_money(package)
     ctx = Ctx(p)
     return PackageMoneyOut(
@@ -178,7 +177,7 @@ def top_up_package(request, package_id: Id, payload: TopUpIn):
         sessions=payload.sessions,
         idempotency_key=key_of(request),
     )
-    return Status(201, OrderOut.of(queries.order(p.tenant, order.id), Ctx(p)))
+    return Status(201, OrderOut.of(selectors.order(p.tenant, order.id), Ctx(p)))
 
 
 @router.post("/packages/{package_id}/upgrade", response={201: OrderOut, **WRITE})
@@ -195,7 +194,7 @@ def upgrade_package(request, package_id: Id, payload: UpgradeIn):
         start_date=payload.start_date,
         idempotency_key=key_of(request),
     )
-    return Status(201, OrderOut.of(queries.order(p.tenant, order.id), Ctx(p)))
+    return Status(201, OrderOut.of(selectors.order(p.tenant, order.id), Ctx(p)))
 
 
 # ---------------------------------------------------------------- patient credit (SPEC §8.2)

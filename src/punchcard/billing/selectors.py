@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Q, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 
 from punchcard.domain.money import div_round_half_up
 from punchcard.domain.posting import Role
 from punchcard.ledger import services as journal
 from punchcard.ledger.models import Posting
 from punchcard.packages.models import Package, PackageLine
-from punchcard.tenancy.models import Tenant
+from punchcard.tenancy.models import Centre, Patient, Tenant
+from punchcard.tenancy.selectors import scoped_get, start_of_local_day
 
-from .models import OrderLine, OrderLineKind, OrderStatus
+from .models import Order, OrderLine, OrderLineKind, OrderStatus
 
 
 def credit_balance(tenant: Tenant, patient_id: int) -> int:
@@ -150,3 +152,43 @@ def money_problems(tenant: Tenant | None = None) -> list[str]:
     if account_total != sum(cached.values()):
         problems.append(f"deferred revenue account {account_total} ≠ unredeemed sessions' value {sum(cached.values())}")
     return problems
+
+
+# ---------------------------------------------------------------- orders as the API and console show them
+
+
+def orders(tenant: Tenant) -> QuerySet[Order]:
+    lines = OrderLine.objects.select_related("plan_version").prefetch_related("packages").order_by("id")
+    return (
+        Order.objects.filter(tenant=tenant)
+        .select_related("patient", "centre", "credited_staff")
+        .prefetch_related(Prefetch("lines", lines), "payments")
+    )
+
+
+def order(tenant: Tenant, order_id: int) -> Order:
+    return scoped_get(Order, tenant=tenant, pk=order_id, field="order_id", queryset=orders(tenant))
+
+
+def filter_orders(
+    tenant: Tenant, *, patient=None, centre=None, status=None, placed_from=None, placed_to=None
+) -> QuerySet[Order]:
+    qs = orders(tenant)
+    if patient is not None:
+        qs = qs.filter(patient=scoped_get(Patient, tenant=tenant, pk=patient, field="patient"))
+    if centre is not None:
+        qs = qs.filter(centre=scoped_get(Centre, tenant=tenant, pk=centre, field="centre"))
+    if status is not None:
+        qs = qs.filter(status=status)
+    if placed_from is not None or placed_to is not None:
+        # "Placed on day D" is local to each order's centre: one range per centre of the tenant.
+        by_centre = Q(pk__in=[])
+        for c in Centre.objects.filter(tenant=tenant):
+            window = Q(centre=c)
+            if placed_from is not None:
+                window &= Q(created_at__gte=start_of_local_day(placed_from, c))
+            if placed_to is not None:
+                window &= Q(created_at__lt=start_of_local_day(placed_to + dt.timedelta(days=1), c))
+            by_centre |= window
+        qs = qs.filter(by_centre)
+    return qs

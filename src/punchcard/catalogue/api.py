@@ -3,16 +3,15 @@
 from ninja import Query, Router
 from ninja.responses import Status
 
-from punchcard.api import queries
 from punchcard.api.auth import caller
 from punchcard.api.idempotency import idempotent
 from punchcard.api.pagination import paginate
 from punchcard.api.problems import READ, WRITE, errors
-from punchcard.api.schemas.catalogue import PlanDetailOut, PlanFilters, PlanIn, PlanOut, PlanStatusIn, TermsIn
 from punchcard.api.schemas.common import Ctx, Id, Page
 from punchcard.tenancy.permissions import Perm
 
-from . import services
+from . import selectors, services
+from .schemas import PlanDetailOut, PlanFilters, PlanIn, PlanOut, PlanStatusIn, TermsIn
 
 router = Router(tags=["catalogue"])
 
@@ -21,7 +20,7 @@ router = Router(tags=["catalogue"])
 def list_plans(request, filters: Query[PlanFilters]):
     """Plans with their current terms, oldest first."""
     p = caller(request, Perm.READ)
-    qs = queries.plans(p.tenant)
+    qs = selectors.plans(p.tenant)
     if filters.status is not None:
         qs = qs.filter(status=filters.status)
     page = paginate(qs, cursor=filters.cursor, limit=filters.limit, newest_first=False)
@@ -33,7 +32,7 @@ def list_plans(request, filters: Query[PlanFilters]):
 def get_plan(request, plan_id: Id):
     """A plan with every version and its entitlement lines."""
     p = caller(request, Perm.READ)
-    return PlanDetailOut.of(queries.plan(p.tenant, plan_id), Ctx(p))
+    return PlanDetailOut.of(selectors.plan(p.tenant, plan_id), Ctx(p))
 
 
 @router.post("/plans", response={201: PlanDetailOut, **WRITE})
@@ -43,7 +42,7 @@ def create_plan(request, payload: PlanIn):
     version = services.create_plan(
         tenant=p.tenant, actor=p.actor, code=payload.code, terms=payload.terms(), status=payload.status.value
     )
-    return Status(201, PlanDetailOut.of(queries.plan(p.tenant, version.plan_id), Ctx(p)))
+    return Status(201, PlanDetailOut.of(selectors.plan(p.tenant, version.plan_id), Ctx(p)))
 
 
 @router.put("/plans/{plan_id}", response={200: PlanDetailOut, **WRITE})
@@ -52,7 +51,7 @@ def edit_plan(request, plan_id: Id, payload: TermsIn):
     keep theirs; an unsold version is rewritten in place."""
     p = caller(request)
     services.edit_plan(tenant=p.tenant, actor=p.actor, plan_id=plan_id, terms=payload.terms())
-    return PlanDetailOut.of(queries.plan(p.tenant, plan_id), Ctx(p))
+    return PlanDetailOut.of(selectors.plan(p.tenant, plan_id), Ctx(p))
 
 
 @router.post("/plans/{plan_id}/status", response={200: PlanDetailOut, **WRITE})
@@ -61,4 +60,4 @@ def set_plan_status(request, plan_id: Id, payload: PlanStatusIn):
     """Draft, on sale or retired."""
     p = caller(request)
     services.set_plan_status(tenant=p.tenant, actor=p.actor, plan_id=plan_id, status=payload.status.value)
-    return Status(200, PlanDetailOut.of(queries.plan(p.tenant, plan_id), Ctx(p)))
+    return Status(200, PlanDetailOut.of(selectors.plan(p.tenant, plan_id), Ctx(p)))

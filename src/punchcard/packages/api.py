@@ -4,14 +4,20 @@ transfer and history (SPEC §4–§7). Each write is one service call; the respo
 from ninja import Query, Router
 from ninja.responses import Status
 
-from punchcard.api import queries
 from punchcard.api.auth import caller
 from punchcard.api.idempotency import idempotent, key_of
 from punchcard.api.pagination import paginate
 from punchcard.api.problems import READ, WRITE
-from punchcard.api.schemas.billing import ReasonIn
-from punchcard.api.schemas.common import Ctx, Id, Page, PageParams, patient_ref
-from punchcard.api.schemas.packages import (
+from punchcard.api.schemas.common import Ctx, Id, Page, PageParams, ReasonIn, patient_ref
+from punchcard.appointments.models import Appointment
+from punchcard.tenancy import selectors as tenancy_selectors
+from punchcard.tenancy.models import Patient
+from punchcard.tenancy.permissions import Perm
+from punchcard.tenancy.selectors import scoped_get
+
+from . import selectors, services
+from .models import Beneficiary
+from .schemas import (
     AdjustIn,
     BeneficiaryIn,
     BeneficiaryOut,
@@ -29,20 +35,13 @@ from punchcard.api.schemas.packages import (
     TransferOut,
     UsageOut,
 )
-from punchcard.appointments.models import Appointment
-from punchcard.tenancy.models import Patient
-from punchcard.tenancy.permissions import Perm
-from punchcard.tenancy.selectors import scoped_get
-
-from . import selectors, services
-from .models import Beneficiary
 
 router = Router(tags=["packages"])
 
 
 def _detail(p, package_id: int) -> PackageOut:
-    package = queries.package(p.tenant, package_id)
-    return PackageOut.of(queries.summaries([package])[0], Ctx(p))
+    package = selectors.package_detail(p.tenant, package_id)
+    return PackageOut.of(selectors.summaries([package])[0], Ctx(p))
 
 
 def _appointment(p, appointment_id: int | None) -> Appointment | None:
@@ -63,7 +62,7 @@ def list_packages(request, filters: Query[PackageFilters]):
     `next_cursor` is set — keep following it until it is null.
     """
     p = caller(request, Perm.READ)
-    qs = queries.filter_packages(
+    qs = selectors.filter_packages(
         p.tenant,
         patient=filters.patient,
         status=filters.status,
@@ -76,8 +75,8 @@ def list_packages(request, filters: Query[PackageFilters]):
         qs,
         cursor=filters.cursor,
         limit=filters.limit,
-        prepare=queries.summaries,
-        keep=queries.status_is(filters.status) if filters.status is not None else None,
+        prepare=selectors.summaries,
+        keep=selectors.status_is(filters.status) if filters.status is not None else None,
     )
     ctx = Ctx(p)
     return Page[PackageSummaryOut](
@@ -97,9 +96,9 @@ def get_package(request, package_id: Id):
 def list_redemptions(request, package_id: Id, params: Query[PageParams]):
     """Every redemption of the package, voided ones included, newest first."""
     p = caller(request, Perm.READ)
-    package = queries.package(p.tenant, package_id)
+    package = selectors.package_detail(p.tenant, package_id)
     ctx = Ctx(p)
-    page = paginate(queries.redemptions(p.tenant).filter(package=package), cursor=params.cursor, limit=params.limit)
+    page = paginate(selectors.redemptions(p.tenant).filter(package=package), cursor=params.cursor, limit=params.limit)
     return Page[RedemptionOut](items=[RedemptionOut.of(r, ctx) for r in page.items], next_cursor=page.next_cursor)
 
 
@@ -107,8 +106,8 @@ def list_redemptions(request, package_id: Id, params: Query[PageParams]):
 def list_holds(request, package_id: Id, params: Query[PageParams]):
     """Every hold of the package (pending, posted, released), newest first."""
     p = caller(request, Perm.READ)
-    package = queries.package(p.tenant, package_id)
-    page = paginate(queries.holds(p.tenant).filter(package=package), cursor=params.cursor, limit=params.limit)
+    package = selectors.package_detail(p.tenant, package_id)
+    page = paginate(selectors.holds(p.tenant).filter(package=package), cursor=params.cursor, limit=params.limit)
     return Page[HoldOut](items=[HoldOut.of(h) for h in page.items], next_cursor=page.next_cursor)
 
 
@@ -116,9 +115,9 @@ def list_holds(request, package_id: Id, params: Query[PageParams]):
 def get_history(request, package_id: Id, params: Query[PageParams]):
     """Every ledger entry, oldest first: what changed, who, when, from where, why, and what it covered."""
     p = caller(request, Perm.READ)
-    package = queries.package(p.tenant, package_id)
+    package = selectors.package_detail(p.tenant, package_id)
     ctx = Ctx(p)
-    page = paginate(queries.history(p.tenant, package), cursor=params.cursor, limit=params.limit, newest_first=False)
+    page = paginate(selectors.history(package), cursor=params.cursor, limit=params.limit, newest_first=False)
     return Page[HistoryEntryOut](items=[HistoryEntryOut.of(e, ctx) for e in page.items], next_cursor=page.next_cursor)
 
 
@@ -126,7 +125,7 @@ def get_history(request, package_id: Id, params: Query[PageParams]):
 def get_usage(request, package_id: Id):
     """Sessions used per person (SPEC §7): the holder, current and former beneficiaries."""
     p = caller(request, Perm.READ)
-    package = queries.package(p.tenant, package_id)
+    package = selectors.package_detail(p.tenant, package_id)
     used = selectors.usage_by_person(package)
     current = selectors.beneficiary_ids(package)
     people = set(used) | set(current) | {package.holder_id}
@@ -140,6 +139,23 @@ def get_usage(request, package_id: Id):
         )
         for x in patients
     ]
+
+
+@router.get("/patients/{patient_id}/packages", response={200: Page[PackageSummaryOut], **READ})
+def list_patient_packages(request, patient_id: Id, params: Query[PageParams]):
+    """Packages the patient holds or currently shares as a beneficiary, newest first."""
+    p = caller(request, Perm.READ)
+    patient = tenancy_selectors.patient(p.tenant, patient_id)
+    ctx = Ctx(p)
+    page = paginate(
+        selectors.patient_package_rows(p.tenant, patient),
+        cursor=params.cursor,
+        limit=params.limit,
+        prepare=selectors.summaries,
+    )
+    return Page[PackageSummaryOut](
+        items=[PackageSummaryOut.of(s, ctx) for s in page.items], next_cursor=page.next_cursor
+    )
 
 
 # ---------------------------------------------------------------- redemption and holds
@@ -163,7 +179,7 @@ def redeem(request, package_id: Id, payload: RedeemIn):
         appointment=_appointment(p, payload.appointment_id),
         idempotency_key=key_of(request),
     )
-    return Status(201, RedemptionOut.of(queries.redemption(p.tenant, redemption.id), Ctx(p)))
+    return Status(201, RedemptionOut.of(selectors.redemption(p.tenant, redemption.id), Ctx(p)))
 
 
 @router.post("/redemptions/{redemption_id}/void", response={200: RedemptionOut, **WRITE})
@@ -173,7 +189,7 @@ def void_redemption(request, redemption_id: Id, payload: ReasonIn):
     (or API key) is recorded as the approver."""
     p = caller(request)
     services.void_redemption(tenant=p.tenant, actor=p.actor, redemption_id=redemption_id, reason=payload.reason)
-    return Status(200, RedemptionOut.of(queries.redemption(p.tenant, redemption_id), Ctx(p)))
+    return Status(200, RedemptionOut.of(selectors.redemption(p.tenant, redemption_id), Ctx(p)))
 
 
 @router.post("/packages/{package_id}/holds", response={201: HoldOut, **WRITE})
@@ -194,7 +210,7 @@ def place_hold(request, package_id: Id, payload: HoldIn):
         appointment=_appointment(p, payload.appointment_id),
         idempotency_key=key_of(request),
     )
-    return Status(201, HoldOut.of(queries.hold(p.tenant, hold.id)))
+    return Status(201, HoldOut.of(selectors.hold(p.tenant, hold.id)))
 
 
 @router.post("/holds/{hold_id}/post", response={200: RedemptionOut, **WRITE})
@@ -203,7 +219,7 @@ def post_hold(request, hold_id: Id):
     """Arrival: the hold becomes a redemption (posting twice answers with the same redemption)."""
     p = caller(request)
     redemption = services.post_hold(tenant=p.tenant, actor=p.actor, hold_id=hold_id)
-    return Status(200, RedemptionOut.of(queries.redemption(p.tenant, redemption.id), Ctx(p)))
+    return Status(200, RedemptionOut.of(selectors.redemption(p.tenant, redemption.id), Ctx(p)))
 
 
 @router.post("/holds/{hold_id}/release", response={200: HoldOut, **WRITE})
@@ -212,7 +228,7 @@ def release_hold(request, hold_id: Id, payload: ReleaseIn | None = None):
     """Cancellation or removal before arrival: the held sessions become available again."""
     p = caller(request)
     services.release_hold(tenant=p.tenant, actor=p.actor, hold_id=hold_id, reason=payload.reason if payload else "")
-    return Status(200, HoldOut.of(queries.hold(p.tenant, hold_id)))
+    return Status(200, HoldOut.of(selectors.hold(p.tenant, hold_id)))
 
 
 # ---------------------------------------------------------------- corrections, expiry, closing
@@ -231,8 +247,8 @@ def adjust(request, package_id: Id, payload: AdjustIn):
         delta=payload.delta,
         reason=payload.reason,
     )
-    package = queries.package(p.tenant, package_id)
-    return Status(201, HistoryEntryOut.of(queries.history(p.tenant, package).get(pk=entry.pk), Ctx(p)))
+    package = selectors.package_detail(p.tenant, package_id)
+    return Status(201, HistoryEntryOut.of(selectors.history(package).get(pk=entry.pk), Ctx(p)))
 
 
 @router.post("/packages/{package_id}/expiry", response={200: PackageOut, **WRITE})

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from punchcard import clock
+from punchcard.catalogue.models import Plan
 from punchcard.domain.eligibility import PackageRules, Scope, UsageCaps, Use
 from punchcard.domain.expiry import ExpiryMode, usable_until
-from punchcard.domain.status import Closure, StatusView, derive_status
-from punchcard.tenancy.models import Tenant
+from punchcard.domain.status import CLOSED, Closure, PackageStatus, StatusView, derive_status
+from punchcard.tenancy.models import Centre, Patient, Tenant
 from punchcard.tenancy.selectors import local_date, scoped_get
 
 from .models import Beneficiary, Hold, HoldState, Package, PackageLine, Redemption, SessionEntry
@@ -148,19 +149,14 @@ def packages_of_patient(
 ) -> list[PackageSummary]:
     """The patient's own packages and, optionally, those they are a live beneficiary of."""
     ids = package_ids_of_patient(tenant, patient_id, include_beneficiary=include_beneficiary)
-    packages = (
-        Package.objects.filter(tenant=tenant, id__in=ids)
-        .select_related("plan_version", "sold_at", "holder")
-        .prefetch_related("lines")
-        .order_by("id")
-    )
-    return [summarize(p, now=now, lines=list(p.lines.all())) for p in packages]
+    return summaries(list(package_rows(tenant).filter(id__in=ids).order_by("id")), now=now)
 
 
-def history(package: Package) -> list[SessionEntry]:
-    return list(
-        SessionEntry.objects.filter(package=package)
-        .select_related("redemption__appointment", "redemption__person", "hold", "line")
+def history(package: Package) -> QuerySet[SessionEntry]:
+    """The package's ledger, oldest first, with what each entry's history line names."""
+    return (
+        SessionEntry.objects.filter(tenant_id=package.tenant_id, package=package)
+        .select_related("line", "redemption__appointment", "redemption__person", "hold__person")
         .order_by("id")
     )
 
@@ -210,3 +206,75 @@ def ledger_mismatches(tenant: Tenant | None = None) -> list[Mismatch]:
             if cached != ledger:
                 out.append(Mismatch(line.id, line.package_id, column, cached, ledger))
     return out
+
+
+# ---------------------------------------------------------------- packages as lists and pages show them
+
+
+def package_rows(tenant: Tenant) -> QuerySet[Package]:
+    """The tenant's packages with what a summary shows joined in and their lines prefetched."""
+    return (
+        Package.objects.filter(tenant=tenant)
+        .select_related("plan_version__plan", "holder", "sold_at", "credited_staff", "order_line")
+        .prefetch_related("lines")
+    )
+
+
+def package_detail(tenant: Tenant, package_id: int) -> Package:
+    return scoped_get(Package, tenant=tenant, pk=package_id, field="package_id", queryset=package_rows(tenant))
+
+
+def summaries(rows: list[Package], *, now: dt.datetime | None = None) -> list[PackageSummary]:
+    """Summaries of prefetched packages (package_rows), all as of one instant."""
+    now = now or clock.now()
+    return [summarize(p, now=now, lines=sorted(p.lines.all(), key=lambda line: line.id)) for p in rows]
+
+
+def filter_packages(
+    tenant: Tenant, *, patient=None, status=None, centre=None, plan=None, purchased_from=None, purchased_to=None
+) -> QuerySet[Package]:
+    qs = package_rows(tenant)
+    if patient is not None:
+        qs = qs.filter(holder=scoped_get(Patient, tenant=tenant, pk=patient, field="patient"))
+    if centre is not None:
+        qs = qs.filter(sold_at=scoped_get(Centre, tenant=tenant, pk=centre, field="centre"))
+    if plan is not None:
+        qs = qs.filter(plan_version__plan=scoped_get(Plan, tenant=tenant, pk=plan, field="plan"))
+    if purchased_from is not None:
+        qs = qs.filter(purchased_on__gte=purchased_from)
+    if purchased_to is not None:
+        qs = qs.filter(purchased_on__lte=purchased_to)
+    if status is not None:
+        # Closures are stored, so those statuses filter exactly in SQL; open statuses depend on the
+        # day and the balance and are narrowed here, then decided per row in Python.
+        qs = qs.filter(closure=status.value) if status in CLOSED else qs.filter(closure__isnull=True)
+    return qs
+
+
+def patient_package_rows(tenant: Tenant, patient: Patient) -> QuerySet[Package]:
+    """Held by the patient, or shared with them (a current beneficiary)."""
+    return package_rows(tenant).filter(id__in=package_ids_of_patient(tenant, patient.id))
+
+
+def status_is(status: PackageStatus):
+    return lambda summary: summary.status.status == status
+
+
+def redemptions(tenant: Tenant) -> QuerySet[Redemption]:
+    return Redemption.objects.filter(tenant=tenant).select_related(
+        "service", "centre", "person", "practitioner", "void_approver"
+    )
+
+
+def redemption(tenant: Tenant, redemption_id: int) -> Redemption:
+    return scoped_get(Redemption, tenant=tenant, pk=redemption_id, field="redemption_id", queryset=redemptions(tenant))
+
+
+def holds(tenant: Tenant) -> QuerySet[Hold]:
+    return Hold.objects.filter(tenant=tenant).select_related(
+        "service", "centre", "person", "practitioner", "redemption"
+    )
+
+
+def hold(tenant: Tenant, hold_id: int) -> Hold:
+    return scoped_get(Hold, tenant=tenant, pk=hold_id, field="hold_id", queryset=holds(tenant))

@@ -3,14 +3,16 @@
 from ninja import Query, Router
 from ninja.responses import Status
 
-from punchcard.api import queries
 from punchcard.api.auth import caller
 from punchcard.api.idempotency import idempotent
 from punchcard.api.pagination import paginate
 from punchcard.api.problems import READ, errors
 from punchcard.api.schemas.common import Ctx, Id, Page, PageParams
-from punchcard.api.schemas.packages import PackageSummaryOut
-from punchcard.api.schemas.tenancy import (
+from punchcard.tenancy.models import Centre, Patient, Service
+from punchcard.tenancy.permissions import GRANTS, Perm
+
+from . import selectors, services
+from .schemas import (
     CentreIn,
     CentreOut,
     MeOut,
@@ -23,9 +25,6 @@ from punchcard.api.schemas.tenancy import (
     ServicePatch,
     TenantOut,
 )
-from punchcard.tenancy import selectors, services
-from punchcard.tenancy.models import Centre, Patient, Service
-from punchcard.tenancy.permissions import GRANTS, Perm
 
 router = Router(tags=["tenancy"])
 
@@ -164,20 +163,3 @@ def update_patient(request, patient_id: Id, payload: PatientPatch):
         phone=payload.phone,
     )
     return PatientOut.of(patient)
-
-
-@router.get("/patients/{patient_id}/packages", response={200: Page[PackageSummaryOut], **READ})
-def list_patient_packages(request, patient_id: Id, params: Query[PageParams]):
-    """Packages the patient holds or currently shares as a beneficiary, newest first."""
-    p = caller(request, Perm.READ)
-    patient = selectors.patient(p.tenant, patient_id)
-    ctx = Ctx(p)
-    page = paginate(
-        queries.packages_of_patient(p.tenant, patient),
-        cursor=params.cursor,
-        limit=params.limit,
-        prepare=queries.summaries,
-    )
-    return Page[PackageSummaryOut](
-        items=[PackageSummaryOut.of(s, ctx) for s in page.items], next_cursor=page.next_cursor
-    )

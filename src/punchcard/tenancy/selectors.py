@@ -49,8 +49,6 @@ def local_date(instant: dt.datetime, centre: Centre) -> dt.date:
     return instant.astimezone(centre.zone).date()
 
 
-def patient_by_ref(tenant: Tenant, external_ref: str) -> Patient:
-    try:
-        return Patient.objects.get(tenant=tenant, external_ref=external_ref)
-    except Patient.DoesNotExist:
-        raise NotFound(f"no patient with reference {external_ref!r}", field="patient") from None
+def start_of_local_day(day: dt.date, centre: Centre) -> dt.datetime:
+    """The instant a calendar day begins at the centre."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=centre.zone)

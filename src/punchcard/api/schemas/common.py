@@ -76,6 +76,10 @@ class Input(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
+class ReasonIn(Input):
+    reason: Reason
+
+
 class Money(Schema):
     amount: int = Field(description="integer minor units; never a float")
     currency: str = Field(description="ISO 4217")

@@ -6,9 +6,8 @@ import datetime as dt
 
 from pydantic import Field
 
+from punchcard.api.schemas.common import Amount, Ctx, Flag, Input, Money, PageParams, Schema, Text
 from punchcard.tenancy.models import Centre, Patient, Service
-
-from .common import Amount, Ctx, Flag, Input, Money, PageParams, Schema, Text
 
 Name = Text(200, min_length=1)
 Code = Text(64, min_length=1)

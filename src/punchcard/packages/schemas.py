@@ -7,12 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictInt
 
-from punchcard.domain.status import PackageStatus
-from punchcard.packages.models import Beneficiary, Hold, Redemption, SessionEntry, Transfer
-from punchcard.packages.selectors import PackageSummary
-from punchcard.packages.services import MAX_SESSIONS_PER_USE
-
-from .common import (
+from punchcard.api.schemas.common import (
     BodyId,
     Ctx,
     Date,
@@ -28,6 +23,10 @@ from .common import (
     patient_ref,
     ref,
 )
+from punchcard.domain.status import PackageStatus
+from punchcard.packages.models import Beneficiary, Hold, Redemption, SessionEntry, Transfer
+from punchcard.packages.selectors import PackageSummary
+from punchcard.packages.services import MAX_SESSIONS_PER_USE
 
 UseSessions = Annotated[StrictInt, Field(ge=1, le=MAX_SESSIONS_PER_USE)]
 

@@ -7,9 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictInt
 
-from punchcard.billing.models import Order, OrderStatus, Payment, PaymentMethod
-
-from .common import (
+from punchcard.api.schemas.common import (
     Amount,
     BodyId,
     Ctx,
@@ -25,6 +23,7 @@ from .common import (
     Text,
     ref,
 )
+from punchcard.billing.models import Order, OrderStatus, Payment, PaymentMethod
 
 
 class OrderItemIn(Input):
@@ -43,10 +42,6 @@ class PaymentIn(Input):
     method: PaymentMethod
     amount: PositiveAmount
     reference: Text(200) = Field("", description="card slip, processor reference, …")
-
-
-class ReasonIn(Input):
-    reason: Reason
 
 
 class OrderFilters(PageParams):
