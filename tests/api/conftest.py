@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 
 from punchcard import clock
+from punchcard.domain.roles import ROLES, Role
 from punchcard.tenancy.actors import Actor
-from punchcard.tenancy.models import Role
 from punchcard.tenancy.services import create_api_key
 
 from ..clinic import Clinic
@@ -131,7 +131,7 @@ def data(clinic) -> dict:
 
 @pytest.fixture
 def keys(clinic) -> dict[str, str]:
-    return {role: api_key(clinic, role) for role in Role.values}
+    return {role: api_key(clinic, role) for role in ROLES}
 
 
 @pytest.fixture

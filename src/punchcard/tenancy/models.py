@@ -8,12 +8,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from punchcard.domain.roles import Role
 
-class Role(models.TextChoices):
-    FRONT_DESK = "front_desk", "Front desk"
-    MANAGER = "manager", "Manager"
-    ACCOUNTANT = "accountant", "Accountant"
-    ADMIN = "admin", "Admin"
+ROLE_CHOICES = [(role.value, role.label) for role in Role]
 
 
 class Tenant(models.Model):
@@ -61,7 +58,7 @@ class StaffMember(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="staff_member"
     )
     name = models.CharField(max_length=200)
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.FRONT_DESK)
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES, default=Role.FRONT_DESK)
     is_practitioner = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
 
@@ -113,7 +110,7 @@ class ApiKey(models.Model):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True)  # public part, to find the row and show in lists
     digest = models.CharField(max_length=64)
-    role = models.CharField(max_length=16, choices=Role.choices)
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES)
     created_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -15,6 +15,7 @@ from punchcard import clock, events
 from punchcard.domain import validation
 from punchcard.domain.errors import Conflict, InvalidInput, NotFound
 from punchcard.domain.money import check_amount, check_currency
+from punchcard.domain.roles import ROLES
 
 from .actors import Actor
 from .models import ApiKey, AuditEvent, Centre, Patient, Role, Service, StaffMember, Tenant
@@ -174,8 +175,8 @@ def create_staff_member(
     password: str | None = None,
 ) -> StaffMember:
     actor.require(Perm.ADMIN)
-    if role not in Role.values:
-        raise InvalidInput(f"role must be one of {', '.join(Role.values)}", field="role")
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     user = None
     if username:
         User = get_user_model()
@@ -202,8 +203,8 @@ def create_api_key(
 ) -> tuple[ApiKey, str]:
     """A new key and its secret, which is shown this once and stored only as a digest."""
     actor.require(Perm.ADMIN)
-    if role not in Role.values:
-        raise InvalidInput(f"role must be one of {', '.join(Role.values)}", field="role")
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     if secret is None:
         secret = f"{API_KEY_PREFIX}{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
     if not re.match(r"^pc_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}$", secret):

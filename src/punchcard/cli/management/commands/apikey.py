@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from punchcard.cli.base import PunchcardCommand
 from punchcard.domain.errors import InvalidInput
+from punchcard.domain.roles import ROLES
 from punchcard.tenancy.actors import cli_actor
-from punchcard.tenancy.models import ApiKey, Role
+from punchcard.tenancy.models import ApiKey
 from punchcard.tenancy.services import create_api_key, revoke_api_key
 
 ACTIONS = ("create", "list", "revoke")
@@ -33,7 +34,7 @@ class Command(PunchcardCommand):
         parser.add_argument("action", choices=ACTIONS, help="create, list or revoke")
         parser.add_argument("prefix", nargs="?", metavar="PREFIX", help="revoke: the key's prefix, e.g. pc_1a2b3c4d")
         parser.add_argument("--name", help="create: what the key is for, e.g. 'scheduler'")
-        parser.add_argument("--role", help=f"create: one of {', '.join(Role.values)}")
+        parser.add_argument("--role", help=f"create: one of {', '.join(ROLES)}")
         parser.add_argument(
             "--secret",
             help="create: use this secret (pc_<8 hex>_<20+ url-safe characters>) "
@@ -51,7 +52,7 @@ class Command(PunchcardCommand):
         if not name or not name.strip():
             raise InvalidInput("--name NAME is required", field="name")
         if not role:
-            raise InvalidInput(f"--role is required: one of {', '.join(Role.values)}", field="role")
+            raise InvalidInput(f"--role is required: one of {', '.join(ROLES)}", field="role")
         key, secret = create_api_key(tenant=tenant, actor=cli_actor(), name=name, role=role, secret=secret)
         self.stdout.write(f"Created API key {key.prefix} ({key.name}, {key.role}) for {tenant.slug}.")
         self.stdout.write("Secret (shown only now; store it safely):")

@@ -1,0 +1,86 @@
+"""Who may do what (SPEC §13): the roles, their permissions (the one table every service checks) and
+the Actor every service takes and records in the ledger and audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .errors import Forbidden
+
+
+class Role(StrEnum):
+    FRONT_DESK = "front_desk"
+    MANAGER = "manager"
+    ACCOUNTANT = "accountant"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+ROLES: tuple[str, ...] = tuple(role.value for role in Role)
+
+
+class Perm(StrEnum):
+    READ = "read"  # catalogue, patients, packages, appointments
+    SELL = "sell"  # orders, payments, top-ups, upgrades
+    REDEEM = "redeem"  # redemptions, holds, appointments, beneficiaries
+    MANAGE_PATIENTS = "manage_patients"
+    VOID = "void"
+    ADJUST = "adjust"
+    CHANGE_EXPIRY = "change_expiry"
+    CLOSE = "close"  # complete, cancel
+    REFUND = "refund"
+    TRANSFER = "transfer"
+    EDIT_CATALOGUE = "edit_catalogue"
+    READ_MONEY = "read_money"  # journal, credit balances, reports
+    ADMIN = "admin"  # users, API keys, tenant settings
+
+
+_FRONT_DESK = {Perm.READ, Perm.SELL, Perm.REDEEM, Perm.MANAGE_PATIENTS}
+_MANAGER = _FRONT_DESK | {
+    Perm.VOID,
+    Perm.ADJUST,
+    Perm.CHANGE_EXPIRY,
+    Perm.CLOSE,
+    Perm.REFUND,
+    Perm.TRANSFER,
+    Perm.EDIT_CATALOGUE,
+    Perm.READ_MONEY,
+}
+_ACCOUNTANT = {Perm.READ, Perm.READ_MONEY}
+
+GRANTS: dict[str, frozenset[Perm]] = {
+    Role.FRONT_DESK: frozenset(_FRONT_DESK),
+    Role.MANAGER: frozenset(_MANAGER),
+    Role.ACCOUNTANT: frozenset(_ACCOUNTANT),
+    Role.ADMIN: frozenset(set(Perm)),
+}
+
+
+def require(role: str, perm: Perm) -> None:
+    if perm not in GRANTS.get(role, frozenset()):
+        raise Forbidden(f"the {role} role lacks the '{perm}' permission", permission=str(perm))
+
+
+@dataclass(frozen=True)
+class Actor:
+    label: str  # "staff:3 Asha Rao", "apikey:pk_3f9a (Scheduler)", "cli", "sweep"
+    role: str
+    source: str = ""  # centre or channel the change came from
+    staff_id: int | None = None
+
+    def require(self, perm: Perm) -> None:
+        require(self.role, perm)
+
+    def can(self, perm: Perm) -> bool:
+        return perm in GRANTS.get(self.role, frozenset())
+
+
+SYSTEM = Actor(label="system", role=Role.ADMIN, source="system")
+
+
+def cli_actor() -> Actor:
+    return Actor(label="cli", role=Role.ADMIN, source="cli")
