@@ -11,13 +11,13 @@ and operations on two packages lock them in id order. Cached balances change onl
 from __future__ import annotations
 
 import datetime as dt
-import json
 import zoneinfo
 
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 
 from punchcard import clock
+from punchcard.db import execute_bound, insert_rows
 from punchcard.domain import posting
 from punchcard.domain.eligibility import LineBalance, Request, check_use
 from punchcard.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
@@ -25,6 +25,8 @@ from punchcard.domain.expiry import MAX_COUNT, ExpiryKind, Validity, last_valid_
 from punchcard.domain.money import value_of_next
 from punchcard.domain.status import Action, Closure, ensure_allowed
 from punchcard.ledger import services as journal
+from punchcard.ledger.models import JournalEntry
+from punchcard.ledger.models import Posting as PostingRow
 from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Centre, Patient, Service, StaffMember, Tenant
 from punchcard.tenancy.permissions import Perm
@@ -798,12 +800,9 @@ def expire_due_packages(
 def _expire_batch(ids: list[int], *, as_of: dt.date | None, now: dt.datetime, tenants: dict[int, Tenant]) -> int:
     """Expire the due packages among `ids`, inside the caller's transaction. Returns how many expired.
 
-    Rows are read as tuples and written with _insert_rows: no model instance per row, as the sweep
+    Rows are read as tuples and written with db.insert_rows: no model instance per row, as the sweep
     writes thousands of rows per batch.
     """
-    from punchcard.ledger.models import JournalEntry
-    from punchcard.ledger.models import Posting as PostingRow
-
     fields = (
         "id",
         "tenant_id",
@@ -909,7 +908,7 @@ def _expire_batch(ids: list[int], *, as_of: dt.date | None, now: dt.datetime, te
                     values[line_id] = deferred
         if values:
             breakages.append((package, today, posting.breakage(value_by_line=values)))
-    _insert_rows(SessionEntry, entries)
+    insert_rows(SessionEntry, entries)
     _move_line_balances(changes)
 
     journal_rows = []
@@ -932,9 +931,9 @@ def _expire_batch(ids: list[int], *, as_of: dt.date | None, now: dt.datetime, te
             }
         )
     entry_of = dict(
-        (event_id, pk) for pk, event_id in _insert_rows(JournalEntry, journal_rows, returning=("id", "event_id"))
+        (event_id, pk) for pk, event_id in insert_rows(JournalEntry, journal_rows, returning=("id", "event_id"))
     )
-    _insert_rows(
+    insert_rows(
         PostingRow,
         [
             {
@@ -954,74 +953,6 @@ def _expire_batch(ids: list[int], *, as_of: dt.date | None, now: dt.datetime, te
     return len(due)
 
 
-def _insert_rows(model, rows: list[dict], *, returning: tuple[str, ...] = ()) -> list[tuple]:
-    """Insert many rows (dicts keyed by attname) in one statement; with `returning`, their values of those columns.
-
-    On PostgreSQL: INSERT … SELECT FROM unnest(one array per column that varies), parameters bound by the
-    server, so no model instance is built and no SQL literal is written per row. Elsewhere: bulk_create.
-    A column the rows leave out gets its field's default.
-    """
-    if not rows:
-        return []
-    if connection.vendor != "postgresql":
-        made = model.objects.bulk_create([model(**row) for row in rows], batch_size=500)
-        return [tuple(getattr(obj, name) for name in returning) for obj in made]
-    columns, selected, arrays, scalars = [], [], [], []
-    for field in model._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        if field.attname in rows[0]:
-            values = [row[field.attname] for row in rows]
-        elif field.has_default():
-            values = [field.get_default()]
-        elif field.null:
-            continue
-        else:
-            raise ValueError(f"{model._meta.label}.{field.name} needs a value")
-        if field.get_internal_type() == "JSONField":
-            values = [json.dumps(value) for value in values]
-        db_type = field.db_type(connection)
-        columns.append(connection.ops.quote_name(field.column))
-        first = values[0]
-        if all(value == first for value in values):  # the same for every row: one parameter, not an array
-            selected.append(f"%s::{db_type}" if first is not None else "NULL")
-            if first is not None:
-                scalars.append((len(selected) - 1, first))
-        else:
-            selected.append(f"c{len(arrays)}")
-            arrays.append((db_type, values))
-    # Parameters in the order their placeholders appear: the select list's scalars, then the arrays.
-    params = [value for _, value in scalars]
-    if arrays:
-        source = "unnest({}) AS t({})".format(
-            ", ".join(f"%s::{db_type}[]" for db_type, _ in arrays), ", ".join(f"c{i}" for i in range(len(arrays)))
-        )
-        params += [values for _, values in arrays]
-    else:  # every row alike
-        source = "generate_series(1, %s)"
-        params.append(len(rows))
-    sql = (
-        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(selected)} FROM {source}"
-    )
-    if returning:
-        sql += " RETURNING " + ", ".join(
-            connection.ops.quote_name(model._meta.get_field(name).column) for name in returning
-        )
-    return _execute_bound(sql, params, fetch=bool(returning))
-
-
-def _execute_bound(sql: str, params: list, *, fetch: bool = False) -> list[tuple]:
-    """Run one statement on PostgreSQL with server-side parameters (lists go as binary arrays, which
-    is much cheaper than spelling thousands of values into the SQL text), in the current transaction."""
-    import psycopg
-
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if fetch else []
-
-
 def _move_line_balances(changes: dict[int, list[int]]) -> None:
     """Apply (held, forfeited, deferred value) deltas to many lines' cached columns in one statement."""
     if not changes:
@@ -1029,7 +960,7 @@ def _move_line_balances(changes: dict[int, list[int]]) -> None:
     table = connection.ops.quote_name(PackageLine._meta.db_table)
     rows = [(line_id, held, forfeited, value) for line_id, (held, forfeited, value) in changes.items()]
     if connection.vendor == "postgresql":
-        _execute_bound(
+        execute_bound(
             f"UPDATE {table} AS l SET held = l.held + v.held, forfeited = l.forfeited + v.forfeited, "
             f"deferred_value = l.deferred_value + v.value FROM unnest(%s::bigint[], %s::integer[], "
             f"%s::integer[], %s::bigint[]) AS v(id, held, forfeited, value) WHERE l.id = v.id",
