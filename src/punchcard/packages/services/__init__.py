@@ -1,0 +1,49 @@
+"""Every write to a package's sessions (SPEC §4–§7). One function, one transaction each.
+
+The modules, by idea: `session_ledger` (the package lock and the one way sessions change, which the
+others and billing and promotions build on), `usage` (redemptions and holds), `corrections` (voids and
+adjustments), `expiry` (one package's expiry), `sweep` (the nightly expiry of many), `closing`
+(completed, cancelled, and the closing billing's refunds and upgrades share), `sharing` (beneficiaries
+and transfer). Callers import from here: `from punchcard.packages import services as packages`.
+"""
+
+from punchcard.domain import validation
+
+from ..selectors import today_for
+from .closing import cancel_package, close_package, complete_package
+from .corrections import adjust_sessions, void_redemption
+from .expiry import change_expiry
+from .session_ledger import MAX_SESSIONS_PER_USE, apply_entry, checked_sessions, line_by_id, lines_of, lock_package
+from .sharing import add_beneficiary, remove_beneficiary, transfer_package
+from .sweep import SWEEP_BATCH, SWEEPER, expire_due_packages
+from .usage import place_hold, post_hold, redeem_session, release_hold
+
+package_today = today_for  # the name billing and promotions use; one function
+checked_reason = validation.reason  # the name billing uses; one function
+
+__all__ = [
+    "MAX_SESSIONS_PER_USE",
+    "SWEEPER",
+    "SWEEP_BATCH",
+    "add_beneficiary",
+    "adjust_sessions",
+    "apply_entry",
+    "cancel_package",
+    "change_expiry",
+    "checked_reason",
+    "checked_sessions",
+    "close_package",
+    "complete_package",
+    "expire_due_packages",
+    "line_by_id",
+    "lines_of",
+    "lock_package",
+    "package_today",
+    "place_hold",
+    "post_hold",
+    "redeem_session",
+    "release_hold",
+    "remove_beneficiary",
+    "transfer_package",
+    "void_redemption",
+]

@@ -1,0 +1,285 @@
+"""Using sessions (SPEC §5): a walk-in redemption, and an appointment's hold placed, posted on arrival or
+released. Every check is made at the centre's local date under the package's lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from punchcard import clock
+from punchcard.domain import validation
+from punchcard.domain.eligibility import LineBalance, Request, check_use
+from punchcard.domain.errors import Conflict
+from punchcard.domain.expiry import ExpiryKind, Validity, last_valid_day, validity_on
+from punchcard.domain.idempotency import replay
+from punchcard.domain.money import value_of_next
+from punchcard.tenancy.actors import Actor
+from punchcard.tenancy.models import Centre, Patient, Service, Tenant
+from punchcard.tenancy.permissions import Perm
+from punchcard.tenancy.selectors import local_date, scoped_get
+
+from .. import selectors
+from ..models import EntryKind, Hold, HoldState, Package, PackageLine, Redemption
+from .session_ledger import apply_entry, checked_sessions, line_by_id, lines_of, lock_package, recognise, resolve_use
+
+
+def _check(
+    package: Package,
+    lines: list[PackageLine],
+    *,
+    day: dt.date,
+    centre: Centre,
+    service: Service,
+    person: Patient,
+    sessions: int,
+):
+    rules = selectors.rules_of(package, person_id=person.id)
+    balances = [LineBalance(line.id, frozenset(line.service_ids), line.available) for line in lines]
+    uses = selectors.uses_for_caps(package, rules.caps, day)
+    return check_use(rules, balances, Request(day, centre.id, service.id, person.id, sessions), uses)
+
+
+def _note_first_use(package: Package, day: dt.date) -> None:
+    """After-first-use expiry starts counting at the first redemption."""
+    if package.first_used_on is not None:
+        return
+    package.first_used_on = day
+    fields = ["first_used_on"]
+    rule = package.expiry_rule
+    if rule.kind is ExpiryKind.AFTER_FIRST_USE and not package.expiry_overridden:
+        package.expires_on = last_valid_day(
+            rule, start=package.start_date, purchased_on=package.purchased_on, first_used_on=day
+        )
+        fields.append("expires_on")
+    Package.objects.filter(pk=package.pk).update(**{f: getattr(package, f) for f in fields})
+
+
+@transaction.atomic
+def redeem_session(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    package_id: int,
+    service_id: int,
+    centre_id: int,
+    person_id: int | None = None,
+    sessions: int = 1,
+    at: dt.datetime | None = None,
+    practitioner_id: int | None = None,
+    appointment=None,
+    idempotency_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> Redemption:
+    """Use sessions now (walk-in or manual), every check of SPEC §5 at the centre's local date."""
+    actor.require(Perm.REDEEM)
+    now = now or clock.now()
+    sessions = checked_sessions(sessions)
+    at = validation.instant(at, "at", optional=True)
+    idempotency_key = validation.idempotency_key(idempotency_key)
+    centre, service, person, practitioner = resolve_use(
+        tenant, centre_id=centre_id, service_id=service_id, person_id=person_id, practitioner_id=practitioner_id
+    )
+    package = lock_package(tenant, package_id)
+    person = person or package.holder
+    if idempotency_key:
+        existing = Redemption.objects.filter(tenant=tenant, idempotency_key=idempotency_key).first()
+        if existing:
+            return replay(
+                existing,
+                what="redemption",
+                package_id=package.id,
+                service_id=service.id,
+                centre_id=centre.id,
+                person_id=person.id,
+                sessions=sessions,
+            )
+    day = local_date(at or now, centre)
+    lines = lines_of(package)
+    decision = _check(package, lines, day=day, centre=centre, service=service, person=person, sessions=sessions)
+    line = line_by_id(lines, decision.line_id)
+    redemption = Redemption.objects.create(
+        tenant=tenant,
+        package=package,
+        line=line,
+        service=service,
+        centre=centre,
+        person=person,
+        practitioner=practitioner,
+        appointment=appointment,
+        day=day,
+        at=at or now,
+        sessions=sessions,
+        value=value_of_next(line.deferred_value, line.remaining, sessions),
+        in_grace=decision.in_grace,
+        redeemed_by=actor.label,
+        idempotency_key=idempotency_key,
+    )
+    apply_entry(
+        line,
+        kind=EntryKind.REDEEM,
+        actor=actor,
+        now=now,
+        redeemed=sessions,
+        value=-redemption.value,
+        redemption=redemption,
+        data={"in_grace": decision.in_grace} if decision.in_grace else None,
+    )
+    recognise(package, line, redemption, now)
+    _note_first_use(package, day)
+    return redemption
+
+
+@transaction.atomic
+def place_hold(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    package_id: int,
+    service_id: int,
+    centre_id: int,
+    day: dt.date,
+    person_id: int | None = None,
+    sessions: int = 1,
+    practitioner_id: int | None = None,
+    appointment=None,
+    idempotency_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> Hold:
+    """Reserve sessions for a booked appointment; every check is made against the appointment's date."""
+    actor.require(Perm.REDEEM)
+    now = now or clock.now()
+    sessions = checked_sessions(sessions)
+    day = validation.date(day, "day", parse=False)
+    idempotency_key = validation.idempotency_key(idempotency_key)
+    centre, service, person, practitioner = resolve_use(
+        tenant, centre_id=centre_id, service_id=service_id, person_id=person_id, practitioner_id=practitioner_id
+    )
+    package = lock_package(tenant, package_id)
+    person = person or package.holder
+    if idempotency_key:
+        existing = Hold.objects.filter(tenant=tenant, idempotency_key=idempotency_key).first()
+        if existing:
+            return replay(
+                existing,
+                what="hold",
+                package_id=package.id,
+                service_id=service.id,
+                centre_id=centre.id,
+                person_id=person.id,
+                sessions=sessions,
+                day=day,
+            )
+    lines = lines_of(package)
+    decision = _check(package, lines, day=day, centre=centre, service=service, person=person, sessions=sessions)
+    line = line_by_id(lines, decision.line_id)
+    hold = Hold.objects.create(
+        tenant=tenant,
+        package=package,
+        line=line,
+        service=service,
+        centre=centre,
+        person=person,
+        practitioner=practitioner,
+        appointment=appointment,
+        day=day,
+        sessions=sessions,
+        placed_at=now,
+        placed_by=actor.label,
+        idempotency_key=idempotency_key,
+    )
+    apply_entry(line, kind=EntryKind.HOLD, actor=actor, now=now, held=sessions, hold=hold)
+    return hold
+
+
+def _locked_hold(tenant: Tenant, hold_id) -> tuple[Package, Hold]:
+    hold = scoped_get(Hold, tenant=tenant, pk=hold_id, field="hold_id")
+    package = lock_package(tenant, hold.package_id)
+    hold.refresh_from_db()  # re-read under the package lock: another request may have resolved it
+    return package, hold
+
+
+@transaction.atomic
+def post_hold(*, tenant: Tenant, actor: Actor, hold_id: int, now: dt.datetime | None = None) -> Redemption:
+    """Arrival: the hold becomes a redemption, once. The checks were made when it was placed."""
+    actor.require(Perm.REDEEM)
+    now = now or clock.now()
+    package, hold = _locked_hold(tenant, hold_id)
+    if hold.state == HoldState.POSTED:
+        return hold.redemption  # posting twice is the same arrival: answer with its redemption
+    if hold.state != HoldState.PENDING:
+        raise Conflict(f"the hold was already {hold.state}", code="hold_resolved", state=hold.state)
+    line = PackageLine.objects.get(pk=hold.line_id)
+    # A session booked for a soft-expiry grace day is flagged like a walk-in on that day (SPEC §4.3).
+    in_grace = (
+        validity_on(
+            hold.day,
+            start=package.start_date,
+            last_day=package.expires_on,
+            mode=package.expiry_mode,
+            grace_days=package.grace_days,
+        )
+        is Validity.IN_GRACE
+    )
+    redemption = Redemption.objects.create(
+        tenant=tenant,
+        package=package,
+        line=line,
+        service_id=hold.service_id,
+        centre_id=hold.centre_id,
+        person_id=hold.person_id,
+        practitioner_id=hold.practitioner_id,
+        appointment_id=hold.appointment_id,
+        hold=hold,
+        day=hold.day,
+        at=now,
+        sessions=hold.sessions,
+        value=value_of_next(line.deferred_value, line.remaining, hold.sessions),
+        in_grace=in_grace,
+        redeemed_by=actor.label,
+    )
+    hold.state, hold.resolved_at, hold.resolved_by = HoldState.POSTED, now, actor.label
+    hold.save(update_fields=["state", "resolved_at", "resolved_by"])
+    apply_entry(
+        line,
+        kind=EntryKind.REDEEM,
+        actor=actor,
+        now=now,
+        held=-hold.sessions,
+        redeemed=hold.sessions,
+        value=-redemption.value,
+        hold=hold,
+        redemption=redemption,
+        data={"in_grace": True} if in_grace else None,
+    )
+    recognise(package, line, redemption, now)
+    _note_first_use(package, hold.day)
+    return redemption
+
+
+def release_pending(hold: Hold, *, actor: Actor, now: dt.datetime, reason: str = "") -> None:
+    """A pending hold's sessions become available again; the caller holds the package lock."""
+    line = PackageLine.objects.get(pk=hold.line_id)
+    hold.state, hold.resolved_at, hold.resolved_by = HoldState.RELEASED, now, actor.label
+    hold.save(update_fields=["state", "resolved_at", "resolved_by"])
+    apply_entry(line, kind=EntryKind.RELEASE, actor=actor, now=now, held=-hold.sessions, hold=hold, reason=reason)
+
+
+@transaction.atomic
+def release_hold(
+    *, tenant: Tenant, actor: Actor, hold_id: int, reason: str = "", now: dt.datetime | None = None
+) -> Hold:
+    """Cancellation or removal before arrival: the sessions become available again, once."""
+    actor.require(Perm.REDEEM)
+    now = now or clock.now()
+    _, hold = _locked_hold(tenant, hold_id)
+    if hold.state == HoldState.RELEASED:
+        return hold
+    if hold.state != HoldState.PENDING:
+        raise Conflict(
+            "the hold was already posted as a redemption; void the redemption instead",
+            code="hold_resolved",
+            state=hold.state,
+        )
+    release_pending(hold, actor=actor, now=now, reason=validation.reason(reason, required=False))
+    return hold
