@@ -6,9 +6,10 @@ class AppointmentsConfig(AppConfig):
     label = "appointments"
 
     def ready(self):
-        from punchcard.packages import signals
+        from punchcard import events
 
         from . import charges
 
-        signals.package_activated.connect(charges.on_package_activated, dispatch_uid="appointments.sale_commission")
-        signals.redemption_voided.connect(charges.on_redemption_voided, dispatch_uid="appointments.void_reversals")
+        # In the recording transaction: the commission and the reversals commit or roll back with the change.
+        events.on("package.sold", charges.on_package_sold, when=events.RECORDED)
+        events.on("redemption.voided", charges.on_redemption_voided, when=events.RECORDED)

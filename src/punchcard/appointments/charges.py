@@ -1,6 +1,6 @@
 """Money an appointment causes besides the package: co-pays, no-show fees and commission (SPEC §5).
 
-Called from inside the appointment services' transactions (and from the packages signals, inside
+Called from inside the appointment services' transactions (and from the packages' events, inside
 billing's and packages' transactions), never on their own.
 
 Journal events (ledger.JournalEntry.event_type / event_id):
@@ -22,6 +22,7 @@ import datetime as dt
 
 from punchcard.domain import posting
 from punchcard.domain.money import div_round_half_up
+from punchcard.events import Event
 from punchcard.ledger import services as journal
 from punchcard.packages.models import Package, Redemption
 from punchcard.tenancy.actors import Actor
@@ -241,10 +242,9 @@ def after_redemption(appointment: Appointment, redemption: Redemption, *, actor:
     commission_for_redemption(redemption, actor=actor, now=now, appointment=appointment)
 
 
-def on_redemption_voided(
-    sender, *, redemption: Redemption, actor: Actor, now: dt.datetime, reason: str = "", **kwargs
-) -> None:
-    """packages.signals.redemption_voided: what hung on the redemption is reversed with it."""
+def on_redemption_voided(event: Event) -> None:
+    """redemption.voided, in its transaction: what hung on the redemption is reversed with it."""
+    redemption, actor, now, reason = event.subject, event.actor, event.occurred_at, event.payload["reason"]
     why = f"redemption {redemption.id} voided: {reason}" if reason else f"redemption {redemption.id} voided"
     for row in AppointmentCharge.objects.filter(redemption=redemption, reversed_at__isnull=True).select_related(
         "appointment__centre", "tenant"
@@ -259,6 +259,6 @@ def on_redemption_voided(
         reverse_commission(credit, actor=actor, now=now, reason=why)
 
 
-def on_package_activated(sender, *, package: Package, actor: Actor, now: dt.datetime, **kwargs) -> None:
-    """packages.signals.package_activated: a sale credited to a staff member earns commission now."""
-    commission_for_sale(package, actor=actor, now=now)
+def on_package_sold(event: Event) -> None:
+    """package.sold, in its transaction: a sale credited to a staff member earns commission now."""
+    commission_for_sale(event.subject, actor=event.actor, now=event.occurred_at)

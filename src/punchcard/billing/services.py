@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 
 from django.db import IntegrityError, transaction
 
-from punchcard import clock
+from punchcard import clock, events
 from punchcard.catalogue.models import Plan, PlanVersion
 from punchcard.domain import posting
 from punchcard.domain.allocation import LineForAllocation, allocate_to_lines
@@ -20,7 +20,6 @@ from punchcard.domain.status import Action, Closure, ensure_allowed
 from punchcard.ledger import services as journal
 from punchcard.packages import selectors as package_selectors
 from punchcard.packages import services as packages
-from punchcard.packages import signals as package_signals
 from punchcard.packages.models import EntryKind, Package, PackageLine
 from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Centre, Patient, StaffMember, Tenant
@@ -455,8 +454,21 @@ def activate_package(
             **({"claim_code_id": claim_code_id} if claim_code_id else {}),
         },
     )
-    # A sale credited to a staff member earns its commission now (appointments.charges listens).
-    package_signals.package_activated.send(sender=Package, package=package, actor=actor, now=now)
+    # Listeners in this transaction: a sale credited to a staff member earns its commission now.
+    events.record(
+        "package.sold",
+        tenant=order.tenant,
+        subject=package,
+        actor=actor,
+        at=now,
+        package_id=package.id,
+        order_id=order.id,
+        order_line_id=line.id,
+        patient_id=package.holder_id,
+        plan_id=version.plan_id,
+        start_date=package.start_date.isoformat(),
+        claim_code_id=claim_code_id,
+    )
     return package
 
 

@@ -28,7 +28,7 @@ def forfeit_remaining(
     """Release pending holds and forfeit what remains, under the package lock; returns the deferred value
     forfeited per line."""
     for hold in Hold.objects.filter(package=package, state=HoldState.PENDING).order_by("id"):
-        release_pending(hold, actor=actor, now=now, reason=reason)
+        release_pending(hold, tenant=package.tenant, actor=actor, now=now, reason=reason)
         line = line_by_id(lines, hold.line_id)
         line.held -= hold.sessions  # keep the in-memory copies in step with release_pending
     values = {}

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 
-from punchcard import clock
+from punchcard import clock, events
 from punchcard.domain import posting, validation
 from punchcard.domain.errors import Conflict, InvalidInput, NotFound
 from punchcard.domain.money import value_of_next
@@ -18,10 +18,10 @@ from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 
-from .. import selectors, signals
+from .. import selectors
 from ..models import EntryKind, PackageLine, Redemption, SessionEntry
 from .expiry import expire_if_due
-from .session_ledger import apply_entry, lines_of, lock_package
+from .session_ledger import apply_entry, lines_of, lock_package, redemption_facts
 
 MAX_ADJUSTMENT = 1000
 
@@ -69,8 +69,16 @@ def void_redemption(
         reversal_event=("void", redemption.id),
     )
     audit(tenant=tenant, actor=actor, action="redemption.void", subject=redemption, reason=reason, now=now)
-    # Listeners reverse what hangs on the redemption (co-pay charge, commission) in this transaction.
-    signals.redemption_voided.send(sender=Redemption, redemption=redemption, actor=actor, now=now, reason=reason)
+    # Listeners in the transaction reverse what hangs on the redemption (co-pay charge, commission).
+    events.record(
+        "redemption.voided",
+        tenant=tenant,
+        subject=redemption,
+        actor=actor,
+        at=now,
+        reason=reason,
+        **redemption_facts(redemption),
+    )
     expire_if_due(package, lines_of(package), actor=actor, now=now)
     return redemption
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.db import transaction
 
-from punchcard import clock
+from punchcard import clock, events
 from punchcard.domain import posting, validation
 from punchcard.domain.errors import Conflict, InvalidInput
 from punchcard.domain.expiry import MAX_COUNT, Validity, validity_on
@@ -63,6 +63,16 @@ def expire_if_due(
             memo=f"package {package.id} expired with sessions left",
             postings=posting.breakage(value_by_line={k: v for k, v in values.items() if v}),
         )
+    events.record(
+        "package.expired",
+        tenant=package.tenant,
+        subject=package,
+        actor=actor,
+        at=now,
+        package_id=package.id,
+        patient_id=package.holder_id,
+        expired_after=package.expires_on.isoformat(),
+    )
     return True
 
 

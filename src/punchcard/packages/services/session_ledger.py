@@ -114,6 +114,36 @@ def resolve_use(tenant: Tenant, *, centre_id, service_id, person_id, practitione
     return centre, service, person, practitioner
 
 
+def redemption_facts(redemption: Redemption) -> dict:
+    """What an integrator needs to know of a redemption: the payload of its events."""
+    return {
+        "redemption_id": redemption.id,
+        "package_id": redemption.package_id,
+        "line_id": redemption.line_id,
+        "patient_id": redemption.person_id,
+        "service_id": redemption.service_id,
+        "centre_id": redemption.centre_id,
+        "appointment_id": redemption.appointment_id,
+        "sessions": redemption.sessions,
+        "day": redemption.day.isoformat(),
+        "value": redemption.value,
+    }
+
+
+def hold_facts(hold: Hold) -> dict:
+    return {
+        "hold_id": hold.id,
+        "package_id": hold.package_id,
+        "line_id": hold.line_id,
+        "patient_id": hold.person_id,
+        "service_id": hold.service_id,
+        "centre_id": hold.centre_id,
+        "appointment_id": hold.appointment_id,
+        "sessions": hold.sessions,
+        "day": hold.day.isoformat(),
+    }
+
+
 def recognise(package: Package, line: PackageLine, redemption: Redemption, now: dt.datetime) -> None:
     """A redemption earns its value: deferred revenue becomes revenue in the journal."""
     journal.record(

@@ -9,7 +9,7 @@ import zoneinfo
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 
-from punchcard import clock
+from punchcard import clock, events
 from punchcard.db import execute_bound, insert_rows
 from punchcard.domain import posting, validation
 from punchcard.domain.expiry import Validity, validity_on
@@ -223,6 +223,17 @@ def _expire_batch(ids: list[int], *, as_of: dt.date | None, now: dt.datetime, te
             for p in postings
         ],
     )
+    for package, _, _ in due:
+        events.record(
+            "package.expired",
+            tenant=tenants[package.tenant_id],
+            subject=package,
+            actor=SWEEPER,
+            at=now,
+            package_id=package.id,
+            patient_id=package.holder_id,
+            expired_after=package.expires_on.isoformat(),
+        )
     return len(due)
 
 

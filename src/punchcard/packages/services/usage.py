@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.db import transaction
 
-from punchcard import clock
+from punchcard import clock, events
 from punchcard.domain import validation
 from punchcard.domain.eligibility import LineBalance, Request, check_use
 from punchcard.domain.errors import Conflict
@@ -21,7 +21,17 @@ from punchcard.tenancy.selectors import local_date, scoped_get
 
 from .. import selectors
 from ..models import EntryKind, Hold, HoldState, Package, PackageLine, Redemption
-from .session_ledger import apply_entry, checked_sessions, line_by_id, lines_of, lock_package, recognise, resolve_use
+from .session_ledger import (
+    apply_entry,
+    checked_sessions,
+    hold_facts,
+    line_by_id,
+    lines_of,
+    lock_package,
+    recognise,
+    redemption_facts,
+    resolve_use,
+)
 
 
 def _check(
@@ -127,6 +137,9 @@ def redeem_session(
     )
     recognise(package, line, redemption, now)
     _note_first_use(package, day)
+    events.record(
+        "redemption.created", tenant=tenant, subject=redemption, actor=actor, at=now, **redemption_facts(redemption)
+    )
     return redemption
 
 
@@ -189,6 +202,7 @@ def place_hold(
         idempotency_key=idempotency_key,
     )
     apply_entry(line, kind=EntryKind.HOLD, actor=actor, now=now, held=sessions, hold=hold)
+    events.record("hold.placed", tenant=tenant, subject=hold, actor=actor, at=now, **hold_facts(hold))
     return hold
 
 
@@ -254,15 +268,19 @@ def post_hold(*, tenant: Tenant, actor: Actor, hold_id: int, now: dt.datetime | 
     )
     recognise(package, line, redemption, now)
     _note_first_use(package, hold.day)
+    events.record(
+        "redemption.created", tenant=tenant, subject=redemption, actor=actor, at=now, **redemption_facts(redemption)
+    )
     return redemption
 
 
-def release_pending(hold: Hold, *, actor: Actor, now: dt.datetime, reason: str = "") -> None:
+def release_pending(hold: Hold, *, tenant: Tenant, actor: Actor, now: dt.datetime, reason: str = "") -> None:
     """A pending hold's sessions become available again; the caller holds the package lock."""
     line = PackageLine.objects.get(pk=hold.line_id)
     hold.state, hold.resolved_at, hold.resolved_by = HoldState.RELEASED, now, actor.label
     hold.save(update_fields=["state", "resolved_at", "resolved_by"])
     apply_entry(line, kind=EntryKind.RELEASE, actor=actor, now=now, held=-hold.sessions, hold=hold, reason=reason)
+    events.record("hold.released", tenant=tenant, subject=hold, actor=actor, at=now, reason=reason, **hold_facts(hold))
 
 
 @transaction.atomic
@@ -281,5 +299,5 @@ def release_hold(
             code="hold_resolved",
             state=hold.state,
         )
-    release_pending(hold, actor=actor, now=now, reason=validation.reason(reason, required=False))
+    release_pending(hold, tenant=tenant, actor=actor, now=now, reason=validation.reason(reason, required=False))
     return hold
