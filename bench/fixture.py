@@ -11,9 +11,9 @@ import datetime as dt
 from punchcard.catalogue.services import LineSpec, PlanTerms, create_plan
 from punchcard.domain.allocation import LineForAllocation, allocate_to_lines
 from punchcard.domain.money import split_tax
+from punchcard.domain.roles import Actor
 from punchcard.ledger import services as journal
 from punchcard.tenancy import services as tenancy
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Role
 
 SLUG = "bench"

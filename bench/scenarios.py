@@ -33,7 +33,7 @@ def _tenant(slug: str = "bench"):
 
 
 def _desk(fixture: dict):
-    from punchcard.tenancy.actors import Actor
+    from punchcard.domain.roles import Actor
     from punchcard.tenancy.models import Role
 
     return Actor(label=fixture["desk"]["label"], role=Role.FRONT_DESK, source="bench", staff_id=fixture["desk"]["id"])

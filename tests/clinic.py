@@ -17,9 +17,9 @@ import zoneinfo
 from punchcard import clock
 from punchcard.billing import services as billing
 from punchcard.catalogue.services import LineSpec, PlanTerms, create_plan
+from punchcard.domain.roles import Actor
 from punchcard.packages import services as packages
 from punchcard.tenancy import services as tenancy
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Role
 
 KOLKATA = zoneinfo.ZoneInfo("Asia/Kolkata")

@@ -29,7 +29,7 @@ INSTALLED_APPS = [
     "punchcard.appointments",
     "punchcard.promotions",
     "punchcard.reports",
-    "punchcard.api",
+    "punchcard.kernel",  # idempotency records
     "punchcard.cli",
 ]
 

@@ -3,8 +3,8 @@ from django.http import HttpResponseRedirect
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from punchcard.api.problems import problem
 from punchcard.api.router import api
+from punchcard.kernel.problems import problem
 
 
 @csrf_exempt

@@ -10,8 +10,7 @@ import pytest
 from django.test import Client
 
 from punchcard import clock
-from punchcard.domain.roles import ROLES, Role
-from punchcard.tenancy.actors import Actor
+from punchcard.domain.roles import ROLES, Actor, Role
 from punchcard.tenancy.services import create_api_key
 
 from ..clinic import Clinic

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from punchcard import clock
-from punchcard.api.idempotency import RETENTION, purge_expired
-from punchcard.api.models import IdempotencyRecord
 from punchcard.billing.models import Order, Payment
+from punchcard.kernel.idempotency import RETENTION, purge_expired
+from punchcard.kernel.models import IdempotencyRecord
 from punchcard.packages.models import Redemption, SessionEntry
 from punchcard.tenancy.models import Patient
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from punchcard.api.problems import ALL_CODES
 from punchcard.domain.errors import CODES
+from punchcard.kernel.problems import ALL_CODES
 from punchcard.packages.models import SessionEntry
 
 pytestmark = pytest.mark.django_db

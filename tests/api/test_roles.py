@@ -12,8 +12,7 @@ import itertools
 import pytest
 
 from punchcard.api.router import api
-from punchcard.domain.roles import ROLES
-from punchcard.tenancy.permissions import GRANTS, Perm
+from punchcard.domain.roles import GRANTS, ROLES, Perm
 
 from .conftest import Api
 

@@ -8,8 +8,8 @@ import json
 import pytest
 from django.test import Client
 
+from punchcard.domain.roles import Actor
 from punchcard.tenancy import services as tenancy
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.services import create_api_key
 
 from ..clinic import Clinic

@@ -17,9 +17,9 @@ from punchcard.appointments.events import ingest_event, retry_event
 from punchcard.appointments.fhir import CENTRE_EXTENSION, ingest_fhir
 from punchcard.appointments.models import Appointment, AppointmentEvent, EventStatus
 from punchcard.domain.errors import Conflict, InvalidInput
+from punchcard.domain.roles import Actor
 from punchcard.packages.models import Hold, HoldState, Redemption
 from punchcard.tenancy import services as tenancy
-from punchcard.tenancy.actors import Actor
 
 from ..clinic import Clinic
 from .story import assert_books, balance

@@ -38,7 +38,7 @@ def _practitioner(clinic, name="Dr Rao"):
 
 
 def clinic_admin(clinic):
-    from punchcard.tenancy.actors import Actor
+    from punchcard.domain.roles import Actor
 
     return Actor(label="test-admin", role="admin", source="tests")
 

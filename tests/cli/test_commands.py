@@ -6,10 +6,10 @@ import pytest
 from django.db.models import F
 
 from punchcard.billing.models import Order, Payment
+from punchcard.domain.roles import cli_actor
 from punchcard.ledger.models import JournalEntry
 from punchcard.packages.models import Hold, Package, PackageLine, Redemption, SessionEntry
 from punchcard.tenancy import services as tenancy
-from punchcard.tenancy.actors import cli_actor
 
 from .conftest import run
 

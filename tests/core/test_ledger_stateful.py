@@ -232,7 +232,7 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         package_id = self.pick(self.world.packages, pick)
         pkg = self.world.packages[package_id]
         line = SERVICES[service]
-        call = lambda: services.redeem_session(  # noqa: E731
+        call = lambda: services.redeem_session(
             tenant=self.clinic.tenant,
             actor=self.clinic.front_desk,
             package_id=package_id,
@@ -259,7 +259,7 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         pkg = self.world.packages[package_id]
         line = SERVICES[service]
         day = self.today + dt.timedelta(days=days_ahead)
-        call = lambda: services.place_hold(  # noqa: E731
+        call = lambda: services.place_hold(
             tenant=self.clinic.tenant,
             actor=self.clinic.front_desk,
             package_id=package_id,
@@ -349,7 +349,7 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         package_id = self.pick(self.world.packages, pick)
         pkg = self.world.packages[package_id]
         line_id = PackageLine.objects.filter(package_id=package_id).order_by("id").values_list("id", flat=True)[line]
-        call = lambda: services.adjust_sessions(  # noqa: E731
+        call = lambda: services.adjust_sessions(
             tenant=self.clinic.tenant,
             actor=self.clinic.manager,
             package_id=package_id,
@@ -370,7 +370,7 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         package_id = self.pick(self.world.packages, pick)
         pkg = self.world.packages[package_id]
         new = None if clear else self.today + dt.timedelta(days=days_from_today)
-        call = lambda: services.change_expiry(  # noqa: E731
+        call = lambda: services.change_expiry(
             tenant=self.clinic.tenant,
             actor=self.clinic.manager,
             package_id=package_id,
@@ -405,7 +405,7 @@ class PackageLedgerMachine(RuleBasedStateMachine):
         package_id = self.pick(self.world.packages, pick)
         pkg = self.world.packages[package_id]
         recipient = self.clinic.patients[to]
-        call = lambda: services.transfer_package(  # noqa: E731
+        call = lambda: services.transfer_package(
             tenant=self.clinic.tenant, actor=self.clinic.manager, package_id=package_id, to_patient_id=recipient.id
         )
         pending = any(h.package_id == package_id and h.state == "pending" for h in self.world.holds.values())

@@ -12,6 +12,7 @@ from punchcard import clock
 from punchcard.catalogue.services import PlanTerms, edit_plan
 from punchcard.domain.errors import Conflict, DomainError, RuleViolation
 from punchcard.domain.posting import Role
+from punchcard.domain.roles import SYSTEM
 from punchcard.ledger.models import JournalEntry
 from punchcard.packages import selectors, services
 from punchcard.packages.models import (
@@ -25,7 +26,6 @@ from punchcard.packages.models import (
     Transfer,
 )
 from punchcard.tenancy import services as tenancy
-from punchcard.tenancy.actors import SYSTEM
 from punchcard.tenancy.models import AuditEvent
 
 from ..clinic import Clinic, local

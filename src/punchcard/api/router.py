@@ -1,16 +1,26 @@
 """The HTTP API, version 1, mounted at /api/v1 (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs).
 
-The routes live in each app's api.py; this module assembles them, sets authentication, installs the
-problem-details error handlers and finishes the OpenAPI document (the problem media type on errors).
+The composition root of the API, above every app: the routes live in each app's api.py (on the kernel's
+problems, idempotency and pagination); this module mounts them, installs tenancy's authenticators and
+the problem-details error handlers, and finishes the OpenAPI document (the problem media type on errors).
 """
 
 from __future__ import annotations
 
 from ninja import NinjaAPI, Router, Schema
 
-from .auth import api_key_auth, session_auth
-from .problems import ALL_CODES, TYPE_BASE, errors, install
-from .rendering import JSON, PROBLEM_JSON, renderer
+from punchcard.appointments.api import router as appointments
+from punchcard.billing.api import router as billing
+from punchcard.billing.receipts_api import router as receipts
+from punchcard.catalogue.api import router as catalogue
+from punchcard.domain.errors import NotFound
+from punchcard.kernel.problems import ALL_CODES, TYPE_BASE, errors, install
+from punchcard.kernel.rendering import JSON, PROBLEM_JSON, renderer
+from punchcard.packages.api import router as packages
+from punchcard.promotions.api import router as promotions
+from punchcard.reports.api import router as reports
+from punchcard.tenancy.api import router as tenancy
+from punchcard.tenancy.auth import api_key_auth, session_auth
 
 DESCRIPTION = """\
 Prepaid packages for clinics: catalogue, selling, balances, redemptions, holds, voids, sharing and history.
@@ -96,25 +106,10 @@ def list_problem_types(request):
 def get_problem_type(request, code: str):
     """The problem type a problem's `type` URI names."""
     if code not in ALL_CODES:
-        from punchcard.domain.errors import NotFound
-
         raise NotFound(f"no problem type {code!r}", field="code")
     return _problem_type(code)
 
 
-def _mount() -> None:
-    # Each app's routes use absolute paths, so every router is mounted at the API's root.
-    from punchcard.appointments.api import router as appointments
-    from punchcard.billing.api import router as billing
-    from punchcard.billing.receipts_api import router as receipts
-    from punchcard.catalogue.api import router as catalogue
-    from punchcard.packages.api import router as packages
-    from punchcard.promotions.api import router as promotions
-    from punchcard.reports.api import router as reports
-    from punchcard.tenancy.api import router as tenancy
-
-    for router in (tenancy, catalogue, billing, packages, appointments, promotions, receipts, reports, problems_router):
-        api.add_router("", router)
-
-
-_mount()
+# Each app's routes use absolute paths, so every router is mounted at the API's root.
+for router in (tenancy, catalogue, billing, packages, appointments, promotions, receipts, reports, problems_router):
+    api.add_router("", router)

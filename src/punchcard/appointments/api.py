@@ -12,14 +12,14 @@ from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.responses import Status
 
-from punchcard.api.auth import caller
-from punchcard.api.idempotency import idempotent
-from punchcard.api.pagination import paginate
-from punchcard.api.problems import READ, WRITE, domain_error, errors
-from punchcard.api.schemas.common import Ctx, Id, Page, patient_ref, ref
 from punchcard.domain.errors import DomainError, InvalidInput
+from punchcard.domain.roles import Perm
+from punchcard.kernel.auth import caller
+from punchcard.kernel.idempotency import idempotent
+from punchcard.kernel.pagination import paginate
+from punchcard.kernel.problems import READ, WRITE, domain_error, errors
+from punchcard.kernel.schemas import Ctx, Id, Page, patient_ref, ref
 from punchcard.tenancy.models import Patient, StaffMember
-from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import scoped_get
 
 from . import events as intake

@@ -22,10 +22,10 @@ import datetime as dt
 
 from punchcard.domain import posting
 from punchcard.domain.money import div_round_half_up
+from punchcard.domain.roles import Actor
 from punchcard.events import Event
 from punchcard.ledger import services as journal
 from punchcard.packages.models import Package, Redemption
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.selectors import local_date
 
 from .models import (

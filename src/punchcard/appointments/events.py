@@ -53,9 +53,8 @@ from django.db import IntegrityError, transaction
 
 from punchcard import clock
 from punchcard.domain.errors import DomainError, InvalidInput
-from punchcard.tenancy.actors import Actor
+from punchcard.domain.roles import Actor, Perm
 from punchcard.tenancy.models import Centre, Patient, Service, StaffMember, Tenant
-from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import scoped_get
 
 from . import services

@@ -34,7 +34,7 @@ import re
 from pydantic import ValidationError
 
 from punchcard.domain.errors import InvalidInput
-from punchcard.tenancy.actors import Actor
+from punchcard.domain.roles import Actor
 from punchcard.tenancy.models import Tenant
 
 from .events import Incoming, body_hash, ingest, normalise_status

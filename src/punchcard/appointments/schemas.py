@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt
 
-from punchcard.api.schemas.common import (
+from punchcard.kernel.schemas import (
     BodyId,
     Ctx,
     Date,
@@ -227,8 +227,8 @@ class AppointmentOut(Schema):
 
     @classmethod
     def of(cls, view: AppointmentView, ctx: Ctx) -> AppointmentOut:
+        from punchcard.domain.roles import Perm
         from punchcard.packages import selectors as queries
-        from punchcard.tenancy.permissions import Perm
 
         from .selectors import appointment_day
 

@@ -29,11 +29,10 @@ from django.db import IntegrityError, transaction
 from punchcard import clock
 from punchcard.domain.errors import Conflict, InvalidInput, RuleViolation
 from punchcard.domain.money import check_amount
+from punchcard.domain.roles import Actor, Perm
 from punchcard.packages import services as packages
 from punchcard.packages.models import Hold
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Centre, Patient, Service, StaffMember, Tenant
-from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 

@@ -3,14 +3,14 @@
 from ninja import Query, Router
 from ninja.responses import Status
 
-from punchcard.api.auth import caller
-from punchcard.api.idempotency import idempotent, key_of
-from punchcard.api.pagination import paginate
-from punchcard.api.problems import READ, WRITE
-from punchcard.api.schemas.common import Ctx, Id, Page, ReasonIn, ref
+from punchcard.domain.roles import Perm
+from punchcard.kernel.auth import caller
+from punchcard.kernel.idempotency import idempotent, key_of
+from punchcard.kernel.pagination import paginate
+from punchcard.kernel.problems import READ, WRITE
+from punchcard.kernel.schemas import Ctx, Id, Page, ReasonIn, ref
 from punchcard.packages import selectors as package_selectors
 from punchcard.tenancy import selectors as tenancy_selectors
-from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.schemas import CreditOut
 
 from . import selectors, services

@@ -22,10 +22,9 @@ from django.template.loader import render_to_string
 from punchcard import clock
 from punchcard.domain.errors import InvalidInput
 from punchcard.domain.money import currency_exponent, format_money
+from punchcard.domain.roles import Actor, Perm
 from punchcard.packages.models import EntryKind, Package, PackageLine, Redemption, SessionEntry
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Tenant
-from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 

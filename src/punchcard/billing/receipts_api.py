@@ -10,12 +10,12 @@ from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from punchcard.api.auth import caller
-from punchcard.api.idempotency import idempotent
-from punchcard.api.problems import READ, WRITE
-from punchcard.api.schemas.common import BodyId, Id, Input
 from punchcard.domain.errors import NotFound
-from punchcard.tenancy.permissions import Perm
+from punchcard.domain.roles import Perm
+from punchcard.kernel.auth import caller
+from punchcard.kernel.idempotency import idempotent
+from punchcard.kernel.problems import READ, WRITE
+from punchcard.kernel.schemas import BodyId, Id, Input
 
 from . import receipts
 from .models import Receipt, ReceiptKind

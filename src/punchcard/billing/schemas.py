@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import Field, StrictInt
 
-from punchcard.api.schemas.common import (
+from punchcard.billing.models import Order, OrderStatus, Payment, PaymentMethod
+from punchcard.kernel.schemas import (
     Amount,
     BodyId,
     Ctx,
@@ -23,7 +24,6 @@ from punchcard.api.schemas.common import (
     Text,
     ref,
 )
-from punchcard.billing.models import Order, OrderStatus, Payment, PaymentMethod
 
 
 class OrderItemIn(Input):

@@ -16,14 +16,13 @@ from punchcard.domain.allocation import LineForAllocation, allocate_to_lines
 from punchcard.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from punchcard.domain.expiry import last_valid_day
 from punchcard.domain.money import check_amount, split_tax
+from punchcard.domain.roles import Actor, Perm
 from punchcard.domain.status import Action, Closure, ensure_allowed
 from punchcard.ledger import services as journal
 from punchcard.packages import selectors as package_selectors
 from punchcard.packages import services as packages
 from punchcard.packages.models import EntryKind, Package, PackageLine
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Centre, Patient, StaffMember, Tenant
-from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 

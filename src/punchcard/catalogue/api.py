@@ -3,12 +3,12 @@
 from ninja import Query, Router
 from ninja.responses import Status
 
-from punchcard.api.auth import caller
-from punchcard.api.idempotency import idempotent
-from punchcard.api.pagination import paginate
-from punchcard.api.problems import READ, WRITE, errors
-from punchcard.api.schemas.common import Ctx, Id, Page
-from punchcard.tenancy.permissions import Perm
+from punchcard.domain.roles import Perm
+from punchcard.kernel.auth import caller
+from punchcard.kernel.idempotency import idempotent
+from punchcard.kernel.pagination import paginate
+from punchcard.kernel.problems import READ, WRITE, errors
+from punchcard.kernel.schemas import Ctx, Id, Page
 
 from . import selectors, services
 from .schemas import PlanDetailOut, PlanFilters, PlanIn, PlanOut, PlanStatusIn, TermsIn

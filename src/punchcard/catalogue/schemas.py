@@ -7,11 +7,11 @@ from typing import Annotated
 
 from pydantic import Field, StrictInt
 
-from punchcard.api.schemas.common import Amount, BodyId, Ctx, Date, Flag, Input, Money, PageParams, Schema, Text
 from punchcard.catalogue.models import CommissionPolicy, Plan, PlanStatus, PlanVersion
 from punchcard.catalogue.services import MAX_SESSIONS, LineSpec, PlanTerms
 from punchcard.domain.eligibility import Scope
 from punchcard.domain.expiry import ExpiryKind, ExpiryMode, ExpiryUnit, Period
+from punchcard.kernel.schemas import Amount, BodyId, Ctx, Date, Flag, Input, Money, PageParams, Schema, Text
 
 Sessions = Annotated[StrictInt, Field(ge=1, le=MAX_SESSIONS)]
 Bonus = Annotated[StrictInt, Field(ge=0, le=MAX_SESSIONS)]

@@ -13,9 +13,8 @@ from punchcard.domain.eligibility import Scope
 from punchcard.domain.errors import Conflict, InvalidInput
 from punchcard.domain.expiry import MAX_COUNT, ExpiryMode, ExpiryRule
 from punchcard.domain.money import check_amount
-from punchcard.tenancy.actors import Actor
+from punchcard.domain.roles import Actor, Perm
 from punchcard.tenancy.models import Centre, Service, Tenant
-from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import scoped_get
 from punchcard.tenancy.services import audit
 

@@ -4,15 +4,15 @@ transfer and history (SPEC §4–§7). Each write is one service call; the respo
 from ninja import Query, Router
 from ninja.responses import Status
 
-from punchcard.api.auth import caller
-from punchcard.api.idempotency import idempotent, key_of
-from punchcard.api.pagination import paginate
-from punchcard.api.problems import READ, WRITE
-from punchcard.api.schemas.common import Ctx, Id, Page, PageParams, ReasonIn, patient_ref
 from punchcard.appointments.models import Appointment
+from punchcard.domain.roles import Perm
+from punchcard.kernel.auth import caller
+from punchcard.kernel.idempotency import idempotent, key_of
+from punchcard.kernel.pagination import paginate
+from punchcard.kernel.problems import READ, WRITE
+from punchcard.kernel.schemas import Ctx, Id, Page, PageParams, ReasonIn, patient_ref
 from punchcard.tenancy import selectors as tenancy_selectors
 from punchcard.tenancy.models import Patient
-from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import scoped_get
 
 from . import selectors, services

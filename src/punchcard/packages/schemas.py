@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictInt
 
-from punchcard.api.schemas.common import (
+from punchcard.domain.status import PackageStatus
+from punchcard.kernel.schemas import (
     BodyId,
     Ctx,
     Date,
@@ -23,7 +24,6 @@ from punchcard.api.schemas.common import (
     patient_ref,
     ref,
 )
-from punchcard.domain.status import PackageStatus
 from punchcard.packages.models import Beneficiary, Hold, Redemption, SessionEntry, Transfer
 from punchcard.packages.selectors import PackageSummary
 from punchcard.packages.services import MAX_SESSIONS_PER_USE

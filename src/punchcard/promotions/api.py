@@ -15,14 +15,14 @@ from typing import Literal
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from punchcard.api.auth import caller
-from punchcard.api.idempotency import idempotent, key_of
-from punchcard.api.pagination import paginate
-from punchcard.api.problems import READ, WRITE, errors, problem
-from punchcard.api.schemas.common import Amount, BodyId, Ctx, Date, Id, Input, Money, Page, PageParams, Reason, Text
 from punchcard.billing.models import Order
 from punchcard.domain.errors import RateLimited
-from punchcard.tenancy.permissions import Perm
+from punchcard.domain.roles import Perm
+from punchcard.kernel.auth import caller
+from punchcard.kernel.idempotency import idempotent, key_of
+from punchcard.kernel.pagination import paginate
+from punchcard.kernel.problems import READ, WRITE, errors, problem
+from punchcard.kernel.schemas import Amount, BodyId, Ctx, Date, Id, Input, Money, Page, PageParams, Reason, Text
 
 from . import selectors, services
 from .models import ClaimCode, ClaimKind, ClaimStatus, Promotion

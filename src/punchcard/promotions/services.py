@@ -22,13 +22,12 @@ from punchcard.catalogue.models import Plan, PlanVersion
 from punchcard.domain import posting
 from punchcard.domain.errors import Conflict, InvalidInput, NotFound, RateLimited
 from punchcard.domain.money import check_amount, split_tax
+from punchcard.domain.roles import Actor, Perm
 from punchcard.domain.status import Action, ensure_allowed
 from punchcard.ledger import services as journal
 from punchcard.packages import selectors as package_selectors
 from punchcard.packages import services as packages
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Patient, Role, Tenant
-from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 

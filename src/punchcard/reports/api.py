@@ -10,10 +10,10 @@ from typing import Any, Literal
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema
 
-from punchcard.api.auth import caller
-from punchcard.api.problems import READ
-from punchcard.api.schemas.common import Date, Id
-from punchcard.tenancy.permissions import Perm
+from punchcard.domain.roles import Perm
+from punchcard.kernel.auth import caller
+from punchcard.kernel.problems import READ
+from punchcard.kernel.schemas import Date, Id
 
 from . import services
 

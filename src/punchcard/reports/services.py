@@ -16,9 +16,8 @@ from punchcard import clock
 from punchcard.catalogue.models import Plan
 from punchcard.domain.errors import InvalidInput
 from punchcard.domain.money import currency_exponent, format_money
-from punchcard.tenancy.actors import Actor
+from punchcard.domain.roles import Actor, Perm
 from punchcard.tenancy.models import Centre, Tenant
-from punchcard.tenancy.permissions import Perm
 
 from . import selectors
 from .selectors import Report

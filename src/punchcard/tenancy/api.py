@@ -3,13 +3,13 @@
 from ninja import Query, Router
 from ninja.responses import Status
 
-from punchcard.api.auth import caller
-from punchcard.api.idempotency import idempotent
-from punchcard.api.pagination import paginate
-from punchcard.api.problems import READ, errors
-from punchcard.api.schemas.common import Ctx, Id, Page, PageParams
+from punchcard.domain.roles import GRANTS, Perm
+from punchcard.kernel.auth import caller
+from punchcard.kernel.idempotency import idempotent
+from punchcard.kernel.pagination import paginate
+from punchcard.kernel.problems import READ, errors
+from punchcard.kernel.schemas import Ctx, Id, Page, PageParams
 from punchcard.tenancy.models import Centre, Patient, Service
-from punchcard.tenancy.permissions import GRANTS, Perm
 
 from . import selectors, services
 from .schemas import (

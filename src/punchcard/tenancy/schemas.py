@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import Field
 
-from punchcard.api.schemas.common import Amount, Ctx, Flag, Input, Money, PageParams, Schema, Text
+from punchcard.kernel.schemas import Amount, Ctx, Flag, Input, Money, PageParams, Schema, Text
 from punchcard.tenancy.models import Centre, Patient, Service
 
 Name = Text(200, min_length=1)

@@ -15,11 +15,9 @@ from punchcard import clock, events
 from punchcard.domain import validation
 from punchcard.domain.errors import Conflict, InvalidInput, NotFound
 from punchcard.domain.money import check_amount, check_currency
-from punchcard.domain.roles import ROLES
+from punchcard.domain.roles import ROLES, Actor, Perm
 
-from .actors import Actor
 from .models import ApiKey, AuditEvent, Centre, Patient, Role, Service, StaffMember, Tenant
-from .permissions import Perm
 from .selectors import scoped_get
 
 

@@ -9,11 +9,10 @@ from django.db import transaction
 
 from punchcard import clock
 from punchcard.domain import posting, validation
+from punchcard.domain.roles import Actor, Perm
 from punchcard.domain.status import Action, Closure, ensure_allowed
 from punchcard.ledger import services as journal
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Tenant
-from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.services import audit
 
 from .. import selectors

@@ -10,11 +10,10 @@ from punchcard import clock, events
 from punchcard.domain import posting, validation
 from punchcard.domain.errors import Conflict, InvalidInput, NotFound
 from punchcard.domain.money import value_of_next
+from punchcard.domain.roles import Actor, Perm
 from punchcard.domain.status import Action, ensure_allowed
 from punchcard.ledger import services as journal
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Tenant
-from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 

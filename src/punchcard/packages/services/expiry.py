@@ -11,11 +11,10 @@ from punchcard import clock, events
 from punchcard.domain import posting, validation
 from punchcard.domain.errors import Conflict, InvalidInput
 from punchcard.domain.expiry import MAX_COUNT, Validity, validity_on
+from punchcard.domain.roles import Actor, Perm
 from punchcard.domain.status import Action, ensure_allowed
 from punchcard.ledger import services as journal
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Tenant
-from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.services import audit
 
 from .. import selectors

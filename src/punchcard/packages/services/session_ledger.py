@@ -15,8 +15,8 @@ import datetime as dt
 from django.db.models import F
 
 from punchcard.domain import posting, validation
+from punchcard.domain.roles import Actor
 from punchcard.ledger import services as journal
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Centre, Patient, Service, StaffMember, Tenant
 from punchcard.tenancy.selectors import scoped_get
 

@@ -10,10 +10,9 @@ from django.db import transaction
 from punchcard import clock
 from punchcard.domain import validation
 from punchcard.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from punchcard.domain.roles import Actor, Perm
 from punchcard.domain.status import Action, ensure_allowed
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Patient, Tenant
-from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import scoped_get
 from punchcard.tenancy.services import audit
 

@@ -13,10 +13,10 @@ from punchcard import clock, events
 from punchcard.db import execute_bound, insert_rows
 from punchcard.domain import posting, validation
 from punchcard.domain.expiry import Validity, validity_on
+from punchcard.domain.roles import Actor
 from punchcard.ledger import services as journal
 from punchcard.ledger.models import JournalEntry
 from punchcard.ledger.models import Posting as PostingRow
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Tenant
 
 from ..models import EntryKind, Hold, HoldState, Package, PackageLine, SessionEntry

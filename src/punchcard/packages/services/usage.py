@@ -14,9 +14,8 @@ from punchcard.domain.errors import Conflict
 from punchcard.domain.expiry import ExpiryKind, Validity, last_valid_day, validity_on
 from punchcard.domain.idempotency import replay
 from punchcard.domain.money import value_of_next
-from punchcard.tenancy.actors import Actor
+from punchcard.domain.roles import Actor, Perm
 from punchcard.tenancy.models import Centre, Patient, Service, Tenant
-from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import local_date, scoped_get
 
 from .. import selectors

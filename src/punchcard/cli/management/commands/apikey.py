@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from punchcard.cli.base import PunchcardCommand
 from punchcard.domain.errors import InvalidInput
-from punchcard.domain.roles import ROLES
-from punchcard.tenancy.actors import cli_actor
+from punchcard.domain.roles import ROLES, cli_actor
 from punchcard.tenancy.models import ApiKey
 from punchcard.tenancy.services import create_api_key, revoke_api_key
 

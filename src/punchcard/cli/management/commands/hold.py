@@ -5,8 +5,8 @@ from __future__ import annotations
 from punchcard.cli import format
 from punchcard.cli.base import PunchcardCommand, parse_date
 from punchcard.domain.errors import InvalidInput
+from punchcard.domain.roles import cli_actor
 from punchcard.packages.services import place_hold
-from punchcard.tenancy.actors import cli_actor
 
 from .redeem import add_use_arguments, balance_lines, resolve_use
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from punchcard.cli import format
 from punchcard.cli.base import PunchcardCommand, whole
+from punchcard.domain.roles import cli_actor
 from punchcard.packages.services import post_hold
-from punchcard.tenancy.actors import cli_actor
 
 from .redeem import balance_lines
 

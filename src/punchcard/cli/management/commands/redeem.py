@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from punchcard.cli import format
 from punchcard.cli.base import PunchcardCommand, whole
+from punchcard.domain.roles import cli_actor
 from punchcard.packages import selectors
 from punchcard.packages.services import redeem_session
-from punchcard.tenancy.actors import cli_actor
 
 
 def add_use_arguments(parser):

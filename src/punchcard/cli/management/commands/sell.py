@@ -7,8 +7,8 @@ from punchcard.catalogue.models import Plan
 from punchcard.cli import format
 from punchcard.cli.base import PunchcardCommand, parse_date
 from punchcard.domain.errors import NotFound
+from punchcard.domain.roles import cli_actor
 from punchcard.packages import selectors
-from punchcard.tenancy.actors import cli_actor
 
 
 class Command(PunchcardCommand):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from punchcard.cli import format
 from punchcard.cli.base import EXIT_REFUSED, PunchcardCommand, whole
 from punchcard.domain.errors import InvalidInput, NotFound
+from punchcard.domain.roles import Actor
 from punchcard.packages.services import void_redemption
-from punchcard.tenancy.actors import Actor
 from punchcard.tenancy.models import Role, StaffMember
 
 from .redeem import balance_lines

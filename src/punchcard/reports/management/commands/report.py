@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 from punchcard.cli.base import PunchcardCommand
+from punchcard.domain.roles import cli_actor
 from punchcard.reports import services
-from punchcard.tenancy.actors import cli_actor
 
 
 class Command(PunchcardCommand):

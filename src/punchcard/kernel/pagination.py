@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 
 from punchcard.domain.errors import InvalidInput
 
-from .schemas.common import MAX_ID
+from .schemas import MAX_ID
 
 _PREFIX = "c1:"
 # When rows are filtered in Python (a derived status), at most this many are examined per page;

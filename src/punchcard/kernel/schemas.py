@@ -15,7 +15,7 @@ from ninja import Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from punchcard.domain.money import MAX_AMOUNT, format_money
-from punchcard.tenancy.permissions import Perm
+from punchcard.domain.roles import Perm
 
 MAX_ID = 2**63 - 1  # ids are int64 in the database
 

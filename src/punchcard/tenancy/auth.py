@@ -1,7 +1,8 @@
-"""Who is calling: an API key (Authorization: Bearer …) or a staff member's Django session.
+"""Who is calling the API: an API key (Authorization: Bearer …) or a staff member's Django session.
 
 Either way the request gets a Principal: the tenant every query is scoped by, and the Actor that
-services check permissions against and record in the ledger and audit trail.
+services check permissions against and record in the ledger and audit trail. `punchcard.api` installs
+these authenticators; routes read the principal with `punchcard.kernel.auth.caller`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from punchcard import clock
-from punchcard.tenancy.actors import Actor
-from punchcard.tenancy.models import ApiKey, StaffMember, Tenant
-from punchcard.tenancy.permissions import GRANTS, Perm
-from punchcard.tenancy.services import authenticate_api_key
+from punchcard.domain.roles import Actor, Perm
+
+from .models import ApiKey, StaffMember, Tenant
+from .services import authenticate_api_key
 
 # last_used_at is for "is this key still in use?", not an access log: one write per key per window.
 LAST_USED_GRANULARITY = dt.timedelta(minutes=5)
@@ -35,7 +36,7 @@ class Principal:
     staff: StaffMember | None = None
 
     def can(self, perm: Perm) -> bool:
-        return perm in GRANTS.get(self.actor.role, frozenset())
+        return self.actor.can(perm)
 
 
 def key_actor(key: ApiKey) -> Actor:
@@ -101,14 +102,3 @@ class StaffSessionAuth(APIKeyCookie):
 
 api_key_auth = ApiKeyAuth()
 session_auth = StaffSessionAuth()
-
-
-def caller(request: HttpRequest, perm: Perm | None = None) -> Principal:
-    """The authenticated principal; with `perm`, refuse (403 naming it) unless the role has it.
-
-    Writes are checked by the services themselves; reads (READ, READ_MONEY) are checked here.
-    """
-    principal: Principal = request.auth
-    if perm is not None:
-        principal.actor.require(perm)
-    return principal

@@ -2,11 +2,9 @@
 
 from django.db import models
 
-from punchcard.tenancy.models import Tenant
-
 
 class IdempotencyRecord(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=200)
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=500)
