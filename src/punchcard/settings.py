@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "punchcard.ledger",
     "punchcard.appointments",
     "punchcard.promotions",
+    "punchcard.claims",
     "punchcard.reports",
     "punchcard.api",
     "punchcard.cli",

@@ -108,13 +108,15 @@ def _mount() -> None:
     from punchcard.billing.api import router as billing
     from punchcard.billing.receipts_api import router as receipts
     from punchcard.catalogue.api import router as catalogue
+    from punchcard.claims.api import router as claims
     from punchcard.packages.api import router as packages
     from punchcard.promotions.api import router as promotions
     from punchcard.reports.api import router as reports
     from punchcard.tenancy.api import router as tenancy
 
-    for router in (tenancy, catalogue, billing, packages, appointments, promotions, receipts, reports, problems_router):
+    for router in (tenancy, catalogue, billing, packages, appointments, promotions, claims, receipts, reports):
         api.add_router("", router)
+    api.add_router("", problems_router)
 
 
 _mount()

@@ -123,7 +123,7 @@ def money_problems(tenant: Tenant | None = None) -> list[str]:
     for line_id, value in cached.items():
         if journal.get(line_id, 0) != value:
             problems.append(f"line {line_id}: deferred value {value} but the journal holds {journal.get(line_id, 0)}")
-    # Value held on an unclaimed claim code has no package line yet; promotions checks it code by code.
+    # Value held on an unclaimed claim code has no package line yet; claims checks it code by code.
     untagged = Posting.objects.filter(account__role=Role.DEFERRED_REVENUE, package_line__isnull=True).exclude(
         entry__event_type="claim_code"
     )
@@ -149,6 +149,6 @@ def money_problems(tenant: Tenant | None = None) -> list[str]:
     account_total = -(postings.aggregate(s=Sum("amount"))["s"] or 0)
     if account_total != sum(cached.values()):
         problems.append(f"deferred revenue account {account_total} ≠ unredeemed sessions' value {sum(cached.values())}")
-    from punchcard.promotions.selectors import claim_code_money_problems
+    from punchcard.claims.selectors import claim_code_money_problems  # noqa: PLC0415 - until reconcile is a registry
 
     return problems + claim_code_money_problems(tenant)

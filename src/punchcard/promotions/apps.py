@@ -11,4 +11,3 @@ class PromotionsConfig(AppConfig):
         from . import services
 
         hooks.register_pricer(services.offers_for_order)  # promotions price a sale
-        hooks.register_line_taker(services.hold_for_claim)  # bulk and gift lines become claim codes
