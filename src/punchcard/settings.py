@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "punchcard.billing",
     "punchcard.appointments",
     "punchcard.promotions",
+    "punchcard.claims",
     "punchcard.reports",
     "punchcard.kernel",  # idempotency records
     "punchcard.cli",

@@ -87,8 +87,9 @@ def other_apps(clinic, data, service) -> dict:
     from punchcard.appointments.models import Appointment, AppointmentEvent
     from punchcard.appointments.services import book_appointment
     from punchcard.billing.receipts import issue_receipt
-    from punchcard.promotions.models import ClaimCode
-    from punchcard.promotions.services import create_promotion, create_transfer_code
+    from punchcard.claims.models import ClaimCode
+    from punchcard.claims.services import create_transfer_code
+    from punchcard.promotions.services import create_promotion
 
     tenant = clinic.tenant
     start = clinic.now + dt.timedelta(days=2)

@@ -9,6 +9,7 @@ from pypdf import PdfReader
 from punchcard.billing import receipts
 from punchcard.billing import services as billing
 from punchcard.billing.models import Receipt
+from punchcard.claims import services as claims
 from punchcard.domain.errors import NotFound
 from punchcard.promotions import services as promotions
 
@@ -156,7 +157,7 @@ def test_the_invoice_for_a_bulk_order_lists_its_codes_by_hint_only(clinic):
 
     plan = clinic.plan("physio-10", name="Physiotherapy 10", price=800000, lines=[clinic.line("physio", sessions=10)])
     acme = tenancy.create_patient(tenant=clinic.tenant, actor=clinic.front_desk, external_ref="ACME", name="Acme Ltd")
-    made = promotions.place_claim_order(
+    made = claims.place_claim_order(
         tenant=clinic.tenant,
         actor=clinic.front_desk,
         buyer_id=acme.id,

@@ -31,6 +31,7 @@ from django.core.management import call_command
 
 from punchcard.appointments import services as appointments
 from punchcard.billing import services as billing
+from punchcard.claims import services as claims
 from punchcard.packages import services as packages
 from punchcard.promotions import services as promotions
 from punchcard.reports import selectors as reports
@@ -110,7 +111,7 @@ def story():
     use(a1, "physio", 6)
     wrong = use(a1, "physio", 7)
     acme = tenancy.create_patient(tenant=clinic.tenant, actor=clinic.front_desk, external_ref="ACME", name="Acme Ltd")
-    bulk = promotions.place_claim_order(
+    bulk = claims.place_claim_order(
         tenant=clinic.tenant,
         actor=clinic.front_desk,
         buyer_id=acme.id,
@@ -159,7 +160,7 @@ def story():
         tenant=clinic.tenant, actor=clinic.manager, package_id=l1.id, reason="moved", now=local(2026, 3, 15)
     )
     codes = [c.plaintext for c in bulk.codes]
-    n1 = promotions.claim_code(
+    n1 = claims.claim_code(
         tenant=clinic.tenant,
         actor=clinic.front_desk,
         code=codes[0],
@@ -167,14 +168,14 @@ def story():
         now=local(2026, 3, 20),
     ).package
     use(n1, "yoga", 21)
-    promotions.revoke_claim_code(
+    claims.revoke_claim_code(
         tenant=clinic.tenant,
         actor=clinic.manager,
         code_id=bulk.codes[1].code.id,
         reason="not needed",
         now=local(2026, 3, 22),
     )
-    assert promotions.expire_claim_codes(as_of=D(2026, 4, 1), now=local(2026, 4, 1, 1)) == 1
+    assert claims.expire_claim_codes(as_of=D(2026, 4, 1), now=local(2026, 4, 1, 1)) == 1
     assert packages.expire_due_packages(as_of=D(2026, 4, 2), now=local(2026, 4, 2, 1)) == 1
     assert_clean(clinic.tenant)
     clinic.packages = dict(a1=a1, b1=b1, c1=c1, c2=c2, k1=k1, l1=l1, n1=n1)

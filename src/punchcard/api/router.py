@@ -13,6 +13,7 @@ from punchcard.appointments.api import router as appointments
 from punchcard.billing.api import router as billing
 from punchcard.billing.receipts_api import router as receipts
 from punchcard.catalogue.api import router as catalogue
+from punchcard.claims.api import router as claims
 from punchcard.domain.errors import NotFound
 from punchcard.kernel.problems import ALL_CODES, TYPE_BASE, errors, install
 from punchcard.kernel.rendering import JSON, PROBLEM_JSON, renderer
@@ -111,5 +112,6 @@ def get_problem_type(request, code: str):
 
 
 # Each app's routes use absolute paths, so every router is mounted at the API's root.
-for router in (tenancy, catalogue, billing, packages, appointments, promotions, receipts, reports, problems_router):
+for router in (tenancy, catalogue, billing, packages, appointments, promotions, claims, receipts, reports):
     api.add_router("", router)
+api.add_router("", problems_router)

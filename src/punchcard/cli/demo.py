@@ -20,10 +20,10 @@ from punchcard import clock
 from punchcard.billing import services as billing
 from punchcard.catalogue.models import CommissionPolicy
 from punchcard.catalogue.services import LineSpec, PlanTerms, create_plan
+from punchcard.claims import services as claims
 from punchcard.domain.roles import Actor, cli_actor
 from punchcard.packages import services as packages
 from punchcard.packages.models import Package
-from punchcard.promotions import services as claims
 from punchcard.tenancy import services as tenancy
 from punchcard.tenancy.models import Role, Tenant
 

@@ -36,10 +36,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek, TruncYear
 
 from punchcard.billing.models import OrderLine, OrderLineKind, OrderStatus
+from punchcard.claims.models import ClaimCode, ClaimStatus
 from punchcard.domain.posting import Role
 from punchcard.ledger.models import JournalEntry, Posting
 from punchcard.packages.models import EntryKind, Package, PackageLine, Redemption, SessionEntry
-from punchcard.promotions.models import ClaimCode, ClaimStatus
 from punchcard.tenancy.models import Centre, Tenant
 
 ZERO = Value(0, output_field=BigIntegerField())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from punchcard import clock
+from punchcard.claims.services import expire_claim_codes
 from punchcard.cli.base import PunchcardCommand, parse_date
 from punchcard.packages.services import expire_due_packages
 
@@ -10,12 +11,17 @@ from punchcard.packages.services import expire_due_packages
 class Command(PunchcardCommand):
     help = (
         "Expire every open package past its last usable day: remaining sessions are forfeited and their "
-        "deferred value recognised as breakage. Idempotent."
+        "deferred value recognised as breakage. Then expire every open claim code past its last day: the "
+        "value it holds becomes breakage. Idempotent."
     )
 
     def run(self, *args, tenant, as_of=None, **options):
         # A bare date is the sweep's 'today' at every centre; a date-time leaves each centre its own date.
         day = parse_date(as_of, "as_of", quiet=True) if as_of else None
-        count = expire_due_packages(as_of=day, tenant=tenant, now=clock.now())
+        now = clock.now()
         when = f" as of {as_of}" if as_of else ""
+        count = expire_due_packages(as_of=day, tenant=tenant, now=now)
         self.stdout.write(f"Expired {count} package(s){when} for {tenant.slug}.")
+        # Unclaimed codes hold value on no package, so the package sweep never sees them.
+        codes = expire_claim_codes(as_of=day, tenant=tenant, now=now)
+        self.stdout.write(f"Expired {codes} claim code(s){when} for {tenant.slug}.")

@@ -9,17 +9,17 @@ from django.db import connection
 from punchcard.billing import selectors as money
 from punchcard.billing import services as billing
 from punchcard.billing.models import OrderStatus
+from punchcard.claims import codes
+from punchcard.claims import services as claims
+from punchcard.claims.models import ClaimCode, ClaimFailure, ClaimStatus
 from punchcard.domain.errors import Conflict, DomainError, InvalidInput, NotFound, RateLimited, RuleViolation
 from punchcard.domain.posting import Role
 from punchcard.packages import selectors
 from punchcard.packages.models import Package, PackageLine
-from punchcard.promotions import codes
-from punchcard.promotions import services as promotions
-from punchcard.promotions.models import ClaimCode, ClaimFailure, ClaimStatus
 from punchcard.tenancy import services as tenancy
 
 from ..clinic import Clinic, local
-from .support import assert_clean, balance, deferred
+from ..promotions.support import assert_clean, balance, deferred
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,7 @@ def acme(clinic):
 
 
 def _bulk(clinic, plan, buyer, quantity=10, **kw):
-    return promotions.place_claim_order(
+    return claims.place_claim_order(
         tenant=clinic.tenant,
         actor=clinic.front_desk,
         buyer_id=buyer.id,
@@ -73,7 +73,7 @@ def _pay(clinic, order, now=None):
 
 
 def _claim(clinic, code, patient, **kw):
-    return promotions.claim_code(tenant=clinic.tenant, actor=clinic.front_desk, code=code, patient_id=patient.id, **kw)
+    return claims.claim_code(tenant=clinic.tenant, actor=clinic.front_desk, code=code, patient_id=patient.id, **kw)
 
 
 def _refused(code_, fn, *args, **kw):
@@ -156,7 +156,7 @@ def test_every_refusal_has_its_own_code(clinic, physio, acme):
     assert again.claimant_id == clinic.asha.id and Package.objects.filter(holder=clinic.asha).count() == 1
     _refused("claim_code_used", _claim, clinic, used, clinic.ravi)
 
-    promotions.revoke_claim_code(
+    claims.revoke_claim_code(
         tenant=clinic.tenant, actor=clinic.manager, code_id=made.codes[1].code.id, reason="employee left", refund=True
     )
     _refused("claim_code_revoked", _claim, clinic, revoked, clinic.ravi)
@@ -181,7 +181,7 @@ def test_guessing_is_rate_limited_per_caller_and_per_ip(clinic, physio, acme):
     # Another caller from the same IP is limited too; from elsewhere it is not.
     other = clinic.manager
     with pytest.raises(RateLimited):
-        promotions.claim_code(
+        claims.claim_code(
             tenant=clinic.tenant, actor=other, code=real, patient_id=clinic.ravi.id, client_ip="203.0.113.7"
         )
     # After the window the caller may try again.
@@ -192,7 +192,7 @@ def test_guessing_is_rate_limited_per_caller_and_per_ip(clinic, physio, acme):
 
 
 def test_a_gift_is_bought_by_one_patient_and_claimed_by_another(clinic, physio):
-    made = promotions.place_claim_order(
+    made = claims.place_claim_order(
         tenant=clinic.tenant,
         actor=clinic.front_desk,
         buyer_id=clinic.asha.id,
@@ -215,9 +215,9 @@ def test_a_gift_is_bought_by_one_patient_and_claimed_by_another(clinic, physio):
 def test_transfer_by_code_moves_the_package_and_respects_the_rules(clinic, physio):
     package = clinic.sell(physio, patient=clinic.asha)
     clinic.redeem(package, "physio")
-    issued = promotions.create_transfer_code(tenant=clinic.tenant, actor=clinic.manager, package_id=package.id)
+    issued = claims.create_transfer_code(tenant=clinic.tenant, actor=clinic.manager, package_id=package.id)
     with pytest.raises(Conflict):
-        promotions.create_transfer_code(tenant=clinic.tenant, actor=clinic.manager, package_id=package.id)
+        claims.create_transfer_code(tenant=clinic.tenant, actor=clinic.manager, package_id=package.id)
     claimed = _claim(clinic, issued.plaintext, clinic.kiran)
     package.refresh_from_db()
     assert claimed.package_id == package.id and package.holder_id == clinic.kiran.id
@@ -226,42 +226,38 @@ def test_transfer_by_code_moves_the_package_and_respects_the_rules(clinic, physi
 
     locked = clinic.plan("locked", price=1000, lines=[clinic.line("yoga", sessions=2)])
     with pytest.raises(RuleViolation):
-        promotions.create_transfer_code(tenant=clinic.tenant, actor=clinic.manager, package_id=clinic.sell(locked).id)
+        claims.create_transfer_code(tenant=clinic.tenant, actor=clinic.manager, package_id=clinic.sell(locked).id)
     assert_clean(clinic.tenant)
 
 
 def test_revoke_refunds_or_forfeits_reissue_replaces_and_unclaimed_codes_expire_as_breakage(clinic, physio, acme):
     made = _bulk(clinic, physio, acme, 4, expires_on=dt.date(2026, 3, 31))
     with pytest.raises(Conflict):  # unpaid: cancel the order instead
-        promotions.revoke_claim_code(
-            tenant=clinic.tenant, actor=clinic.manager, code_id=made.codes[0].code.id, reason="x"
-        )
+        claims.revoke_claim_code(tenant=clinic.tenant, actor=clinic.manager, code_id=made.codes[0].code.id, reason="x")
     _pay(clinic, made.order)
     net = made.codes[0].code.order_line.net
     refunded, forfeited, lost, left = [c.code for c in made.codes]
-    promotions.revoke_claim_code(
+    claims.revoke_claim_code(
         tenant=clinic.tenant, actor=clinic.manager, code_id=refunded.id, reason="not needed", amount=500000
     )
     assert money.credit_balance(clinic.tenant, acme.id) == 500000
     assert balance(clinic.tenant, Role.REFUND_ADJUSTMENTS) == 500000 - net
-    promotions.revoke_claim_code(
+    claims.revoke_claim_code(
         tenant=clinic.tenant, actor=clinic.manager, code_id=forfeited.id, reason="leaked", refund=False
     )
     assert -balance(clinic.tenant, Role.BREAKAGE_REVENUE) == net
     with pytest.raises(InvalidInput):
-        promotions.revoke_claim_code(
-            tenant=clinic.tenant, actor=clinic.manager, code_id=left.id, reason="x", amount=800001
-        )
+        claims.revoke_claim_code(tenant=clinic.tenant, actor=clinic.manager, code_id=left.id, reason="x", amount=800001)
 
-    fresh = promotions.reissue_claim_code(
+    fresh = claims.reissue_claim_code(
         tenant=clinic.tenant, actor=clinic.front_desk, code_id=lost.id, reason="the employee lost the email"
     )
     _refused("claim_code_unknown", _claim, clinic, made.codes[2].plaintext, clinic.ravi)
     assert fresh.code.id == lost.id and fresh.code.deferred_value == net
     assert _claim(clinic, fresh.plaintext, clinic.ravi).package.holder_id == clinic.ravi.id
 
-    assert promotions.expire_claim_codes(now=local(2026, 4, 1, 1)) == 1
-    assert promotions.expire_claim_codes(now=local(2026, 4, 2, 1)) == 0  # idempotent
+    assert claims.expire_claim_codes(now=local(2026, 4, 1, 1)) == 1
+    assert claims.expire_claim_codes(now=local(2026, 4, 2, 1)) == 0  # idempotent
     left.refresh_from_db()
     assert (left.status, left.deferred_value) == (ClaimStatus.EXPIRED, 0)
     assert -balance(clinic.tenant, Role.BREAKAGE_REVENUE) == 2 * net
@@ -273,7 +269,7 @@ def test_revoke_refunds_or_forfeits_reissue_replaces_and_unclaimed_codes_expire_
 def test_two_people_claiming_one_code_at_once_get_one_package(run_concurrently):
     clinic = Clinic.open(now=local(2026, 3, 1, 10))
     plan = clinic.plan("physio-1", price=100000, lines=[clinic.line("physio", sessions=1)])
-    made = promotions.place_claim_order(
+    made = claims.place_claim_order(
         tenant=clinic.tenant,
         actor=clinic.front_desk,
         buyer_id=clinic.asha.id,
