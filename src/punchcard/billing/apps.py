@@ -8,7 +8,15 @@ class BillingConfig(AppConfig):
     def ready(self):
         from punchcard.ledger import reconcile
 
+        from . import hooks
         from . import reconcile as checks
+        from .models import OrderLineKind
+        from .services import activation, top_up, upgrade
 
+        # Billing's own line kinds go through the same registry as another app's (a membership line),
+        # registered the same way: one path for every kind, and this is the list of billing's.
+        hooks.register_line_kind(OrderLineKind.PACKAGE, activation.activate_package_line)
+        hooks.register_line_kind(OrderLineKind.TOP_UP, top_up.apply_top_up)
+        hooks.register_line_kind(OrderLineKind.UPGRADE, upgrade.open_upgraded_package)
         for check in checks.CHECKS:
             reconcile.register(check)

@@ -7,6 +7,9 @@
 - A **line taker** may take a paid package line instead of a package being opened for it: claims
   registers one that turns bulk and gift lines into claim codes. It is called as
   `taker(order=, line=, actor=, now=)` and returns True when it took the line.
+- A **line kind** names what an order line sells, and its **activator** does what a paid (or
+  pay-later) line of that kind brings about: billing registers its own (package, top-up, upgrade), a
+  memberships app would register its own. It is called as `activator(order=, line=, actor=, now=)`.
 
 Registration happens in the registering app's `AppConfig.ready`, so it is in place before any request.
 """
@@ -19,9 +22,15 @@ from punchcard.domain.errors import NotFound
 
 Pricer = Callable[..., list[tuple[int, dict | None]]]
 LineTaker = Callable[..., bool]
+Activator = Callable[..., None]
 
 _pricers: list[Pricer] = []
 _line_takers: list[LineTaker] = []
+_activators: dict[str, Activator] = {}
+
+
+class UnknownLineKind(LookupError):
+    """An order line whose kind no installed app registered: a configuration bug, not bad input."""
 
 
 def register_pricer(pricer: Pricer) -> None:
@@ -35,6 +44,22 @@ def register_pricer(pricer: Pricer) -> None:
 def register_line_taker(taker: LineTaker) -> None:
     if taker not in _line_takers:
         _line_takers.append(taker)
+
+
+def register_line_kind(kind: str, activator: Activator) -> None:
+    kind = str(kind)
+    if _activators.get(kind, activator) is not activator:
+        raise RuntimeError(f"order line kind {kind!r} has an activator already")
+    _activators[kind] = activator
+
+
+def activator_for(kind: str) -> Activator:
+    """What activates a paid line of this kind."""
+    try:
+        return _activators[str(kind)]
+    except KeyError:
+        known = ", ".join(sorted(_activators)) or "none"
+        raise UnknownLineKind(f"no app registered order line kind {kind!r} (registered: {known})") from None
 
 
 def price(*, tenant, patient, day, versions, code) -> list[tuple[int, dict | None]]:

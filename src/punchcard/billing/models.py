@@ -66,7 +66,7 @@ class OrderLineKind(models.TextChoices):
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
     kind = models.CharField(max_length=16, choices=OrderLineKind.choices, default=OrderLineKind.PACKAGE)
-    plan_version = models.ForeignKey("catalogue.PlanVersion", on_delete=models.PROTECT, related_name="+")
+    plan_version = models.ForeignKey("catalogue.PlanVersion", on_delete=models.PROTECT, related_name="order_lines")
     start_date = models.DateField()
     list_total = models.BigIntegerField()
     discount = models.BigIntegerField(default=0)

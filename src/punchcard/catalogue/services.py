@@ -189,9 +189,7 @@ def edit_plan(*, tenant: Tenant, actor: Actor, plan_id: int, terms: PlanTerms, n
     )
     fields, lines, centres = _check_terms(tenant, terms)
     current = plan.current
-    from punchcard.billing.models import OrderLine
-
-    if current.packages.exists() or OrderLine.objects.filter(plan_version=current).exists():
+    if current.packages.exists() or current.order_lines.exists():
         version = _write_version(plan, current.number + 1, fields, lines, centres, now)
     else:
         # Never sold: no package depends on these terms, so replace the version in place.

@@ -1,0 +1,169 @@
+"""Refunds and patient credit (SPEC §8.2): a package refunded to credit, then credit paid out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from punchcard import clock
+from punchcard.domain import posting, validation
+from punchcard.domain.errors import Conflict, InvalidInput
+from punchcard.domain.idempotency import replay
+from punchcard.domain.money import check_amount
+from punchcard.domain.roles import Actor, Perm
+from punchcard.domain.status import Action, Closure, ensure_allowed
+from punchcard.ledger import services as journal
+from punchcard.packages import selectors as package_selectors
+from punchcard.packages import services as packages
+from punchcard.tenancy.models import Centre, Patient, Tenant
+from punchcard.tenancy.selectors import local_date, scoped_get
+from punchcard.tenancy.services import audit
+
+from ..models import CreditPayout, PaymentMethod, Refund
+from ..selectors import collected_for, credit_balance, suggested_refund
+
+
+@transaction.atomic
+def refund_package(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    package_id: int,
+    reason: str,
+    amount: int | None = None,
+    now: dt.datetime | None = None,
+) -> Refund:
+    """Refund a package to the patient's credit: any amount from 0 to what was collected (default: the
+    suggestion). The package is cancelled (refunded); its remaining deferred value is cleared and any
+    difference from the refund is a refund adjustment."""
+    actor.require(Perm.REFUND)
+    now = now or clock.now()
+    package = packages.lock_package(tenant, package_id)
+    lines = packages.lines_of(package)
+    ensure_allowed(Action.REFUND, package_selectors.status_of(package, lines, packages.package_today(package, now)))
+    suggested, collected = suggested_refund(package, lines), collected_for(package)
+    amount = suggested if amount is None else amount
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= collected:
+        raise InvalidInput(
+            f"a refund must be between 0 and the {collected} collected",
+            code="refund_out_of_range",
+            field="amount",
+            collected=collected,
+            suggested=suggested,
+        )
+    reason = validation.reason(reason)
+    package, cleared = packages.close_package(
+        tenant=tenant,
+        actor=actor,
+        package_id=package.id,
+        action=Action.REFUND,
+        closure=Closure.CANCELLED,
+        reason=f"refunded: {reason}",
+        now=now,
+    )
+    refund = Refund.objects.create(
+        tenant=tenant,
+        package=package,
+        patient_id=package.holder_id,
+        suggested=suggested,
+        amount=amount,
+        deferred_cleared=sum(cleared.values()),
+        reason=reason,
+        created_at=now,
+        created_by=actor.label,
+    )
+    journal.record(
+        tenant=tenant,
+        kind="refund",
+        event=("refund", refund.id),
+        at=now,
+        date=packages.package_today(package, now),
+        centre=package.sold_at,
+        patient=package.holder,
+        package=package,
+        memo=f"refund of package {package.id} to credit: {reason}",
+        postings=posting.refund_to_credit(amount=amount, value_by_line={k: v for k, v in cleared.items() if v}),
+    )
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action="package.refund",
+        subject=package,
+        reason=reason,
+        now=now,
+        data={"amount": amount, "suggested": suggested, "collected": collected},
+    )
+    return refund
+
+
+@transaction.atomic
+def pay_out_credit(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    patient_id: int,
+    method: str,
+    amount: int,
+    reference: str = "",
+    centre_id: int | None = None,
+    idempotency_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> CreditPayout:
+    """The refund's second step: patient credit paid back to a payment method, at a centre (default: the
+    tenant's first), whose local date is the entry's accounting date."""
+    actor.require(Perm.REFUND)
+    now = now or clock.now()
+    centre = (
+        scoped_get(Centre, tenant=tenant, pk=centre_id, field="centre_id")
+        if centre_id is not None
+        else Centre.objects.filter(tenant=tenant).order_by("id").first()
+    )
+    key = validation.idempotency_key(idempotency_key)
+    if method not in PaymentMethod.values or method == PaymentMethod.CREDIT:
+        raise InvalidInput("method must be cash, card, bank_transfer or external", field="method")
+    check_amount(amount, field="amount", allow_zero=False)
+    patient = scoped_get(
+        Patient,
+        tenant=tenant,
+        pk=patient_id,
+        field="patient_id",
+        queryset=Patient.objects.select_for_update(no_key=True),
+    )
+    if key and (existing := CreditPayout.objects.filter(tenant=tenant, idempotency_key=key).first()):
+        return replay(existing, what="payout", patient_id=patient.id, method=method, amount=amount)
+    balance = credit_balance(tenant, patient.id)
+    if amount > balance:
+        raise Conflict(
+            f"the patient has {balance} in credit", code="insufficient_credit", field="amount", balance=balance
+        )
+    payout = CreditPayout.objects.create(
+        tenant=tenant,
+        patient=patient,
+        method=method,
+        amount=amount,
+        reference=(reference or "").strip()[:200],
+        created_at=now,
+        created_by=actor.label,
+        idempotency_key=key,
+    )
+    journal.record(
+        tenant=tenant,
+        kind="credit_payout",
+        event=("credit_payout", payout.id),
+        at=now,
+        date=local_date(now, centre) if centre else now.date(),
+        centre=centre,
+        patient=patient,
+        memo=f"credit paid out to {patient.name} by {method}",
+        postings=posting.credit_paid_out(method=method, amount=amount),
+    )
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action="credit.payout",
+        subject=patient,
+        now=now,
+        data={"amount": amount, "method": method},
+    )
+    return payout
