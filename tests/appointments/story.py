@@ -1,16 +1,14 @@
-"""Helpers for appointment stories: booking in the desk's words, and the books check every story ends with."""
+"""Helpers for appointment stories: booking in the desk's words, and the balances they read."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 
 from punchcard.appointments import services as appointments
-from punchcard.billing.selectors import money_problems
-from punchcard.ledger.models import JournalEntry, Posting
-from punchcard.packages import selectors as package_selectors
+from punchcard.ledger.models import Posting
 from punchcard.packages.models import PackageLine
 
 from ..clinic import KOLKATA
@@ -59,20 +57,6 @@ def balance(package) -> tuple[int, int, int]:
     """(redeemed, held, available) over the package's lines, from the cached columns."""
     rows = lines(package)
     return (sum(r.redeemed for r in rows), sum(r.held for r in rows), sum(r.available for r in rows))
-
-
-def assert_books(tenant=None) -> None:
-    """The session cache equals its ledger, money agrees with sessions, and the journal balances."""
-    assert package_selectors.ledger_mismatches(tenant) == []
-    assert money_problems(tenant) == []
-    postings = Posting.objects.all() if tenant is None else Posting.objects.filter(tenant=tenant)
-    assert (postings.aggregate(s=Sum("amount"))["s"] or 0) == 0
-    per_entry = postings.values("entry_id").annotate(s=Sum("amount"), d=Sum("amount", filter=Q(amount__gt=0)))
-    assert [row for row in per_entry if row["s"] != 0] == []
-    debits = {row["entry_id"]: row["d"] for row in per_entry}
-    entries = JournalEntry.objects.all() if tenant is None else JournalEntry.objects.filter(tenant=tenant)
-    for entry_id, total_debit, total_credit in entries.values_list("id", "total_debit", "total_credit"):
-        assert total_debit == total_credit == debits.get(entry_id), entry_id
 
 
 def role_total(tenant, role, **filters) -> int:

@@ -13,7 +13,8 @@ from punchcard.tenancy import services as tenancy
 from punchcard.tenancy.services import create_api_key
 
 from ..clinic import Clinic
-from .story import assert_books, balance
+from ..scenario import assert_reconciled
+from .story import balance
 from .test_events import r4_appointment
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +110,7 @@ def test_book_arrive_and_a_refused_reschedule_over_http(world):
     )
     assert status == 422 and body["field"] == "start"
     assert balance(package) == (1, 0, 4)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_fhir_intake_over_http_applies_once_and_keeps_refusals(world):
@@ -161,7 +162,7 @@ def test_fhir_intake_over_http_applies_once_and_keeps_refusals(world):
         },
     )
     assert status == 201 and body["outcome"].startswith("created with package")
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_no_show_settings_and_choices_over_http(world):
@@ -203,4 +204,4 @@ def test_no_show_settings_and_choices_over_http(world):
     status, body = manager.call("GET", "/commissions")
     assert status == 200 and body == []  # nobody to credit: no practitioner, no credited sale
     assert balance(package) == (0, 1, 4)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)

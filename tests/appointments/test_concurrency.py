@@ -10,7 +10,8 @@ from punchcard.domain.errors import RuleViolation
 from punchcard.packages.models import Hold, HoldState
 
 from ..clinic import Clinic
-from .story import assert_books, at, balance, book
+from ..scenario import assert_reconciled
+from .story import at, balance, book
 from .test_events import SCHEDULER, _setup, r4_appointment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,7 +46,7 @@ def test_two_bookings_racing_for_the_last_session_one_holds_one_is_refused(run_c
     ) == {booked[0].external_id}
     assert Hold.objects.filter(package=package, state=HoldState.PENDING).count() == 2
     assert balance(package) == (0, 2, 0)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_two_auto_bookings_racing_for_the_last_session_one_gets_it_the_other_books_without(run_concurrently):
@@ -60,7 +61,7 @@ def test_two_auto_bookings_racing_for_the_last_session_one_gets_it_the_other_boo
     assert all(isinstance(o, Appointment) for o in outcomes), outcomes
     assert sorted(o.package_id is not None for o in outcomes) == [False, True]
     assert balance(package) == (0, 2, 0)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_the_same_fhir_event_delivered_twice_at_once_is_applied_once(run_concurrently):
@@ -79,4 +80,4 @@ def test_the_same_fhir_event_delivered_twice_at_once_is_applied_once(run_concurr
     assert sorted(o.status for o in outcomes) == [EventStatus.ACCEPTED, EventStatus.DUPLICATE, EventStatus.DUPLICATE]
     assert Appointment.objects.filter(tenant=clinic.tenant).count() == 1
     assert balance(package) == (1, 0, 4)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)

@@ -22,7 +22,8 @@ from punchcard.packages.models import Hold, HoldState, Redemption
 from punchcard.tenancy import services as tenancy
 
 from ..clinic import Clinic
-from .story import assert_books, balance
+from ..scenario import assert_reconciled
+from .story import balance
 
 pytestmark = pytest.mark.django_db
 
@@ -178,7 +179,7 @@ def test_fhir_r4_booked_then_arrived_each_delivered_twice_redeems_exactly_once()
     view = selectors.view(appointment)
     assert view.amount_to_collect == 20000 and [c.amount for c in view.commissions] == [10000]
     assert "redemption" in outcomes[2].outcome and "duplicate of event" in outcomes[3].outcome
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_fhir_r5_fulfilled_for_an_unseen_appointment_creates_and_redeems_it():
@@ -191,7 +192,7 @@ def test_fhir_r5_fulfilled_for_an_unseen_appointment_creates_and_redeems_it():
     assert balance(package) == (1, 0, 4)
     # The same resource named as R5 explicitly is the same event.
     assert _fhir(clinic, r5_appointment(status="fulfilled"), fhir_version="5.0").status == EventStatus.DUPLICATE
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_fhir_status_vocabulary_drives_the_flow():
@@ -220,7 +221,7 @@ def test_fhir_status_vocabulary_drives_the_flow():
     with pytest.raises(InvalidInput) as bad:
         _fhir(clinic, r4_appointment(id="A-x", status="dreaming"))
     assert bad.value.field == "status"
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 # ---------------------------------------------------------------- out of order, stale, cancelled after arrival
@@ -261,7 +262,7 @@ def test_arrived_before_booked_ends_arrived_with_one_redemption():
     assert late.status == EventStatus.ACCEPTED and "does not reopen" in late.outcome
     assert Appointment.objects.get(tenant=clinic.tenant, external_id="APT-10").status == "arrived"
     assert balance(package) == (2, 0, 3)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_cancelled_after_arrival_is_refused_and_kept_until_a_manager_undoes_the_arrival():
@@ -298,7 +299,7 @@ def test_cancelled_after_arrival_is_refused_and_kept_until_a_manager_undoes_the_
     assert appointment.status == "cancelled" and balance(package) == (0, 0, 5)
     assert Redemption.objects.get(appointment=appointment).voided_at is not None
     assert selectors.view(appointment).amount_to_collect == 0
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 # ---------------------------------------------------------------- refusals are kept for review
@@ -341,7 +342,7 @@ def test_an_event_for_an_unknown_patient_or_service_is_refused_and_kept_then_ret
     assert ingest_event(tenant=clinic.tenant, actor=SCHEDULER, payload=payload).status == EventStatus.DUPLICATE
     with pytest.raises(InvalidInput):
         retry_event(tenant=clinic.tenant, actor=SCHEDULER, event_id=retried.id)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_a_moved_start_reschedules_and_a_move_past_expiry_is_refused_and_kept():
@@ -377,7 +378,7 @@ def test_a_moved_start_reschedules_and_a_move_past_expiry_is_refused_and_kept():
     assert Hold.objects.get(appointment=appointment, state=HoldState.PENDING).day == dt.date(2026, 3, 12)
     assert AppointmentEvent.objects.get(pk=refused.value.context["event_id"]).error_code == "reschedule_refused"
     assert balance(package) == (0, 1, 4)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_an_automatic_no_show_uses_the_tenants_default_fee():
@@ -401,4 +402,4 @@ def test_an_automatic_no_show_uses_the_tenants_default_fee():
     appointment.refresh_from_db()
     assert appointment.status == "arrived" and balance(package) == (1, 0, 4)
     assert selectors.view(appointment).amount_to_collect == 20000  # the co-pay only
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)

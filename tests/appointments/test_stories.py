@@ -23,7 +23,8 @@ from punchcard.packages.models import Hold, HoldState, Redemption, SessionEntry
 from punchcard.tenancy import services as tenancy
 
 from ..clinic import Clinic
-from .story import assert_books, at, balance, book, role_total
+from ..scenario import assert_reconciled
+from .story import at, balance, book, role_total
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +106,7 @@ def test_booking_holds_on_the_local_date_and_arrival_redeems_bills_and_credits_t
     appointments.arrive(tenant=clinic.tenant, actor=clinic.front_desk, appointment_id=appointment.id)
     assert Redemption.objects.filter(appointment=appointment).count() == 1
     assert AppointmentCharge.objects.filter(appointment=appointment).count() == 1
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_a_zero_patient_pays_line_leaves_nothing_to_collect():
@@ -117,7 +118,7 @@ def test_a_zero_patient_pays_line_leaves_nothing_to_collect():
     assert view.package_state == "redeemed" and view.charges == [] and view.amount_to_collect == 0
     assert CommissionCredit.objects.filter(tenant=clinic.tenant).count() == 0  # no practitioner to credit
     assert balance(package) == (1, 0, 4)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 # ---------------------------------------------------------------- pre-selection, choosing, applying later
@@ -172,7 +173,7 @@ def test_the_package_is_preselected_soonest_expiry_first_none_last_then_oldest_a
     assert not Appointment.objects.filter(external_id="APT-REFUSED").exists()
     # A patient with no package books without one.
     assert book(clinic, patient=clinic.kiran).package_id is None
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_a_package_can_be_applied_later_and_swapped_before_arrival():
@@ -205,7 +206,7 @@ def test_a_package_can_be_applied_later_and_swapped_before_arrival():
             tenant=clinic.tenant, actor=clinic.front_desk, appointment_id=appointment.id, package_id=short.id
         )
     assert after.value.code == "package_not_removable"
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 # ---------------------------------------------------------------- book → remove
@@ -238,7 +239,7 @@ def test_removing_the_package_before_arrival_releases_the_hold_and_after_arrival
     assert refused.value.code == "package_not_removable"
     assert "void" in refused.value.message and refused.value.context["redemption_id"] == redemption.id
     assert balance(package) == (1, 0, 4)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 # ---------------------------------------------------------------- book → reschedule
@@ -289,7 +290,7 @@ def test_rescheduling_past_expiry_is_refused_and_changes_nothing_until_the_expir
         (D(2026, 4, 2), HoldState.PENDING),
     ]
     assert balance(package) == (0, 1, 4)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 @pytest.mark.parametrize(
@@ -320,7 +321,7 @@ def test_rescheduling_out_of_scope_onto_a_blackout_or_over_a_cap_is_refused(move
     appointment.refresh_from_db()
     assert (appointment.start, appointment.centre_id) == (at(2026, 3, 10), clinic.centre.id)
     assert _entries(package) == before and balance(package) == (0, 2, 3)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 # ---------------------------------------------------------------- no-shows
@@ -398,7 +399,7 @@ def test_no_show_redeem_then_undo_then_fee_then_undo_then_redo():
     assert role_total(tenant, Role.FEE_REVENUE) == -20000
     assert role_total(tenant, Role.COMMISSION_EXPENSE) == 10000
     assert selectors.patient_charges_total(tenant, clinic.asha.id) == 20000
-    assert_books(tenant)
+    assert_reconciled(tenant)
 
 
 def test_no_show_without_a_package_and_fee_configuration_rules():
@@ -429,7 +430,7 @@ def test_no_show_without_a_package_and_fee_configuration_rules():
         tenant=clinic.tenant, actor=clinic.front_desk, appointment_id=appointment.id, option="fee", fee_code="late"
     )
     assert selectors.view(appointment).amount_to_collect == 30000
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 # ---------------------------------------------------------------- cancellation
@@ -458,7 +459,7 @@ def test_cancellation_releases_the_hold_and_after_arrival_needs_the_arrival_undo
     assert second.status == "cancelled" and balance(package) == (0, 0, 5)
     with pytest.raises(Conflict):
         appointments.arrive(tenant=clinic.tenant, actor=clinic.front_desk, appointment_id=second.id)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 # ---------------------------------------------------------------- commission: the sale or the sessions, never both
@@ -482,7 +483,7 @@ def test_a_sale_credited_to_staff_earns_commission_once_and_its_sessions_earn_no
     appointments.arrive(tenant=clinic.tenant, actor=clinic.front_desk, appointment_id=appointment.id)
     assert list(CommissionCredit.objects.filter(tenant=clinic.tenant)) == [sale]
     assert role_total(clinic.tenant, Role.COMMISSION_EXPENSE) == 25000
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_a_void_made_directly_on_the_package_reverses_the_visits_copay_and_commission():
@@ -503,7 +504,7 @@ def test_a_void_made_directly_on_the_package_reverses_the_visits_copay_and_commi
     assert role_total(clinic.tenant, Role.COMMISSION_EXPENSE) == 0
     # With the redemption voided, nothing stops the cancellation.
     appointments.cancel_appointment(tenant=clinic.tenant, actor=clinic.front_desk, appointment_id=appointment.id)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 # ---------------------------------------------------------------- family bookings and late arrivals
@@ -521,7 +522,7 @@ def test_a_family_heads_booking_for_a_beneficiary_uses_the_shared_package_and_bi
     assert Redemption.objects.get(appointment=appointment).person_id == clinic.asha.id
     assert selectors.patient_charges_total(clinic.tenant, clinic.ravi.id) == 20000
     assert selectors.patient_charges_total(clinic.tenant, clinic.asha.id) == 0
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_an_arrival_recorded_after_the_expiry_sweep_released_the_hold_arrives_without_the_package():
@@ -536,4 +537,4 @@ def test_an_arrival_recorded_after_the_expiry_sweep_released_the_hold_arrives_wi
     appointment.refresh_from_db()
     assert appointment.status == "arrived" and appointment.package_id is None
     assert balance(package) == (0, 0, 0)
-    assert_books(clinic.tenant)
+    assert_reconciled(clinic.tenant)

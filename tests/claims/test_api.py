@@ -6,7 +6,7 @@ from punchcard.claims import codes
 
 from ..api.conftest import Api, api_key
 from ..clinic import Clinic, local
-from ..promotions.support import assert_clean
+from ..scenario import assert_reconciled
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_a_bulk_order_of_ten_codes_is_made_paid_and_claimed_over_http(clinic, de
         assert package.status == 200 and package.body["holder"]["id"] == employee
     used = desk.post("/claim-codes/claim", {"code": issued[0]["code"], "patient_id": acme})
     assert (used.status, used.body["code"]) == (409, "claim_code_used")
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_claim_refusals_and_the_guessing_limit_over_http(clinic, desk):

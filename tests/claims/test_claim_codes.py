@@ -19,7 +19,8 @@ from punchcard.packages.models import Package, PackageLine
 from punchcard.tenancy import services as tenancy
 
 from ..clinic import Clinic, local
-from ..promotions.support import assert_clean, balance, deferred
+from ..promotions.support import balance, deferred
+from ..scenario import assert_reconciled
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +120,7 @@ def test_bulk_order_of_ten_codes_paid_by_the_company_and_claimed_by_employees(cl
     net = 800000 * 100 // 118 + (1 if 800000 * 100 % 118 * 2 >= 118 else 0)
     assert deferred(clinic.tenant) == 10 * net  # the liability exists from payment, held on the codes
     assert -balance(clinic.tenant, Role.TAX_PAYABLE) == 10 * (800000 - net)
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
     employees = [
         tenancy.create_patient(
@@ -144,7 +145,7 @@ def test_bulk_order_of_ten_codes_paid_by_the_company_and_claimed_by_employees(cl
     )
     assert refund.amount == 720000  # 9/10 of the 8,000 paid for this one package, not of the whole order
     assert money.credit_balance(clinic.tenant, employees[0].id) == 720000
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_every_refusal_has_its_own_code(clinic, physio, acme):
@@ -167,7 +168,7 @@ def test_every_refusal_has_its_own_code(clinic, physio, acme):
     unknown = codes.generate()
     assert isinstance(_refused("claim_code_unknown", _claim, clinic, unknown, clinic.ravi), NotFound)
     assert _claim(clinic, good.lower(), clinic.ravi).status == ClaimStatus.CLAIMED
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_guessing_is_rate_limited_per_caller_and_per_ip(clinic, physio, acme):
@@ -188,7 +189,7 @@ def test_guessing_is_rate_limited_per_caller_and_per_ip(clinic, physio, acme):
     later = local(2026, 3, 1, 10, 16)
     assert _claim(clinic, real, clinic.ravi, client_ip="198.51.100.1", now=later).status == ClaimStatus.CLAIMED
     assert ClaimFailure.objects.filter(tenant=clinic.tenant).count() == 20
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_a_gift_is_bought_by_one_patient_and_claimed_by_another(clinic, physio):
@@ -209,7 +210,7 @@ def test_a_gift_is_bought_by_one_patient_and_claimed_by_another(clinic, physio):
     package = _claim(clinic, issued.display, clinic.lata, now=local(2026, 4, 2, 9)).package
     assert package.holder_id == clinic.lata.id and package.start_date == dt.date(2026, 4, 2)
     assert made.order.patient_id == clinic.asha.id  # the giver paid
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_transfer_by_code_moves_the_package_and_respects_the_rules(clinic, physio):
@@ -227,7 +228,7 @@ def test_transfer_by_code_moves_the_package_and_respects_the_rules(clinic, physi
     locked = clinic.plan("locked", price=1000, lines=[clinic.line("yoga", sessions=2)])
     with pytest.raises(RuleViolation):
         claims.create_transfer_code(tenant=clinic.tenant, actor=clinic.manager, package_id=clinic.sell(locked).id)
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_revoke_refunds_or_forfeits_reissue_replaces_and_unclaimed_codes_expire_as_breakage(clinic, physio, acme):
@@ -262,7 +263,7 @@ def test_revoke_refunds_or_forfeits_reissue_replaces_and_unclaimed_codes_expire_
     assert (left.status, left.deferred_value) == (ClaimStatus.EXPIRED, 0)
     assert -balance(clinic.tenant, Role.BREAKAGE_REVENUE) == 2 * net
     assert deferred(clinic.tenant) == net  # only the claimed package's value is still owed
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -284,5 +285,5 @@ def test_two_people_claiming_one_code_at_once_get_one_package(run_concurrently):
     losses = [o for o in outcomes if isinstance(o, DomainError)]
     assert len(wins) == 1 and [e.code for e in losses] == ["claim_code_used"], outcomes
     assert Package.objects.filter(order_line__order=made.order).count() == 1
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
     connection.close()

@@ -14,7 +14,7 @@ from punchcard.domain.posting import Role
 from punchcard.ledger.models import JournalEntry, Posting
 
 from ..clinic import Clinic, local
-from ..promotions.support import assert_clean
+from ..scenario import assert_reconciled
 
 pytestmark = pytest.mark.django_db
 
@@ -81,4 +81,4 @@ def test_the_sweep_books_an_expired_bulk_codes_held_value_as_breakage_once(clini
 
     assert _expire(clinic, "2026-04-02")[1] == f"Expired 0 claim code(s) as of 2026-04-02 for {slug}."
     assert _breakage_on(code) == held and entries.count() == 1  # nothing booked twice
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)

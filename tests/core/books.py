@@ -1,41 +1,16 @@
-"""Checks every scenario ends with: the session cache equals the ledger, and the journal balances."""
+"""Figures the core scenarios check beyond reconcile: role totals, and value conserved package by package."""
 
 from __future__ import annotations
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 
 from punchcard.domain.posting import Role
-from punchcard.ledger.models import JournalEntry, Posting
-from punchcard.packages import selectors
+from punchcard.ledger.models import Posting
 from punchcard.packages.models import Package, PackageLine
 
 
 def _total(qs) -> int:
     return qs.aggregate(s=Sum("amount"))["s"] or 0
-
-
-def assert_books_balance(tenant=None) -> None:
-    """reconcile == [], every journal entry and the whole journal balance, lines' deferred value == journal."""
-    assert selectors.ledger_mismatches(tenant) == []
-    postings = Posting.objects.all() if tenant is None else Posting.objects.filter(tenant=tenant)
-    entries = JournalEntry.objects.all() if tenant is None else JournalEntry.objects.filter(tenant=tenant)
-    assert _total(postings) == 0
-    unbalanced = postings.values("entry_id").annotate(s=Sum("amount")).filter(~Q(s=0))
-    assert list(unbalanced) == []
-    debits = dict(
-        postings.filter(amount__gt=0).values("entry_id").annotate(d=Sum("amount")).values_list("entry_id", "d")
-    )
-    for entry_id, total_debit, total_credit in entries.values_list("id", "total_debit", "total_credit"):
-        assert total_debit == total_credit == debits.get(entry_id), entry_id
-    lines = PackageLine.objects.all() if tenant is None else PackageLine.objects.filter(tenant=tenant)
-    deferred = {
-        row["package_line_id"]: row["s"]
-        for row in postings.filter(account__role=Role.DEFERRED_REVENUE, package_line__isnull=False)
-        .values("package_line_id")
-        .annotate(s=Sum("amount"))
-    }
-    for line in lines:
-        assert line.deferred_value == -(deferred.get(line.id) or 0), f"line {line.id}"
 
 
 def role_total(package: Package, role: Role) -> int:

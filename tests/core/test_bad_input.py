@@ -19,7 +19,7 @@ from punchcard.packages.models import Beneficiary, ExpiryChange, Hold, Package, 
 from punchcard.tenancy.models import AuditEvent
 
 from ..clinic import Clinic, local
-from .books import assert_books_balance
+from ..scenario import assert_reconciled
 
 pytestmark = pytest.mark.django_db
 
@@ -620,4 +620,4 @@ def test_the_books_are_untouched_by_every_refusal(clinic, other):
     ):
         with pytest.raises(DomainError):
             call()
-    assert_books_balance()
+    assert_reconciled()

@@ -9,7 +9,8 @@ from punchcard.packages import selectors, services
 from punchcard.packages.models import EntryKind, Hold, HoldState, Redemption, SessionEntry
 
 from ..clinic import Clinic
-from .books import assert_books_balance, assert_value_conserved
+from ..scenario import assert_reconciled
+from .books import assert_value_conserved
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,7 +60,7 @@ def test_ten_threads_posting_and_releasing_one_hold_resolve_it_exactly_once(run_
     assert summary.held == 0
     assert summary.redeemed == Redemption.objects.filter(package=package).count()
     assert_value_conserved(package)
-    assert_books_balance(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_ten_threads_posting_one_hold_make_one_redemption(run_concurrently):
@@ -73,7 +74,7 @@ def test_ten_threads_posting_one_hold_make_one_redemption(run_concurrently):
     assert len({o.id for o in outcomes}) == 1
     assert Redemption.objects.filter(package=package).count() == 1
     assert selectors.summarize(package).redeemed == 1
-    assert_books_balance(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_two_holds_racing_for_the_last_session_one_wins_one_is_refused(run_concurrently):
@@ -91,7 +92,7 @@ def test_two_holds_racing_for_the_last_session_one_wins_one_is_refused(run_concu
     assert refusals[0].code == "insufficient_sessions"
     summary = selectors.summarize(package)
     assert (summary.held, summary.available) == (1, 0)
-    assert_books_balance(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_a_hold_and_a_walk_in_racing_for_the_last_session_one_wins(run_concurrently):
@@ -107,7 +108,7 @@ def test_a_hold_and_a_walk_in_racing_for_the_last_session_one_wins(run_concurren
     assert len(winners) == 1 and len(refusals) == 1, outcomes
     assert refusals[0].code == "insufficient_sessions"
     assert selectors.summarize(package).available == 0
-    assert_books_balance(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_five_managers_voiding_one_redemption_restore_its_session_once(run_concurrently):
@@ -132,7 +133,7 @@ def test_five_managers_voiding_one_redemption_restore_its_session_once(run_concu
     summary = selectors.summarize(package)
     assert (summary.redeemed, summary.available, summary.deferred_value) == (0, 3, 300000)
     assert_value_conserved(package)
-    assert_books_balance(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_redemptions_racing_an_expiry_sweep_leave_nothing_both_used_and_forfeited(run_concurrently):
@@ -160,7 +161,7 @@ def test_redemptions_racing_an_expiry_sweep_leave_nothing_both_used_and_forfeite
     summary = selectors.summarize(package)
     assert (summary.redeemed, summary.remaining, summary.deferred_value) == (0, 0, 0)
     assert_value_conserved(package)
-    assert_books_balance(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_ten_retries_of_one_redemption_with_the_same_idempotency_key_redeem_once(run_concurrently):
@@ -174,4 +175,4 @@ def test_ten_retries_of_one_redemption_with_the_same_idempotency_key_redeem_once
     assert all(isinstance(o, Redemption) for o in outcomes), outcomes
     assert len({o.id for o in outcomes}) == 1
     assert selectors.summarize(package).redeemed == 1
-    assert_books_balance(clinic.tenant)
+    assert_reconciled(clinic.tenant)

@@ -29,7 +29,8 @@ from punchcard.tenancy import services as tenancy
 from punchcard.tenancy.models import AuditEvent
 
 from ..clinic import Clinic, local
-from .books import assert_books_balance, assert_value_conserved, role_total
+from ..scenario import assert_reconciled
+from .books import assert_value_conserved, role_total
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +62,7 @@ def five_physio(clinic, code="five-physio", **terms):
 def ends_reconciled(clinic, *packages):
     for package in packages:
         assert_value_conserved(package)
-    assert_books_balance(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 # ---------------------------------------------------------------- selling and using

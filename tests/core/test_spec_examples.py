@@ -11,7 +11,8 @@ from punchcard.packages import selectors, services
 from punchcard.packages.models import PackageLine, Redemption
 
 from ..clinic import Clinic, local
-from .books import assert_books_balance, assert_value_conserved, role_total
+from ..scenario import assert_reconciled
+from .books import assert_value_conserved, role_total
 
 D = dt.date
 
@@ -50,7 +51,7 @@ def test_spec_example_1_physiotherapy_recovery_pack_allocates_8000_exactly_over_
     assert (summary.remaining, summary.deferred_value, summary.status.status) == (0, 0, "exhausted")
     assert -role_total(package, Role.PACKAGE_REVENUE) == 800000
     assert_value_conserved(package)
-    assert_books_balance(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def _future_start_package(clinic, *, soft: bool, sessions: int = 12):
@@ -89,7 +90,7 @@ def test_spec_example_4_future_start_hard_expiry_refuses_before_start_and_after_
     assert (error.code, error.context["expired_after"]) == ("expired", "2026-05-29")
     assert selectors.summarize(package).status.status == "expired"
     assert Redemption.objects.filter(package=package).count() == 1
-    assert_books_balance(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 @pytest.mark.django_db
@@ -125,7 +126,7 @@ def test_spec_example_4_soft_expiry_accepts_and_flags_in_grace_through_5_june_an
     assert selectors.summarize(package).remaining == 0
     assert_value_conserved(package)
     assert -role_total(package, Role.BREAKAGE_REVENUE) == 40000  # 4 × Rs 100 (1,200 over 12)
-    assert_books_balance(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 @pytest.mark.django_db
@@ -162,7 +163,7 @@ def test_spec_example_5_shareable_max_4_holder_plus_3_beneficiaries_a_4th_refuse
 
     assert selectors.usage_by_person(package) == {clinic.asha.id: 1, clinic.ravi.id: 2, clinic.kiran.id: 1}
     assert selectors.summarize(package).redeemed == 4
-    assert_books_balance(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -189,4 +190,4 @@ def test_spec_example_6_fifty_concurrent_redemptions_of_the_last_3_sessions_exac
     assert summary.status.status == "exhausted"
     assert Redemption.objects.filter(package=package).count() == 4  # the first (2 sessions) + 3
     assert_value_conserved(package)
-    assert_books_balance(clinic.tenant)
+    assert_reconciled(clinic.tenant)

@@ -15,7 +15,8 @@ from punchcard.packages import selectors
 from punchcard.packages import services as packages
 
 from ..clinic import Clinic, local
-from .support import assert_books_balance, trial_balance
+from ..scenario import assert_reconciled
+from .support import trial_balance
 
 
 def _by_centre(tenant, role):
@@ -126,4 +127,4 @@ def test_sell_pay_split_redeem_elsewhere_void_expire_and_the_trial_balance_by_ro
         "redemption",
         "breakage",
     ]
-    assert_books_balance()
+    assert_reconciled()

@@ -24,7 +24,7 @@ from punchcard.packages import services as packages
 from punchcard.packages.models import Package, PackageLine
 
 from ..clinic import Clinic, local
-from .support import assert_books_balance
+from ..scenario import assert_reconciled
 
 pytestmark = pytest.mark.django_db
 
@@ -173,7 +173,7 @@ def test_busy_period_beancount_export_passes_beancounts_checker(tmp_path):
     }
     assert {k: v for k, v in read.items() if v} == {k: v for k, v in ours.items() if v}
 
-    assert_books_balance()
+    assert_reconciled()
 
     # And the console script, when installed, exits 0 on the same file.
     path = tmp_path / "journal.beancount"
@@ -206,7 +206,7 @@ def test_bean_check_refuses_an_unbalanced_file(tmp_path):
         assert (
             subprocess.run([str(BEAN_CHECK), str(path)], capture_output=True, timeout=120, check=False).returncode != 0
         )
-    assert_books_balance()
+    assert_reconciled()
 
 
 def _csv_rows(clinic, date_from=FIRST_DAY, date_to=LAST_DAY):
@@ -247,7 +247,7 @@ def test_busy_period_csv_debits_equal_credits():
         per_entry[row["entry"]] += Decimal(row["debit"] or 0) - Decimal(row["credit"] or 0)
     assert set(per_entry.values()) == {Decimal(0)}
     assert len(per_entry) == JournalEntry.objects.filter(tenant=clinic.tenant).count()
-    assert_books_balance()
+    assert_reconciled()
 
 
 def test_a_part_of_the_period_exports_only_its_entries_and_still_balances():
@@ -267,5 +267,5 @@ def test_a_part_of_the_period_exports_only_its_entries_and_still_balances():
     other = Clinic.open(now=local(2026, 3, 1, 9))
     assert _beancount_text(other, FIRST_DAY, LAST_DAY)[1] == 0
     assert _csv_rows(other)[1] == []
-    assert_books_balance()
+    assert_reconciled()
     assert money.money_problems(clinic.tenant) == []

@@ -27,7 +27,8 @@ from punchcard.packages.models import EntryKind, Hold, HoldState, PackageLine, R
 from punchcard.tenancy import services as tenancy
 
 from ..clinic import Clinic, local
-from .support import assert_books_balance, row_counts
+from ..scenario import assert_reconciled
+from .support import row_counts
 
 LIST_PRICES = st.sampled_from([0, 0, 1, 999, 2500, 100000, 150000, 333333])
 
@@ -310,7 +311,7 @@ def test_every_money_invariant_holds_after_every_step(spec, steps):
         try:
             story = Story(spec)
             assert_allocation_sums(story, spec)
-            assert_books_balance()
+            assert_reconciled()
             for action, *args in steps:
                 before = row_counts()
                 try:
@@ -321,12 +322,12 @@ def test_every_money_invariant_holds_after_every_step(spec, steps):
                     event(f"{action}: refused {refusal.code}")
                     assert refusal.code in EXPECTED_REFUSALS[action], (action, args, refusal.code, str(refusal))
                     assert row_counts() == before, f"refused {action} wrote something"
-                assert_books_balance()
+                assert_reconciled()
                 assert money.package_money(story.package).balanced
             # Finally, a sweep far in the future: whatever is left becomes breakage, and still all balances.
             story.advance(local(2027, 12, 31, 12))
             packages.expire_due_packages(as_of=story.today, now=story.now)
-            assert_books_balance()
+            assert_reconciled()
             for line in PackageLine.objects.filter(tenant=story.clinic.tenant):
                 assert (line.held, line.deferred_value) == (0, 0)
         finally:

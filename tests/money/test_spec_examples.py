@@ -15,7 +15,8 @@ from punchcard.packages import services as packages
 from punchcard.packages.models import EntryKind, PackageLine, SessionEntry
 
 from ..clinic import Clinic, local
-from .support import assert_books_balance, by_role, refused, trial_balance, writes_nothing
+from ..scenario import assert_reconciled
+from .support import by_role, refused, trial_balance, writes_nothing
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +67,7 @@ def test_spec_example_1_allocation_by_list_value_to_the_paisa():
     assert trial_balance(clinic.tenant) == {Role.CASH: 800000, Role.PACKAGE_REVENUE: -800000}
     assert selectors.summarize(package).status.status == "exhausted"
     assert money.package_money(package) == money.PackageMoney(sold=800000, recognised=800000)
-    assert_books_balance()
+    assert_reconciled()
 
 
 def test_spec_example_2_buy_3_free_1_breakage():
@@ -104,7 +105,7 @@ def test_spec_example_2_buy_3_free_1_breakage():
     # Idempotent: a second sweep finds nothing left to forfeit.
     assert packages.expire_due_packages(as_of=after + dt.timedelta(days=1)) == 0
     assert JournalEntry.objects.filter(tenant=clinic.tenant, kind="breakage").count() == 1
-    assert_books_balance()
+    assert_reconciled()
 
 
 def _six_session_package(clinic, code="six-pack"):
@@ -157,7 +158,7 @@ def test_spec_example_3_refund_suggested_override_refused_then_zero_accepted():
         amount=0,
     )
     assert money.package_money(package) == money.PackageMoney(sold=60000, recognised=20000, refunded=40000)
-    assert_books_balance()
+    assert_reconciled()
 
 
 def test_spec_example_3_refund_is_credit_paid_out_or_spent_as_a_second_step():
@@ -236,7 +237,7 @@ def test_spec_example_3_refund_is_credit_paid_out_or_spent_as_a_second_step():
         Role.PACKAGE_REVENUE: -20000,
         Role.DEFERRED_REVENUE: -50000,
     }
-    assert_books_balance()
+    assert_reconciled()
 
 
 def test_refund_overrides_outside_zero_to_collected_write_nothing():
@@ -266,4 +267,4 @@ def test_refund_overrides_outside_zero_to_collected_write_nothing():
         Role.PATIENT_CREDIT: -60000,
         Role.REFUND_ADJUSTMENTS: 20000,
     }
-    assert_books_balance()
+    assert_reconciled()

@@ -10,7 +10,8 @@ from punchcard.ledger.models import JournalEntry
 from punchcard.packages.models import PackageLine
 
 from ..clinic import Clinic
-from .support import assert_books_balance, by_role, refused, trial_balance
+from ..scenario import assert_reconciled
+from .support import by_role, refused, trial_balance
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +63,7 @@ def test_inclusive_18_percent_sale_posts_receivable_gross_tax_payable_and_deferr
         Role.TAX_PAYABLE: -144000,
         Role.DEFERRED_REVENUE: -800000,
     }
-    assert_books_balance()
+    assert_reconciled()
 
 
 def test_exclusive_18_percent_sale_adds_the_tax_on_top():
@@ -109,7 +110,7 @@ def test_exclusive_18_percent_sale_adds_the_tax_on_top():
         Role.TAX_PAYABLE: -144000,
         Role.PACKAGE_REVENUE: -800000,
     }
-    assert_books_balance()
+    assert_reconciled()
 
 
 @pytest.mark.parametrize(
@@ -153,4 +154,4 @@ def test_awkward_tax_amounts_still_balance_to_the_minor_unit(price, rate_bp, inc
         clinic.redeem(package, "physio")
         clinic.redeem(package, "yoga")
     assert trial_balance(clinic.tenant).get(Role.PACKAGE_REVENUE, 0) == -split.net
-    assert_books_balance()
+    assert_reconciled()

@@ -14,7 +14,8 @@ from punchcard.packages import selectors
 from punchcard.packages.models import EntryKind, Package, PackageLine, SessionEntry
 
 from ..clinic import Clinic
-from .support import assert_books_balance, by_role, refused, trial_balance
+from ..scenario import assert_reconciled
+from .support import by_role, refused, trial_balance
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +62,7 @@ def test_top_up_grants_when_paid_and_re_spreads_the_remaining_value():
     physio.refresh_from_db()
     assert (physio.granted, physio.deferred_value) == (10, 430768)
     assert not SessionEntry.objects.filter(package=package, kind=EntryKind.TOP_UP).exists()
-    assert_books_balance()
+    assert_reconciled()
 
     order = _pay(clinic, order, ("card", 250000))
     assert (order.due, order.status) == (0, OrderStatus.PAID)
@@ -73,7 +74,7 @@ def test_top_up_grants_when_paid_and_re_spreads_the_remaining_value():
     assert money.package_money(package) == money.PackageMoney(
         sold=1250000, recognised=3 * 61539, deferred=1250000 - 3 * 61539
     )
-    assert_books_balance()
+    assert_reconciled()
 
     # The twelve physio sessions left now carry the re-spread value, largest remainder first.
     rest = [clinic.redeem(package, "physio").value for _ in range(12)]
@@ -87,7 +88,7 @@ def test_top_up_grants_when_paid_and_re_spreads_the_remaining_value():
         Role.PACKAGE_REVENUE: -(615385 + 450000),
         Role.DEFERRED_REVENUE: -184615,
     }
-    assert_books_balance()
+    assert_reconciled()
 
 
 def test_top_up_with_tax_grows_the_deferred_value_by_the_net():
@@ -120,7 +121,7 @@ def test_top_up_with_tax_grows_the_deferred_value_by_the_net():
         Role.TAX_PAYABLE: -25200,
         Role.PACKAGE_REVENUE: -140000,
     }
-    assert_books_balance()
+    assert_reconciled()
 
 
 def _small_and_large(clinic):
@@ -147,7 +148,7 @@ def test_upgrade_credits_the_remaining_value_and_activates_the_new_package_when_
     assert selectors.summarize(old).status.status == "upgraded"
     assert not Package.objects.filter(order_line__order=order).exists()
     refused("package_closed", clinic.redeem, old, "physio")
-    assert_books_balance()
+    assert_reconciled()
 
     _pay(clinic, order, ("card", 60000))
     new = Package.objects.get(order_line__order=order)
@@ -167,7 +168,7 @@ def test_upgrade_credits_the_remaining_value_and_activates_the_new_package_when_
         Role.DEFERRED_REVENUE: -90000,
     }
     assert clinic.redeem(new, "physio").value == 9000
-    assert_books_balance()
+    assert_reconciled()
 
 
 def test_upgrade_fully_covered_by_the_credit_activates_at_once():
@@ -192,7 +193,7 @@ def test_upgrade_fully_covered_by_the_credit_activates_at_once():
     old.refresh_from_db()
     assert old.upgraded_to_id == new.id
     assert trial_balance(clinic.tenant) == {Role.CASH: 100000, Role.DEFERRED_REVENUE: -100000}
-    assert_books_balance()
+    assert_reconciled()
 
 
 def test_upgrade_owing_one_paisa_waits_for_it():
@@ -219,7 +220,7 @@ def test_upgrade_owing_one_paisa_waits_for_it():
     old.refresh_from_db()
     assert old.upgraded_to is not None
     assert old.upgraded_to.lines.get().deferred_value == 50001
-    assert_books_balance()
+    assert_reconciled()
 
 
 def test_upgrade_after_a_top_up_credits_more_than_the_original_price():
@@ -251,7 +252,7 @@ def test_upgrade_after_a_top_up_credits_more_than_the_original_price():
     )
     assert (order.credit_applied, order.due) == (100000, 20000)
     _pay(clinic, order, ("card", 20000))
-    assert_books_balance()
+    assert_reconciled()
 
 
 # ---------------------------------------------------------------- refusals that write nothing
@@ -276,7 +277,7 @@ def test_upgrade_to_a_smaller_plan_is_refused_and_writes_nothing():
         )
     package.refresh_from_db()
     assert package.closure is None
-    assert_books_balance()
+    assert_reconciled()
 
 
 def test_top_up_of_an_expired_package_is_refused_and_writes_nothing():
@@ -310,7 +311,7 @@ def test_top_up_of_an_expired_package_is_refused_and_writes_nothing():
         sessions=1,
         now=later,
     )
-    assert_books_balance()
+    assert_reconciled()
 
 
 def test_top_up_of_a_line_without_a_top_up_price_is_refused_and_writes_nothing():
@@ -350,7 +351,7 @@ def test_top_up_of_a_line_without_a_top_up_price_is_refused_and_writes_nothing()
         line_id=physio.id,
         sessions=0,
     )
-    assert_books_balance()
+    assert_reconciled()
 
 
 def test_top_up_and_refund_of_a_refunded_package_are_refused_and_write_nothing():
@@ -393,7 +394,7 @@ def test_top_up_and_refund_of_a_refunded_package_are_refused_and_write_nothing()
         package_id=package.id,
         plan_id=large.plan_id,
     )
-    assert_books_balance()
+    assert_reconciled()
 
 
 def test_refund_of_an_expired_or_upgraded_package_is_refused_and_writes_nothing():
@@ -422,4 +423,4 @@ def test_refund_of_an_expired_or_upgraded_package_is_refused_and_writes_nothing(
         package_id=upgraded.id,
         reason="changed mind",
     )
-    assert_books_balance()
+    assert_reconciled()

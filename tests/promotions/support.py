@@ -1,20 +1,9 @@
-"""Shared checks for the promotions and reports scenarios."""
+"""Figures the promotions and reports scenarios read off the journal."""
 
 from django.db.models import Sum
 
-from punchcard.billing import selectors as money
 from punchcard.domain.posting import Role
 from punchcard.ledger.models import Posting
-from punchcard.packages import selectors
-
-
-def assert_clean(tenant) -> None:
-    """Every scenario ends here: sessions equal their ledger, money equals the journal, the journal balances."""
-    assert selectors.ledger_mismatches(tenant) == []
-    assert money.money_problems(tenant) == []
-    assert selectors.ledger_mismatches() == []
-    assert money.money_problems() == []
-    assert (Posting.objects.filter(tenant=tenant).aggregate(s=Sum("amount"))["s"] or 0) == 0
 
 
 def balance(tenant, role, **filters) -> int:

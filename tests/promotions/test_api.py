@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from ..api.conftest import Api, api_key
 from ..clinic import Clinic, local
-from .support import assert_clean
+from ..scenario import assert_reconciled
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,7 @@ def test_promotions_quote_transfer_code_receipt_pdf_and_reports_over_http(clinic
     ]
     bad = manager.get("/reports/nope")
     assert (bad.status, bad.body["code"]) == (422, "invalid")
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_our_operations_declare_their_errors_as_problem_json():

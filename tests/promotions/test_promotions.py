@@ -11,7 +11,8 @@ from punchcard.packages.models import PackageLine
 from punchcard.promotions import services as promotions
 
 from ..clinic import Clinic, local
-from .support import assert_clean, deferred
+from ..scenario import assert_reconciled
+from .support import deferred
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def test_new_year_percentage_off_applies_in_its_window_to_its_plans_before_the_t
     late = _order(clinic, physio10, now=local(2026, 1, 16, 10))  # after the window
     assert late.discount == 0 and late.lines.get().promotion == {}
     assert deferred(clinic.tenant) == 720000 - 72000 + 90000 + 50000 + 800000
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_a_fixed_amount_off_by_code_and_codes_that_do_not_apply_are_refused(clinic, physio10):
@@ -100,7 +101,7 @@ def test_a_fixed_amount_off_by_code_and_codes_that_do_not_apply_are_refused(clin
             _order(clinic, physio10, code=code)
         assert refused.value.code == "promotion_not_applicable" and why in refused.value.message
     assert Order.objects.count() == before
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_buy_3_free_1_as_bonus_sessions_spreads_the_price_over_four_sessions(clinic):
@@ -115,7 +116,7 @@ def test_buy_3_free_1_as_bonus_sessions_spreads_the_price_over_four_sessions(cli
     assert (pline.granted, pline.deferred_value) == (4, 30000)
     values = [clinic.redeem(package, "chiro").value for _ in range(3)]
     assert values == [7500, 7500, 7500]  # SPEC §15 example 2: $300 / 4 sessions
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_loyalty_tiers_by_packages_already_bought(clinic, physio10):
@@ -144,7 +145,7 @@ def test_loyalty_tiers_by_packages_already_bought(clinic, physio10):
             automatic=True,
             tiers=[{"min": 1, "max": 3, "percent_bp": 500}, {"min": 3, "max": None, "percent_bp": 900}],
         )
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_one_promotion_per_line_unless_they_stack_and_the_order_says_why(clinic, physio10):
@@ -171,7 +172,7 @@ def test_one_promotion_per_line_unless_they_stack_and_the_order_says_why(clinic,
     assert [p["why"] for p in line.promotion["not_applied"] if p["code"] == "SOLO"] == [
         "does not stack with other promotions; 5% member + Rs 200 off is worth more to the patient"
     ]
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_quote_shows_the_price_without_writing(clinic, physio10):

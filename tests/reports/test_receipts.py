@@ -14,7 +14,7 @@ from punchcard.domain.errors import NotFound
 from punchcard.promotions import services as promotions
 
 from ..clinic import Clinic, local
-from ..promotions.support import assert_clean
+from ..scenario import assert_reconciled
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_a_visit_receipt_shows_4_of_10_used_6_remaining(clinic):
     assert _issue(clinic, "redemption", visits[3].id).id == fourth.id
     assert receipts.render_pdf(Receipt.objects.get(pk=fourth.pk)) == receipts.render_pdf(fourth)
     assert receipts.render_html(Receipt.objects.get(pk=fourth.pk)) == html
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
 
 
 def test_a_sale_invoice_shows_the_discount_the_tax_and_the_new_balance(clinic):
@@ -177,4 +177,4 @@ def test_the_invoice_for_a_bulk_order_lists_its_codes_by_hint_only(clinic):
         assert f"Physiotherapy 10 - bulk order claim code ...{issued.code.hint}" in text
         assert issued.plaintext not in text and issued.display not in text
     assert "Customer: Acme Ltd (ACME)" in text and "INR 24,000.00" in text
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)

@@ -39,7 +39,7 @@ from punchcard.reports import services as report_services
 from punchcard.tenancy import services as tenancy
 
 from ..clinic import Clinic, local
-from ..promotions.support import assert_clean
+from ..scenario import assert_reconciled
 
 pytestmark = pytest.mark.django_db
 D = dt.date
@@ -177,7 +177,7 @@ def story():
     )
     assert claims.expire_claim_codes(as_of=D(2026, 4, 1), now=local(2026, 4, 1, 1)) == 1
     assert packages.expire_due_packages(as_of=D(2026, 4, 2), now=local(2026, 4, 2, 1)) == 1
-    assert_clean(clinic.tenant)
+    assert_reconciled(clinic.tenant)
     clinic.packages = dict(a1=a1, b1=b1, c1=c1, c2=c2, k1=k1, l1=l1, n1=n1)
     return clinic
 
