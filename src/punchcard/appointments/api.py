@@ -23,7 +23,7 @@ from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import scoped_get
 
 from . import events as intake
-from . import fhir, selectors, services
+from . import fhir, retry, selectors, services
 from .models import AppointmentEvent
 from .schemas import (
     ApplyPackageIn,
@@ -412,4 +412,4 @@ def get_event(request, event_id: Id):
 def retry_event(request, event_id: Id):
     """Apply a rejected event again once its cause is fixed (the patient registered, the package extended...)."""
     p = caller(request)
-    return _event_reply(request, lambda: intake.retry_event(tenant=p.tenant, actor=p.actor, event_id=event_id))
+    return _event_reply(request, lambda: retry.retry_event(tenant=p.tenant, actor=p.actor, event_id=event_id))
