@@ -69,11 +69,9 @@ def list_appointments(request, filters: Query[AppointmentFilters]):
     qs = selectors.appointments(p.tenant, patient_id=filters.patient, status=filters.status)
     if filters.external_id:
         qs = qs.filter(external_id=filters.external_id)
-    page = paginate(qs, cursor=filters.cursor, limit=filters.limit)
+    page = paginate(qs, cursor=filters.cursor, limit=filters.limit, prepare=selectors.views)
     ctx = Ctx(p)
-    return Page[AppointmentOut](
-        items=[AppointmentOut.of(selectors.view(a), ctx) for a in page.items], next_cursor=page.next_cursor
-    )
+    return Page[AppointmentOut](items=[AppointmentOut.of(v, ctx) for v in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/appointments/{appointment_id}", response={200: AppointmentOut, **READ})

@@ -22,7 +22,8 @@ from punchcard.api.schemas.common import (
     patient_ref,
     ref,
 )
-from punchcard.api.schemas.packages import HoldOut, RedemptionOut
+from punchcard.packages.models import Hold, Redemption
+from punchcard.tenancy.permissions import Perm
 
 from .models import AppointmentCharge, AppointmentEvent, CommissionCredit
 from .selectors import AppointmentView
@@ -135,6 +136,100 @@ class CommissionFilters(Schema):
 
 # ---------------------------------------------------------------- responses
 
+# The hold and the redemption an appointment shows: the same shapes (and names, so the OpenAPI document
+# has one of each) as the package routes' HoldOut and RedemptionOut in punchcard.api.schemas.packages.
+
+
+class HoldOut(Schema):
+    id: int
+    package_id: int
+    line_id: int
+    service: Ref
+    centre: Ref
+    person: PatientRef
+    practitioner: Ref | None
+    appointment_id: int | None
+    day: dt.date
+    sessions: int
+    state: str
+    placed_at: dt.datetime
+    placed_by: str
+    resolved_at: dt.datetime | None
+    resolved_by: str
+    redemption_id: int | None
+
+    @classmethod
+    def of(cls, h: Hold) -> HoldOut:
+        redemption = getattr(h, "redemption", None) if h.state == "posted" else None
+        return cls(
+            id=h.id,
+            package_id=h.package_id,
+            line_id=h.line_id,
+            service=ref(h.service),
+            centre=ref(h.centre),
+            person=patient_ref(h.person),
+            practitioner=ref(h.practitioner),
+            appointment_id=h.appointment_id,
+            day=h.day,
+            sessions=h.sessions,
+            state=h.state,
+            placed_at=h.placed_at,
+            placed_by=h.placed_by,
+            resolved_at=h.resolved_at,
+            resolved_by=h.resolved_by,
+            redemption_id=redemption.id if redemption else None,
+        )
+
+
+class RedemptionOut(Schema):
+    id: int
+    package_id: int
+    line_id: int
+    service: Ref
+    centre: Ref
+    person: PatientRef
+    practitioner: Ref | None
+    appointment_id: int | None
+    hold_id: int | None
+    day: dt.date
+    at: dt.datetime
+    sessions: int
+    value: Money | None = Field(description="revenue recognised; null unless the role may read money")
+    in_grace: bool
+    redeemed_by: str
+    voided: bool
+    voided_at: dt.datetime | None
+    voided_by: str
+    void_reason: str
+    void_approver: Ref | None = Field(
+        description="the approving staff member (null when an API key voided it; voided_by names the key)"
+    )
+
+    @classmethod
+    def of(cls, r: Redemption, ctx: Ctx) -> RedemptionOut:
+        return cls(
+            id=r.id,
+            package_id=r.package_id,
+            line_id=r.line_id,
+            service=ref(r.service),
+            centre=ref(r.centre),
+            person=patient_ref(r.person),
+            practitioner=ref(r.practitioner),
+            appointment_id=r.appointment_id,
+            hold_id=r.hold_id,
+            day=r.day,
+            at=r.at,
+            sessions=r.sessions,
+            value=ctx.money_if_allowed(r.value),
+            in_grace=r.in_grace,
+            redeemed_by=r.redeemed_by,
+            voided=r.voided_at is not None,
+            voided_at=r.voided_at,
+            voided_by=r.voided_by,
+            void_reason=r.void_reason,
+            void_approver=ref(r.void_approver),
+        )
+
 
 class ChargeOut(Schema):
     id: int
@@ -227,14 +322,7 @@ class AppointmentOut(Schema):
 
     @classmethod
     def of(cls, view: AppointmentView, ctx: Ctx) -> AppointmentOut:
-        from punchcard.api import queries
-        from punchcard.tenancy.permissions import Perm
-
-        from .selectors import appointment_day
-
         a = view.appointment
-        hold = queries.hold(ctx.tenant, view.hold.id) if view.hold else None
-        redemption = queries.redemption(ctx.tenant, view.redemption.id) if view.redemption else None
         money = ctx.principal.can(Perm.READ_MONEY)
         return cls(
             id=a.id,
@@ -248,11 +336,11 @@ class AppointmentOut(Schema):
             practitioner=ref(a.practitioner),
             start=a.start,
             end=a.end,
-            day=appointment_day(a),
+            day=view.day,
             package_id=a.package_id,
             package_state=view.package_state,
-            hold=HoldOut.of(hold) if hold else None,
-            redemption=RedemptionOut.of(redemption, ctx) if redemption else None,
+            hold=HoldOut.of(view.hold) if view.hold else None,
+            redemption=RedemptionOut.of(view.redemption, ctx) if view.redemption else None,
             charges=[ChargeOut.of(c, ctx) for c in view.charges],
             amount_to_collect=ctx.money(view.amount_to_collect),
             commissions=[CommissionOut.of(c, ctx) for c in view.commissions] if money else None,
