@@ -29,13 +29,12 @@ from punchcard.api.schemas.packages import (
     TransferOut,
     UsageOut,
 )
-from punchcard.appointments.models import Appointment
 from punchcard.tenancy.models import Patient
 from punchcard.tenancy.permissions import Perm
 from punchcard.tenancy.selectors import scoped_get
 
 from . import selectors, services
-from .models import Beneficiary
+from .models import Beneficiary, Hold
 
 router = Router(tags=["packages"])
 
@@ -45,10 +44,13 @@ def _detail(p, package_id: int) -> PackageOut:
     return PackageOut.of(queries.summaries([package])[0], Ctx(p))
 
 
-def _appointment(p, appointment_id: int | None) -> Appointment | None:
+def _appointment(p, appointment_id: int | None):
+    """The tenant's appointment a hold or redemption is for. Its model is the one the foreign key names
+    ("appointments.Appointment"): this app imports nothing from the appointments app above it."""
     if appointment_id is None:
         return None
-    return scoped_get(Appointment, tenant=p.tenant, pk=appointment_id, field="appointment_id")
+    appointment_model = Hold.appointment.field.related_model
+    return scoped_get(appointment_model, tenant=p.tenant, pk=appointment_id, field="appointment_id")
 
 
 # ---------------------------------------------------------------- reading
