@@ -22,10 +22,11 @@ from punchcard.api.schemas.common import (
     patient_ref,
     ref,
 )
-from punchcard.packages.models import Hold, Redemption
 from punchcard.tenancy.permissions import Perm
 
+from .events import STATUS_MAP
 from .models import AppointmentCharge, AppointmentEvent, CommissionCredit
+from .package_schemas import HoldOut, RedemptionOut
 from .selectors import AppointmentView
 
 _ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
@@ -135,100 +136,6 @@ class CommissionFilters(Schema):
 
 
 # ---------------------------------------------------------------- responses
-
-# The hold and the redemption an appointment shows: the same shapes (and names, so the OpenAPI document
-# has one of each) as the package routes' HoldOut and RedemptionOut in punchcard.api.schemas.packages.
-
-
-class HoldOut(Schema):
-    id: int
-    package_id: int
-    line_id: int
-    service: Ref
-    centre: Ref
-    person: PatientRef
-    practitioner: Ref | None
-    appointment_id: int | None
-    day: dt.date
-    sessions: int
-    state: str
-    placed_at: dt.datetime
-    placed_by: str
-    resolved_at: dt.datetime | None
-    resolved_by: str
-    redemption_id: int | None
-
-    @classmethod
-    def of(cls, h: Hold) -> HoldOut:
-        redemption = getattr(h, "redemption", None) if h.state == "posted" else None
-        return cls(
-            id=h.id,
-            package_id=h.package_id,
-            line_id=h.line_id,
-            service=ref(h.service),
-            centre=ref(h.centre),
-            person=patient_ref(h.person),
-            practitioner=ref(h.practitioner),
-            appointment_id=h.appointment_id,
-            day=h.day,
-            sessions=h.sessions,
-            state=h.state,
-            placed_at=h.placed_at,
-            placed_by=h.placed_by,
-            resolved_at=h.resolved_at,
-            resolved_by=h.resolved_by,
-            redemption_id=redemption.id if redemption else None,
-        )
-
-
-class RedemptionOut(Schema):
-    id: int
-    package_id: int
-    line_id: int
-    service: Ref
-    centre: Ref
-    person: PatientRef
-    practitioner: Ref | None
-    appointment_id: int | None
-    hold_id: int | None
-    day: dt.date
-    at: dt.datetime
-    sessions: int
-    value: Money | None = Field(description="revenue recognised; null unless the role may read money")
-    in_grace: bool
-    redeemed_by: str
-    voided: bool
-    voided_at: dt.datetime | None
-    voided_by: str
-    void_reason: str
-    void_approver: Ref | None = Field(
-        description="the approving staff member (null when an API key voided it; voided_by names the key)"
-    )
-
-    @classmethod
-    def of(cls, r: Redemption, ctx: Ctx) -> RedemptionOut:
-        return cls(
-            id=r.id,
-            package_id=r.package_id,
-            line_id=r.line_id,
-            service=ref(r.service),
-            centre=ref(r.centre),
-            person=patient_ref(r.person),
-            practitioner=ref(r.practitioner),
-            appointment_id=r.appointment_id,
-            hold_id=r.hold_id,
-            day=r.day,
-            at=r.at,
-            sessions=r.sessions,
-            value=ctx.money_if_allowed(r.value),
-            in_grace=r.in_grace,
-            redeemed_by=r.redeemed_by,
-            voided=r.voided_at is not None,
-            voided_at=r.voided_at,
-            voided_by=r.voided_by,
-            void_reason=r.void_reason,
-            void_approver=ref(r.void_approver),
-        )
 
 
 class ChargeOut(Schema):
@@ -408,3 +315,39 @@ class PatientChargesOut(Schema):
 class CommissionTotalOut(Schema):
     staff: Ref
     amount: Money
+
+
+# ---------------------------------------------------------------- event bodies (read raw, documented here)
+
+FHIR_JSON = "application/fhir+json"
+JSON_EVENT_BODY = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["external_id", "status", "patient", "service", "start"],
+                "properties": {
+                    "event_id": {"type": "string", "description": "dedupe key (else a hash of the body)"},
+                    "external_id": {"type": "string"},
+                    "status": {"type": "string", "enum": sorted(STATUS_MAP)},
+                    "patient": {"type": "string", "description": "Patient.external_ref"},
+                    "beneficiary": {"type": "string"},
+                    "service": {"type": "string", "description": "Service.code"},
+                    "centre": {"type": "string", "description": "Centre.code"},
+                    "start": {"type": "string", "format": "date-time"},
+                    "end": {"type": "string", "format": "date-time"},
+                    "practitioner": {"type": ["integer", "string"], "description": "StaffMember id"},
+                    "updated_at": {"type": "string", "format": "date-time"},
+                },
+            }
+        }
+    },
+    "required": True,
+}
+FHIR_EVENT_BODY = {
+    "content": {
+        FHIR_JSON: {"schema": {"type": "object", "description": "a FHIR R4/R4B/R5 Appointment"}},
+        "application/json": {"schema": {"type": "object"}},
+    },
+    "required": True,
+}
