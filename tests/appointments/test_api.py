@@ -8,13 +8,19 @@ import json
 import pytest
 from django.test import Client
 
+from punchcard.appointments import selectors
+from punchcard.appointments import services as appointments
+from punchcard.appointments.schemas import AppointmentOut
 from punchcard.domain.roles import Actor
+from punchcard.kernel.schemas import Ctx
+from punchcard.packages.services import add_beneficiary
 from punchcard.tenancy import services as tenancy
+from punchcard.tenancy.auth import Principal
 from punchcard.tenancy.services import create_api_key
 
 from ..clinic import Clinic
 from ..scenario import assert_reconciled
-from .story import balance
+from .story import at, balance, book
 from .test_events import r4_appointment
 
 pytestmark = pytest.mark.django_db
@@ -205,3 +211,42 @@ def test_no_show_settings_and_choices_over_http(world):
     assert status == 200 and body == []  # nobody to credit: no practitioner, no credited sale
     assert balance(package) == (0, 1, 4)
     assert_reconciled(clinic.tenant)
+
+
+def test_an_appointment_response_is_mapped_from_rows_its_selector_loaded(world, django_assert_num_queries):
+    """The schemas run no query: the selectors load the hold, the redemption (with their rows), the
+    charges and commissions; a page of appointments takes the same few queries whatever its length."""
+    clinic, patient, _ = world
+    family = clinic.plan(
+        "family-physio",
+        price=500000,
+        shareable=True,
+        max_beneficiaries=3,
+        lines=[clinic.line("physio", sessions=5, patient_pays=20000)],
+    )
+    package = clinic.sell(family, patient=patient)
+    add_beneficiary(tenant=clinic.tenant, actor=clinic.front_desk, package_id=package.id, patient_id=clinic.asha.id)
+    practitioner = tenancy.create_staff_member(tenant=clinic.tenant, actor=ADMIN, name="Dr Rao", is_practitioner=True)
+    arrived = book(
+        clinic, patient=patient, practitioner=practitioner, beneficiary_id=clinic.asha.id, package_id=package.id
+    )
+    appointments.arrive(tenant=clinic.tenant, actor=clinic.front_desk, appointment_id=arrived.id)
+    held = book(clinic, patient=patient, practitioner=practitioner, start=at(2026, 3, 12))
+    ctx = Ctx(Principal(tenant=clinic.tenant, actor=ADMIN))
+
+    for appointment_id in (arrived.id, held.id):
+        view = selectors.view(selectors.get_appointment(clinic.tenant, appointment_id))
+        with django_assert_num_queries(0):
+            out = AppointmentOut.of(view, ctx)
+        assert out.package_state == ("redeemed" if appointment_id == arrived.id else "held")
+    assert out.hold.person.id == patient.id and out.practitioner.id == practitioner.id
+
+    page = list(selectors.appointments(clinic.tenant))
+    with django_assert_num_queries(4):
+        views = selectors.views(page)
+    with django_assert_num_queries(0):
+        outs = [AppointmentOut.of(v, ctx) for v in views]
+    first = next(o for o in outs if o.id == arrived.id)
+    assert (first.redemption.person.id, first.beneficiary.id) == (clinic.asha.id, clinic.asha.id)
+    assert [c.external_id for c in first.charges] == [arrived.external_id]
+    assert [c.staff.id for c in first.commissions] == [practitioner.id]

@@ -13,9 +13,10 @@ import pytest
 
 from punchcard.appointments import selectors
 from punchcard.appointments import services as appointments
-from punchcard.appointments.events import ingest_event, retry_event
+from punchcard.appointments.events import ingest_event
 from punchcard.appointments.fhir import CENTRE_EXTENSION, ingest_fhir
 from punchcard.appointments.models import Appointment, AppointmentEvent, EventStatus
+from punchcard.appointments.retry import retry_event
 from punchcard.domain.errors import Conflict, InvalidInput
 from punchcard.domain.roles import Actor
 from punchcard.packages.models import Hold, HoldState, Redemption
@@ -198,7 +199,7 @@ def test_fhir_r5_fulfilled_for_an_unseen_appointment_creates_and_redeems_it():
 def test_fhir_status_vocabulary_drives_the_flow():
     clinic = Clinic.open()
     _, _, package = _setup(clinic)
-    for n, status in enumerate(["proposed", "pending", "booked"]):
+    for status in ["proposed", "pending", "booked"]:
         _fhir(clinic, r4_appointment(id=f"A-{status}", status=status, version="1"))
     assert balance(package) == (0, 3, 2)
     _fhir(

@@ -23,9 +23,11 @@ from punchcard.tenancy.models import Patient, StaffMember
 from punchcard.tenancy.selectors import scoped_get
 
 from . import events as intake
-from . import fhir, selectors, services
+from . import fhir, retry, selectors, services
 from .models import AppointmentEvent
 from .schemas import (
+    FHIR_EVENT_BODY,
+    JSON_EVENT_BODY,
     ApplyPackageIn,
     AppointmentEventOut,
     AppointmentFilters,
@@ -51,7 +53,6 @@ router = Router(tags=["appointments"])
 events_router = Router(tags=["appointment events"])
 router.add_router("", events_router)
 
-FHIR_JSON = "application/fhir+json"
 MAX_EVENT_BYTES = 256 * 1024
 
 
@@ -69,11 +70,9 @@ def list_appointments(request, filters: Query[AppointmentFilters]):
     qs = selectors.appointments(p.tenant, patient_id=filters.patient, status=filters.status)
     if filters.external_id:
         qs = qs.filter(external_id=filters.external_id)
-    page = paginate(qs, cursor=filters.cursor, limit=filters.limit)
+    page = paginate(qs, cursor=filters.cursor, limit=filters.limit, prepare=selectors.views)
     ctx = Ctx(p)
-    return Page[AppointmentOut](
-        items=[AppointmentOut.of(selectors.view(a), ctx) for a in page.items], next_cursor=page.next_cursor
-    )
+    return Page[AppointmentOut](items=[AppointmentOut.of(v, ctx) for v in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/appointments/{appointment_id}", response={200: AppointmentOut, **READ})
@@ -311,40 +310,7 @@ def _fhir_version(request: HttpRequest) -> str | None:
     return version[:16] if version else None
 
 
-_JSON_EVENT_BODY = {
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "required": ["external_id", "status", "patient", "service", "start"],
-                "properties": {
-                    "event_id": {"type": "string", "description": "dedupe key (else a hash of the body)"},
-                    "external_id": {"type": "string"},
-                    "status": {"type": "string", "enum": sorted(intake.STATUS_MAP)},
-                    "patient": {"type": "string", "description": "Patient.external_ref"},
-                    "beneficiary": {"type": "string"},
-                    "service": {"type": "string", "description": "Service.code"},
-                    "centre": {"type": "string", "description": "Centre.code"},
-                    "start": {"type": "string", "format": "date-time"},
-                    "end": {"type": "string", "format": "date-time"},
-                    "practitioner": {"type": ["integer", "string"], "description": "StaffMember id"},
-                    "updated_at": {"type": "string", "format": "date-time"},
-                },
-            }
-        }
-    },
-    "required": True,
-}
-_FHIR_BODY = {
-    "content": {
-        FHIR_JSON: {"schema": {"type": "object", "description": "a FHIR R4/R4B/R5 Appointment"}},
-        "application/json": {"schema": {"type": "object"}},
-    },
-    "required": True,
-}
-
-
-@events_router.post("/appointment-events", response=EVENT_RESPONSES, openapi_extra={"requestBody": _JSON_EVENT_BODY})
+@events_router.post("/appointment-events", response=EVENT_RESPONSES, openapi_extra={"requestBody": JSON_EVENT_BODY})
 @idempotent
 def post_event(request):
     """A status event from the scheduling system (booked, rescheduled, arrived, no-show, cancelled). Applied
@@ -355,7 +321,7 @@ def post_event(request):
     return _event_reply(request, lambda: intake.ingest_event(tenant=p.tenant, actor=p.actor, payload=payload))
 
 
-@events_router.post("/fhir/Appointment", response=EVENT_RESPONSES, openapi_extra={"requestBody": _FHIR_BODY})
+@events_router.post("/fhir/Appointment", response=EVENT_RESPONSES, openapi_extra={"requestBody": FHIR_EVENT_BODY})
 @idempotent
 def post_fhir_appointment(request):
     """A FHIR Appointment (R4/R4B or R5; `?fhirVersion=` or the content type's fhirVersion parameter, else
@@ -371,7 +337,7 @@ def post_fhir_appointment(request):
 
 
 @events_router.put(
-    "/fhir/Appointment/{resource_id}", response=EVENT_RESPONSES, openapi_extra={"requestBody": _FHIR_BODY}
+    "/fhir/Appointment/{resource_id}", response=EVENT_RESPONSES, openapi_extra={"requestBody": FHIR_EVENT_BODY}
 )
 def put_fhir_appointment(request, resource_id: str):
     """FHIR update: the resource's id must be the one in the path."""
@@ -412,4 +378,4 @@ def get_event(request, event_id: Id):
 def retry_event(request, event_id: Id):
     """Apply a rejected event again once its cause is fixed (the patient registered, the package extended...)."""
     p = caller(request)
-    return _event_reply(request, lambda: intake.retry_event(tenant=p.tenant, actor=p.actor, event_id=event_id))
+    return _event_reply(request, lambda: retry.retry_event(tenant=p.tenant, actor=p.actor, event_id=event_id))

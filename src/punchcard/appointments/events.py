@@ -18,7 +18,7 @@ Every event is stored (AppointmentEvent), whatever becomes of it:
 - duplicate: the same event (same dedupe key) was already applied; nothing changes;
 - rejected: refused with a domain error (unknown_reference for an unknown patient, service, centre or
   practitioner; reschedule_refused; appointment_state...), kept with the error for review, and the
-  error is raised to the caller with `event_id` in its context. `retry_event` applies it again later
+  error is raised to the caller with `event_id` in its context. `appointments.retry` applies it again later
   (e.g. once the patient exists); a redelivery of a rejected event is processed afresh.
 
 Dedupe key: our JSON's `event_id` when given, else a SHA-256 of the canonical body; FHIR's
@@ -45,20 +45,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
 from punchcard import clock
+from punchcard.domain import validation
 from punchcard.domain.errors import DomainError, InvalidInput
 from punchcard.domain.roles import Actor, Perm
-from punchcard.tenancy.models import Centre, Patient, Service, StaffMember, Tenant
-from punchcard.tenancy.selectors import scoped_get
+from punchcard.tenancy.models import Tenant
 
-from . import services
+from . import references, services
 from .models import Appointment, AppointmentEvent, AppointmentStatus, EventStatus
+from .services.primitives import place_best_hold, release_live_hold, save_appointment
 
 S = AppointmentStatus
 STATUS_MAP: dict[str, str] = {
@@ -109,23 +109,20 @@ def body_hash(body) -> str:
 
 
 def _text(payload: dict, name: str, *, required: bool = True) -> str | None:
+    """A reference or id in the event: text (a number is taken as its digits); absent only if optional."""
     value = payload.get(name)
     if value is None and not required:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{name} is required text", field=name)
-    if len(value) > MAX_REF:
-        raise InvalidInput(f"{name} is longer than {MAX_REF} characters", field=name)
-    return value.strip()
+    return validation.text(value, name, max_length=MAX_REF)
 
 
 def parse_json(payload) -> Incoming:
     if not isinstance(payload, dict):
         raise InvalidInput("an appointment event is a JSON object", field="body")
-    start, end = services._times(payload.get("start"), payload.get("end"))
-    updated_at = services._instant(payload.get("updated_at"), "updated_at", required=False)
+    start, end = services.checked_times(payload.get("start"), payload.get("end"))
+    updated_at = validation.instant(payload.get("updated_at"), "updated_at", optional=True, parse=True)
     event_id = _text(payload, "event_id", required=False)
     return Incoming(
         source="json",
@@ -144,76 +141,29 @@ def parse_json(payload) -> Incoming:
     )
 
 
-# ---------------------------------------------------------------- references
-
-
-def _unknown(what: str, ref, field: str) -> InvalidInput:
-    return InvalidInput(f"this tenant has no {what} {ref!r}", code="unknown_reference", field=field, reference=str(ref))
-
-
-def _patient(tenant: Tenant, ref: str, field: str) -> Patient:
-    patient = Patient.objects.filter(tenant=tenant, external_ref=ref).first()
-    if patient is None:
-        raise _unknown("patient", ref, field)
-    return patient
-
-
-def _service(tenant: Tenant, codes: tuple[str, ...]) -> Service:
-    found = {s.code: s for s in Service.objects.filter(tenant=tenant, code__in=[c for c in codes if c])}
-    for code in codes:
-        if code in found:
-            return found[code]
-    raise _unknown("service", ", ".join(c for c in codes if c) or "(none given)", "service")
-
-
-def _centre(tenant: Tenant, code: str | None) -> Centre:
-    if code is None:
-        centres = list(Centre.objects.filter(tenant=tenant)[:2])
-        if len(centres) == 1:
-            return centres[0]
-        raise InvalidInput("the event names no centre and the tenant has several", field="centre")
-    centre = Centre.objects.filter(tenant=tenant, code=code).first()
-    if centre is None:
-        raise _unknown("centre", code, "centre")
-    return centre
-
-
-_PRACTITIONER = re.compile(r"^(?:Practitioner/)?(\d{1,18})$")
-
-
-def _practitioner(tenant: Tenant, ref: str | None) -> StaffMember | None:
-    if ref is None:
-        return None
-    match = _PRACTITIONER.match(ref)
-    member = StaffMember.objects.filter(tenant=tenant, pk=int(match.group(1))).first() if match else None
-    if member is None:
-        raise _unknown("practitioner", ref, "practitioner")
-    return member
-
-
 # ---------------------------------------------------------------- applying one event
 
 
 def _rebook(appointment: Appointment, *, patient, beneficiary, service, actor: Actor, now: dt.datetime) -> str:
     """The scheduler changed who or what is booked: the hold goes, the package is pre-selected again."""
-    services._release(appointment, actor=actor, now=now, reason="appointment changed by the scheduling system")
+    release_live_hold(appointment, actor=actor, now=now, reason="appointment changed by the scheduling system")
     appointment.patient, appointment.beneficiary, appointment.service = patient, beneficiary, service
     appointment.package_id = None
-    services._auto_place(appointment, actor=actor, now=now)
-    services._save(appointment, now, "patient", "beneficiary", "service", "package")
+    place_best_hold(appointment, actor=actor, now=now)
+    save_appointment(appointment, now, "patient", "beneficiary", "service", "package")
     return "patient/service changed; " + (
         f"package {appointment.package_id} held" if appointment.package_id else "no package applies"
     )
 
 
 def _apply(tenant: Tenant, actor: Actor, inc: Incoming, now: dt.datetime) -> tuple[Appointment, str]:
-    patient = _patient(tenant, inc.patient_ref, "patient")
-    beneficiary = _patient(tenant, inc.beneficiary_ref, "beneficiary") if inc.beneficiary_ref else None
+    patient = references.patient(tenant, inc.patient_ref, "patient")
+    beneficiary = references.patient(tenant, inc.beneficiary_ref, "beneficiary") if inc.beneficiary_ref else None
     if beneficiary is not None and beneficiary.id == patient.id:
         beneficiary = None
-    service = _service(tenant, inc.service_codes)
-    centre = _centre(tenant, inc.centre_code)
-    practitioner = _practitioner(tenant, inc.practitioner_ref)
+    service = references.service(tenant, inc.service_codes)
+    centre = references.centre(tenant, inc.centre_code)
+    practitioner = references.practitioner(tenant, inc.practitioner_ref)
 
     appointment, created = services.create_appointment(
         tenant=tenant,
@@ -298,7 +248,7 @@ def _apply(tenant: Tenant, actor: Actor, inc: Incoming, now: dt.datetime) -> tup
 
     if inc.updated_at and (appointment.source_updated_at is None or inc.updated_at > appointment.source_updated_at):
         appointment.source_updated_at = inc.updated_at
-        services._save(appointment, now, "source_updated_at")
+        save_appointment(appointment, now, "source_updated_at")
     return appointment, "; ".join(n for n in notes if n) or "no change"
 
 
@@ -428,20 +378,4 @@ def ingest_event(
         now=now,
         retry_of=retry_of,
         fallback_external_id=external_id if isinstance(external_id, str) else "",
-    )
-
-
-def retry_event(*, tenant: Tenant, actor: Actor, event_id: int, now: dt.datetime | None = None) -> AppointmentEvent:
-    """Apply a rejected event again (after the cause was fixed); the new attempt points at it."""
-    actor.require(Perm.REDEEM)
-    event = scoped_get(AppointmentEvent, tenant=tenant, pk=event_id, field="event_id")
-    if event.status != EventStatus.REJECTED:
-        raise InvalidInput(f"event {event.id} was {event.status}; only rejected events are retried", field="event_id")
-    if event.source == "json":
-        return ingest_event(tenant=tenant, actor=actor, payload=event.payload, now=now, retry_of=event)
-    from .fhir import ingest_fhir
-
-    version = {"fhir-r4": "4.3", "fhir-r5": "5.0"}.get(event.source)
-    return ingest_fhir(
-        tenant=tenant, actor=actor, resource=event.payload, fhir_version=version, now=now, retry_of=event
     )

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt
 
+from punchcard.domain.roles import Perm
 from punchcard.kernel.schemas import (
     BodyId,
     Ctx,
@@ -22,9 +23,10 @@ from punchcard.kernel.schemas import (
     patient_ref,
     ref,
 )
-from punchcard.packages.schemas import HoldOut, RedemptionOut
 
+from .events import STATUS_MAP
 from .models import AppointmentCharge, AppointmentEvent, CommissionCredit
+from .package_schemas import HoldOut, RedemptionOut
 from .selectors import AppointmentView
 
 _ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
@@ -227,14 +229,7 @@ class AppointmentOut(Schema):
 
     @classmethod
     def of(cls, view: AppointmentView, ctx: Ctx) -> AppointmentOut:
-        from punchcard.domain.roles import Perm
-        from punchcard.packages import selectors as queries
-
-        from .selectors import appointment_day
-
         a = view.appointment
-        hold = queries.hold(ctx.tenant, view.hold.id) if view.hold else None
-        redemption = queries.redemption(ctx.tenant, view.redemption.id) if view.redemption else None
         money = ctx.principal.can(Perm.READ_MONEY)
         return cls(
             id=a.id,
@@ -248,11 +243,11 @@ class AppointmentOut(Schema):
             practitioner=ref(a.practitioner),
             start=a.start,
             end=a.end,
-            day=appointment_day(a),
+            day=view.day,
             package_id=a.package_id,
             package_state=view.package_state,
-            hold=HoldOut.of(hold) if hold else None,
-            redemption=RedemptionOut.of(redemption, ctx) if redemption else None,
+            hold=HoldOut.of(view.hold) if view.hold else None,
+            redemption=RedemptionOut.of(view.redemption, ctx) if view.redemption else None,
             charges=[ChargeOut.of(c, ctx) for c in view.charges],
             amount_to_collect=ctx.money(view.amount_to_collect),
             commissions=[CommissionOut.of(c, ctx) for c in view.commissions] if money else None,
@@ -320,3 +315,39 @@ class PatientChargesOut(Schema):
 class CommissionTotalOut(Schema):
     staff: Ref
     amount: Money
+
+
+# ---------------------------------------------------------------- event bodies (read raw, documented here)
+
+FHIR_JSON = "application/fhir+json"
+JSON_EVENT_BODY = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["external_id", "status", "patient", "service", "start"],
+                "properties": {
+                    "event_id": {"type": "string", "description": "dedupe key (else a hash of the body)"},
+                    "external_id": {"type": "string"},
+                    "status": {"type": "string", "enum": sorted(STATUS_MAP)},
+                    "patient": {"type": "string", "description": "Patient.external_ref"},
+                    "beneficiary": {"type": "string"},
+                    "service": {"type": "string", "description": "Service.code"},
+                    "centre": {"type": "string", "description": "Centre.code"},
+                    "start": {"type": "string", "format": "date-time"},
+                    "end": {"type": "string", "format": "date-time"},
+                    "practitioner": {"type": ["integer", "string"], "description": "StaffMember id"},
+                    "updated_at": {"type": "string", "format": "date-time"},
+                },
+            }
+        }
+    },
+    "required": True,
+}
+FHIR_EVENT_BODY = {
+    "content": {
+        FHIR_JSON: {"schema": {"type": "object", "description": "a FHIR R4/R4B/R5 Appointment"}},
+        "application/json": {"schema": {"type": "object"}},
+    },
+    "required": True,
+}

@@ -19,21 +19,17 @@ from .models import Appointment, AppointmentCharge, AppointmentEvent, Commission
 NO_SHOW_OPTIONS = ("redeem", "fee")
 
 
+# What an appointment's response shows about it, loaded with it.
+_SHOWN = ("centre", "service", "patient", "beneficiary", "practitioner", "package")
+
+
 def get_appointment(tenant: Tenant, appointment_id, field: str = "appointment_id") -> Appointment:
     return scoped_get(
         Appointment,
         tenant=tenant,
         pk=appointment_id,
         field=field,
-        queryset=Appointment.objects.select_related("centre", "service", "patient", "package"),
-    )
-
-
-def appointment_by_external_id(tenant: Tenant, external_id: str) -> Appointment | None:
-    return (
-        Appointment.objects.select_related("centre", "service", "patient", "package")
-        .filter(tenant=tenant, external_id=external_id)
-        .first()
+        queryset=Appointment.objects.select_related(*_SHOWN),
     )
 
 
@@ -91,6 +87,8 @@ def candidate_packages(
 
 @dataclass
 class AppointmentView:
+    """An appointment with everything its response shows, loaded: mapping it to a schema runs no query."""
+
     appointment: Appointment
     package_state: str  # "none", "held", "redeemed"
     hold: Hold | None
@@ -99,22 +97,63 @@ class AppointmentView:
     commissions: list[CommissionCredit] = field(default_factory=list)
 
     @property
+    def day(self) -> dt.date:
+        return appointment_day(self.appointment)
+
+    @property
     def amount_to_collect(self) -> int:
         """The patient's bill for this visit: live co-pays and no-show fees (0 = already paid)."""
         return sum(c.amount for c in self.charges if c.reversed_at is None)
 
 
 def view(appointment: Appointment) -> AppointmentView:
-    hold, redemption = live_hold(appointment), live_redemption(appointment)
-    state = "redeemed" if redemption else "held" if hold else "none"
-    return AppointmentView(
-        appointment=appointment,
-        package_state=state,
-        hold=hold,
-        redemption=redemption,
-        charges=list(AppointmentCharge.objects.filter(appointment=appointment).order_by("id")),
-        commissions=list(CommissionCredit.objects.filter(appointment=appointment).order_by("id")),
+    """The appointment as the desk sees it; load it with get_appointment (its related rows come with it)."""
+    return views([appointment])[0]
+
+
+def views(appointments: list[Appointment]) -> list[AppointmentView]:
+    """Many appointments at once (a page of a list): four queries, whatever their number."""
+    ids = [a.id for a in appointments]
+    holds = _latest(
+        Hold.objects.filter(appointment_id__in=ids, state=HoldState.PENDING).select_related(
+            "service", "centre", "person", "practitioner"
+        )
     )
+    redemptions = _latest(
+        Redemption.objects.filter(appointment_id__in=ids, voided_at__isnull=True).select_related(
+            "service", "centre", "person", "practitioner", "void_approver"
+        )
+    )
+    charges: dict[int, list[AppointmentCharge]] = {i: [] for i in ids}
+    for row in AppointmentCharge.objects.filter(appointment_id__in=ids).order_by("id"):
+        charges[row.appointment_id].append(row)
+    commissions: dict[int, list[CommissionCredit]] = {i: [] for i in ids}
+    for row in CommissionCredit.objects.filter(appointment_id__in=ids).select_related("staff").order_by("id"):
+        commissions[row.appointment_id].append(row)
+    result = []
+    for appointment in appointments:
+        for row in charges[appointment.id]:
+            row.appointment = appointment
+        hold, redemption = holds.get(appointment.id), redemptions.get(appointment.id)
+        result.append(
+            AppointmentView(
+                appointment=appointment,
+                package_state="redeemed" if redemption else "held" if hold else "none",
+                hold=hold,
+                redemption=redemption,
+                charges=charges[appointment.id],
+                commissions=commissions[appointment.id],
+            )
+        )
+    return result
+
+
+def _latest(rows) -> dict:
+    """appointment id → its row with the highest id (as live_hold and live_redemption choose)."""
+    latest = {}
+    for row in rows.order_by("id"):
+        latest[row.appointment_id] = row
+    return latest
 
 
 def appointments(
@@ -125,7 +164,7 @@ def appointments(
     start_from: dt.datetime | None = None,
     start_to: dt.datetime | None = None,
 ):
-    qs = Appointment.objects.filter(tenant=tenant).select_related("centre", "service", "patient", "package")
+    qs = Appointment.objects.filter(tenant=tenant).select_related(*_SHOWN)
     if patient_id is not None:
         qs = qs.filter(Q(patient_id=patient_id) | Q(beneficiary_id=patient_id))
     if status:

@@ -4,7 +4,6 @@ transfer and history (SPEC §4–§7). Each write is one service call; the respo
 from ninja import Query, Router
 from ninja.responses import Status
 
-from punchcard.appointments.models import Appointment
 from punchcard.domain.roles import Perm
 from punchcard.kernel.auth import caller
 from punchcard.kernel.idempotency import idempotent, key_of
@@ -16,7 +15,7 @@ from punchcard.tenancy.models import Patient
 from punchcard.tenancy.selectors import scoped_get
 
 from . import selectors, services
-from .models import Beneficiary
+from .models import Beneficiary, Hold
 from .schemas import (
     AdjustIn,
     BeneficiaryIn,
@@ -44,10 +43,13 @@ def _detail(p, package_id: int) -> PackageOut:
     return PackageOut.of(selectors.summaries([package])[0], Ctx(p))
 
 
-def _appointment(p, appointment_id: int | None) -> Appointment | None:
+def _appointment(p, appointment_id: int | None):
+    """The tenant's appointment a hold or redemption is for. Its model is the one the foreign key names
+    ("appointments.Appointment"): this app imports nothing from the appointments app above it."""
     if appointment_id is None:
         return None
-    return scoped_get(Appointment, tenant=p.tenant, pk=appointment_id, field="appointment_id")
+    appointment_model = Hold.appointment.field.related_model
+    return scoped_get(appointment_model, tenant=p.tenant, pk=appointment_id, field="appointment_id")
 
 
 # ---------------------------------------------------------------- reading
