@@ -8,6 +8,7 @@ import time
 import pytest
 from django.db import transaction
 
+from punchcard.appointments import charges, selectors
 from punchcard.appointments import services as appointments
 from punchcard.appointments.fhir import ingest_fhir
 from punchcard.appointments.models import Appointment, AppointmentEvent, EventStatus
@@ -183,8 +184,8 @@ def test_a_booking_does_not_wait_for_a_settings_write_nor_a_settings_write_for_a
 
 
 def test_two_settings_writes_at_once_lose_neither(run_concurrently):
-    """Both settings live in one JSON column: each write reads it and writes it back under the row's
-    lock, so the second waits for the first and keeps what the first wrote."""
+    """Both settings live in one row of their own: each write reads it and writes it back under that
+    row's lock, so the second waits for the first and keeps what the first wrote."""
     clinic = Clinic.open()
 
     first_written = threading.Event()
@@ -206,6 +207,6 @@ def test_two_settings_writes_at_once_lose_neither(run_concurrently):
     outcomes = run_concurrently(commission_first, then_fees)
 
     assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
-    settings = Tenant.objects.get(pk=clinic.tenant.pk).settings
-    assert settings["commission_rate_bp"] == 500
-    assert settings["no_show_fees"] == [{"code": "missed", "name": "Missed", "amount": 50000}]
+    assert charges.commission_rate_bp(clinic.tenant) == 500
+    fees = selectors.no_show_settings(clinic.tenant).fees
+    assert [(f.code, f.name, f.amount) for f in fees] == [("missed", "Missed", 50000)]

@@ -13,7 +13,7 @@ Commission rule ("never both"): a package whose sale was credited to a staff mem
 (Package.credited_staff) pays that member on the sale — base = the package's net price — and its
 redemptions carry no commission. Otherwise each redeemed session credits the redemption's
 practitioner with the session's allocated value (Redemption.value) as base. The amount is
-base × tenant.settings["commission_rate_bp"] (default 1000 = 10 %) / 10000, rounded half up.
+base × the tenant's commission rate (AppointmentSettings; default 1000 = 10 %) / 10000, rounded half up.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from punchcard.tenancy.selectors import local_date
 from .models import (
     Appointment,
     AppointmentCharge,
+    AppointmentSettings,
     ChargeKind,
     CommissionCredit,
     CommissionEvent,
@@ -41,8 +42,8 @@ MAX_COMMISSION_RATE_BP = 10000
 
 
 def commission_rate_bp(tenant) -> int:
-    rate = (tenant.settings or {}).get("commission_rate_bp", DEFAULT_COMMISSION_RATE_BP)
-    if isinstance(rate, bool) or not isinstance(rate, int) or not 0 <= rate <= MAX_COMMISSION_RATE_BP:
+    rate = AppointmentSettings.objects.filter(tenant=tenant).values_list("commission_rate_bp", flat=True).first()
+    if rate is None or not 0 <= rate <= MAX_COMMISSION_RATE_BP:
         return DEFAULT_COMMISSION_RATE_BP
     return rate
 

@@ -191,3 +191,14 @@ class AppointmentEvent(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["tenant", "status", "id"]), models.Index(fields=["tenant", "external_id"])]
+
+
+class AppointmentSettings(models.Model):
+    """A tenant's appointment settings, in a row of their own: a settings write locks this row, never the
+    tenant's (DESIGN rule 10). No row yet means the defaults."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="+")
+    no_show_fees = models.JSONField(default=list)  # [{code, name, amount}], amounts in minor units
+    no_show_default = models.CharField(max_length=16, choices=NoShowChoice.choices, default=NoShowChoice.REDEEM)
+    no_show_default_fee = models.CharField(max_length=64, null=True, blank=True)
+    commission_rate_bp = models.PositiveIntegerField(null=True, blank=True)  # None: the default rate

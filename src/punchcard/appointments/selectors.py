@@ -14,7 +14,7 @@ from punchcard.packages.selectors import PackageSummary
 from punchcard.tenancy.models import Tenant
 from punchcard.tenancy.selectors import local_date, scoped_get
 
-from .models import Appointment, AppointmentCharge, AppointmentEvent, CommissionCredit
+from .models import Appointment, AppointmentCharge, AppointmentEvent, AppointmentSettings, CommissionCredit
 
 NO_SHOW_OPTIONS = ("redeem", "fee")
 
@@ -236,17 +236,17 @@ class NoShowSettings:
 
 
 def no_show_settings(tenant: Tenant) -> NoShowSettings:
-    data = tenant.settings or {}
+    row = AppointmentSettings.objects.filter(tenant=tenant).first() or AppointmentSettings(tenant=tenant)
     fees = [
         NoShowFee(f["code"], f["name"], f["amount"])
-        for f in data.get("no_show_fees") or []
+        for f in row.no_show_fees or []
         if isinstance(f, dict) and {"code", "name", "amount"} <= f.keys()
     ]
-    default = data.get("no_show_default")
+    default = row.no_show_default
     return NoShowSettings(
         fees=fees,
         default_option=default if default in NO_SHOW_OPTIONS else "redeem",
-        default_fee_code=data.get("no_show_default_fee"),
+        default_fee_code=row.no_show_default_fee,
     )
 
 

@@ -50,7 +50,6 @@ def create_tenant(*, name: str, slug: str, currency: str = "INR", locale: str = 
         currency=check_currency(currency),
         locale=locale,
         created_at=now or clock.now(),
-        settings={"no_show_fees": [], "no_show_default": "redeem"},
     )
     # The ledger answers with the tenant's chart of accounts, in this transaction.
     events.record("tenant.created", tenant=tenant, subject=tenant, slug=tenant.slug, currency=tenant.currency)

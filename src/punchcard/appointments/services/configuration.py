@@ -1,10 +1,9 @@
 """The tenant's appointment settings: the no-show fee list (with the default choice and fee) and the
-commission rate, kept in Tenant.settings (a JSON column).
+commission rate, in the tenant's AppointmentSettings row.
 
-Each write reads the settings and writes them back, so it locks the row it changes — the tenant's —
-FOR NO KEY UPDATE: two settings writes take turns and neither loses the other's keys, while every other
-write of the tenant goes on (the foreign-key checks of rows that reference the tenant take KEY SHARE,
-which NO KEY UPDATE does not block; FOR UPDATE would).
+Each write reads the settings and writes them back under that row's lock (FOR NO KEY UPDATE), so two
+settings writes take turns and neither loses the other's change; nothing locks the tenant row, so no
+other write of the tenant waits for a settings change (DESIGN rule 10).
 """
 
 from __future__ import annotations
@@ -22,21 +21,17 @@ from punchcard.tenancy.models import Tenant
 from punchcard.tenancy.services import audit
 
 from .. import charges
-from ..models import NoShowChoice
+from ..models import AppointmentSettings, NoShowChoice
 
 _UNSET = object()
 MAX_FEES = 50
 
 
-def _settings_of(tenant: Tenant) -> dict:
-    """The tenant's settings as committed, its row locked until the caller's transaction ends."""
-    locked = Tenant.objects.select_for_update(no_key=True).only("settings").get(pk=tenant.pk)
-    return dict(locked.settings or {})
-
-
-def _save_settings(tenant: Tenant, settings: dict) -> None:
-    Tenant.objects.filter(pk=tenant.pk).update(settings=settings)
-    tenant.settings = settings
+def _locked_settings(tenant: Tenant) -> AppointmentSettings:
+    """The tenant's settings row as committed, locked until the caller's transaction ends (made on first use;
+    its unique tenant makes two first writes meet on one row)."""
+    AppointmentSettings.objects.get_or_create(tenant=tenant)
+    return AppointmentSettings.objects.select_for_update(no_key=True).get(tenant=tenant)
 
 
 def _checked_fees(fees) -> list[dict]:
@@ -72,19 +67,19 @@ def configure_no_show_fees(
     now = now or clock.now()
     clean = _checked_fees(fees)
     codes = {fee["code"] for fee in clean}
-    settings = _settings_of(tenant)
-    settings["no_show_fees"] = clean
+    settings = _locked_settings(tenant)
+    settings.no_show_fees = clean
     if default_option is not None:
-        settings["no_show_default"] = validation.choice(default_option, NoShowChoice, "default_option").value
+        settings.no_show_default = validation.choice(default_option, NoShowChoice, "default_option").value
     if default_fee_code is not _UNSET:
         if default_fee_code is not None and default_fee_code not in codes:
             raise InvalidInput(f"no fee with code {default_fee_code!r} in the list", field="default_fee_code")
-        settings["no_show_default_fee"] = default_fee_code
-    elif settings.get("no_show_default_fee") not in codes:
-        settings["no_show_default_fee"] = None
-    if settings.get("no_show_default") == NoShowChoice.FEE and not clean:
+        settings.no_show_default_fee = default_fee_code
+    elif settings.no_show_default_fee not in codes:
+        settings.no_show_default_fee = None
+    if settings.no_show_default == NoShowChoice.FEE and not clean:
         raise InvalidInput("the default no-show choice is 'fee' but no fee is configured", field="fees")
-    _save_settings(tenant, settings)
+    settings.save(update_fields=["no_show_fees", "no_show_default", "no_show_default_fee"])
     audit(
         tenant=tenant,
         actor=actor,
@@ -93,8 +88,8 @@ def configure_no_show_fees(
         now=now,
         data={
             "fees": clean,
-            "default": settings.get("no_show_default"),
-            "default_fee": settings.get("no_show_default_fee"),
+            "default": settings.no_show_default,
+            "default_fee": settings.no_show_default_fee,
         },
     )
     return tenant
@@ -106,9 +101,9 @@ def set_commission_rate(*, tenant: Tenant, actor: Actor, rate_bp: int, now: dt.d
     actor.require(Perm.ADMIN)
     now = now or clock.now()
     rate_bp = validation.whole(rate_bp, "rate_bp", low=0, high=charges.MAX_COMMISSION_RATE_BP)
-    settings = _settings_of(tenant)
-    settings["commission_rate_bp"] = rate_bp
-    _save_settings(tenant, settings)
+    settings = _locked_settings(tenant)
+    settings.commission_rate_bp = rate_bp
+    settings.save(update_fields=["commission_rate_bp"])
     audit(
         tenant=tenant, actor=actor, action="tenant.commission_rate", subject=tenant, now=now, data={"rate_bp": rate_bp}
     )
