@@ -33,8 +33,8 @@ from punchcard.appointments import services as appointments
 from punchcard.billing import services as billing
 from punchcard.packages import services as packages
 from punchcard.promotions import services as promotions
-from punchcard.reports import selectors as reports
 from punchcard.reports import services as report_services
+from punchcard.reports.definitions import liability as reports
 from punchcard.tenancy import services as tenancy
 
 from ..clinic import Clinic, local
