@@ -45,7 +45,7 @@ class Params:
 
     tenant: Tenant
     today: dt.date  # in the reporting zone
-    date_from: dt.date | None  # a period's first day; for a report without a period, `from` as given
+    date_from: dt.date | None  # a period's first day; for a report without a period, `from` if given
     date_to: dt.date | None  # a period's last day; None for a report without a period
     centre_id: int | None
     plan_id: int | None
