@@ -619,18 +619,19 @@ def task_reads(*, today: str, samples: int = 500, seed: int = 11) -> dict:
     quarter_start = dt.date(quarter_end.year, quarter_end.month - 2, 1)
     reports: dict = {}
     try:
-        from punchcard.reports import selectors as report_selectors
+        from punchcard.reports.definitions.expiry import expiry
+        from punchcard.reports.definitions.liability import liability
     except ImportError:  # pragma: no cover - the reports app is optional for the benchmark
-        report_selectors = None
-    if report_selectors is not None and hasattr(report_selectors, "liability"):
-        reports["source"] = "punchcard.reports.selectors"
+        liability = expiry = None
+    if liability is not None:
+        reports["source"] = "punchcard.reports.definitions"
         reports["liability"], report = _timed(
-            2, lambda: report_selectors.liability(tenant, date_from=quarter_start, date_to=quarter_end)
+            2, lambda: liability(tenant, date_from=quarter_start, date_to=quarter_end)
         )
         reports["liability"]["balanced"] = report.extra.get("balanced")
         # Expiring in the next 30 days, and expired in the last 30 (the report's own window).
         reports["expiry"], report = _timed(
-            2, lambda: report_selectors.expiry(tenant, as_of=day, days=30, date_from=day - dt.timedelta(days=30))
+            2, lambda: expiry(tenant, as_of=day, days=30, date_from=day - dt.timedelta(days=30))
         )
         reports["expiry"]["rows"] = len(report.rows)
     else:  # an equivalent aggregate: the deferred-revenue roll-forward of the quarter

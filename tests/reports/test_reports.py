@@ -34,8 +34,8 @@ from punchcard.billing import services as billing
 from punchcard.claims import services as claims
 from punchcard.packages import services as packages
 from punchcard.promotions import services as promotions
-from punchcard.reports import selectors as reports
 from punchcard.reports import services as report_services
+from punchcard.reports.definitions import liability as reports
 from punchcard.tenancy import services as tenancy
 
 from ..clinic import Clinic, local

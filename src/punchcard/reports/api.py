@@ -15,7 +15,7 @@ from punchcard.kernel.auth import caller
 from punchcard.kernel.problems import READ
 from punchcard.kernel.schemas import Date, Id
 
-from . import services
+from . import output, registry, services
 
 router = Router(tags=["reports"])
 
@@ -63,7 +63,7 @@ class ReportParams(Schema):
 def list_reports(request):
     """The reports there are."""
     caller(request, Perm.READ_MONEY)
-    return [ReportInfo(name=name, description=text) for name, text in services.REPORTS.items()]
+    return [ReportInfo(name=d.name, description=d.description) for d in registry.definitions()]
 
 
 @router.get("/reports/{name}", response={200: ReportOut, **READ})
@@ -86,8 +86,8 @@ def get_report(request, name: str, params: Query[ReportParams]):
         limit=params.limit,
     )
     if params.format == "csv":
-        response = HttpResponse(services.to_csv(report), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(output.to_csv(report), content_type="text/csv; charset=utf-8")
         stamp = dt.date.today().isoformat() if not report.filters.get("date_to") else report.filters["date_to"]
         response["Content-Disposition"] = f'attachment; filename="{report.name}-{stamp}.csv"'
         return response
-    return services.to_json(report)
+    return output.to_json(report)

@@ -1,22 +1,26 @@
 """`punchcard report NAME [--from DATE] [--to DATE] [--centre CODE] [--plan CODE] [--format table|csv|json]`.
 
-The same figures as the API's /reports/{name}: see reports.services.REPORTS for the names.
+The same figures as the API's /reports/{name}: the names are those of reports.registry.
 """
 
 from __future__ import annotations
 
 import json
+from io import StringIO
+
+from rich.console import Console
 
 from punchcard.cli.base import PunchcardCommand
 from punchcard.domain.roles import cli_actor
-from punchcard.reports import services
+from punchcard.reports import registry, services
+from punchcard.reports.output import cell, to_csv, to_json
 
 
 class Command(PunchcardCommand):
     help = "Print a report (sales, usage, liability, expiry, completion, profit, commission, settlement, ...)."
 
     def add_command_arguments(self, parser):
-        parser.add_argument("name", choices=list(services.REPORTS), help="which report")
+        parser.add_argument("name", choices=registry.names(), help="which report")
         parser.add_argument("--from", dest="date_from", metavar="DATE", help="first day (default: 1st of the month)")
         parser.add_argument("--to", dest="date_to", metavar="DATE", help="last day (default: today)")
         parser.add_argument("--centre", metavar="CODE", help="only this centre (code or id)")
@@ -65,9 +69,9 @@ class Command(PunchcardCommand):
             limit=limit,
         )
         if format == "csv":
-            text = services.to_csv(report)
+            text = to_csv(report)
         elif format == "json":
-            text = json.dumps(services.to_json(report), ensure_ascii=False, indent=2) + "\n"
+            text = json.dumps(to_json(report), ensure_ascii=False, indent=2) + "\n"
         else:
             text = None
         if output:
@@ -84,12 +88,12 @@ class Command(PunchcardCommand):
         table = self.table(report.title, *[c.label for c in report.columns])
         for column in table.columns:
             column.justify = "left"
-        for column, spec in zip(table.columns, report.columns):
+        for column, spec in zip(table.columns, report.columns, strict=True):
             if spec.kind in ("int", "money", "bp", "days"):
                 column.justify = "right"
         for row in report.rows:
             table.add_row(
-                *[services.cell(row.get(c.key), c.kind, tenant.currency, locale=tenant.locale) for c in report.columns]
+                *[cell(row.get(c.key), c.kind, tenant.currency, locale=tenant.locale) for c in report.columns]
             )
         if report.totals and report.name != "completion":
             keys = {c.key for c in report.columns}
@@ -100,7 +104,7 @@ class Command(PunchcardCommand):
                         (
                             "Total"
                             if i == 0 and c.key not in report.totals
-                            else services.cell(report.totals.get(c.key), c.kind, tenant.currency, locale=tenant.locale)
+                            else cell(report.totals.get(c.key), c.kind, tenant.currency, locale=tenant.locale)
                         )
                         for i, c in enumerate(report.columns)
                     ]
@@ -115,7 +119,7 @@ class Command(PunchcardCommand):
             for net in report.extra["net"]:
                 console.print(
                     f"Net: {net['from']} owes {net['to']} "
-                    f"{services.cell(net['amount'], 'money', tenant.currency, locale=tenant.locale)}"
+                    f"{cell(net['amount'], 'money', tenant.currency, locale=tenant.locale)}"
                 )
         if report.name == "expiry" and report.totals:
             t = report.totals
@@ -127,10 +131,6 @@ class Command(PunchcardCommand):
             console.print(f"Note: {note}")
 
     def _table_text(self, report, tenant) -> str:
-        from io import StringIO
-
-        from rich.console import Console
-
         buffer = StringIO()
         self._print_table(report, tenant, Console(file=buffer, width=200, highlight=False, emoji=False))
         return buffer.getvalue()

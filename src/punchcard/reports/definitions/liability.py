@@ -1,0 +1,227 @@
+"""The liability roll-forward: deferred revenue and outstanding sessions from one day to another (SPEC §11).
+
+opening + sold − recognised − breakage − refunded (− carried into upgrades) = closing, for the packages
+and, in a column of their own, for the value held on unclaimed claim codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import F, Q, Sum, When
+
+from punchcard.claims.models import ClaimCode, ClaimStatus
+from punchcard.domain.posting import Role
+from punchcard.ledger.models import Posting
+from punchcard.packages.models import EntryKind, SessionEntry
+from punchcard.reports.queries import applied_filters, case, day_start, reporting_zone, total
+from punchcard.reports.registry import Column, Params, Report, register
+from punchcard.tenancy.models import Tenant
+
+MONEY_BUCKETS = [  # (key, label, entry kinds, sign: + adds to the liability)
+    ("sold", "Sold", {"sale"}, 1),
+    ("claimed", "Claimed (codes → packages)", {"claim"}, 1),
+    ("recognised", "Recognised (sessions used, net of voids)", {"redemption", "void"}, -1),
+    ("breakage", "Breakage (expired, cancelled, removed)", {"breakage", "breakage_reversal", "adjustment"}, -1),
+    ("refunded", "Refunded", {"refund"}, -1),
+    ("upgraded", "Carried into upgrades", {"upgrade_credit"}, -1),
+]
+
+
+def _money_roll(postings, date_from: dt.date, date_to: dt.date) -> dict:
+    """Opening, the movements by bucket, closing — liability positive (deferred revenue is a credit)."""
+    cases = {
+        f"m_{key}": total(
+            case(When(entry__kind__in=kinds, entry__date__gte=date_from, entry__date__lte=date_to, then=-F("amount")))
+        )
+        for key, _, kinds, _ in MONEY_BUCKETS
+    }
+    known = set().union(*(kinds for _, _, kinds, _ in MONEY_BUCKETS))
+    figures = postings.aggregate(
+        opening=total(case(When(entry__date__lt=date_from, then=-F("amount")))),
+        closing=total(case(When(entry__date__lte=date_to, then=-F("amount")))),
+        other=total(
+            case(
+                When(~Q(entry__kind__in=known), entry__date__gte=date_from, entry__date__lte=date_to, then=-F("amount"))
+            )
+        ),
+        **cases,
+    )
+    out = {"opening": figures["opening"]}
+    for key, _, _, sign in MONEY_BUCKETS:
+        out[key] = sign * figures[f"m_{key}"]  # movements shown as positive figures
+    out["other"] = figures["other"]
+    out["closing"] = figures["closing"]
+    out["balanced"] = (
+        out["opening"] + sum(sign * out[key] for key, _, _, sign in MONEY_BUCKETS) + out["other"] == out["closing"]
+    )
+    return out
+
+
+def _session_roll(entries, start: dt.datetime, end: dt.datetime) -> dict:
+    """Outstanding sessions (granted − redeemed − forfeited): opening, movements, closing."""
+    refunded = Q(package__refund__isnull=False)
+    upgraded = Q(package__closure="upgraded")
+    in_period = Q(at__gte=start, at__lt=end)
+    from_code = Q(package__order_line__claim_code__isnull=False, kind=EntryKind.GRANT)  # made by claiming a code
+    outstanding = F("granted") - F("redeemed") - F("forfeited")
+    figures = entries.aggregate(
+        opening=total(case(When(at__lt=start, then=outstanding))),
+        closing=total(case(When(at__lt=end, then=outstanding))),
+        sold=total(case(When(in_period & ~from_code, kind__in=[EntryKind.GRANT, EntryKind.TOP_UP], then=F("granted")))),
+        claimed=total(case(When(in_period & from_code, kind=EntryKind.GRANT, then=F("granted")))),
+        adjusted=total(case(When(in_period, kind=EntryKind.ADJUST, then=F("granted")))),
+        recognised=total(case(When(in_period, then=F("redeemed")))),
+        breakage=total(
+            case(
+                When(in_period, kind=EntryKind.EXPIRE, then=F("forfeited")),
+                When(in_period & ~refunded & ~upgraded, kind=EntryKind.CANCEL, then=F("forfeited")),
+            )
+        ),
+        refunded=total(case(When(in_period & refunded, kind=EntryKind.CANCEL, then=F("forfeited")))),
+        upgraded=total(case(When(in_period & upgraded, kind=EntryKind.CANCEL, then=F("forfeited")))),
+    )
+    figures["balanced"] = (
+        figures["opening"]
+        + figures["sold"]
+        + figures["claimed"]
+        + figures["adjusted"]
+        - figures["recognised"]
+        - figures["breakage"]
+        - figures["refunded"]
+        - figures["upgraded"]
+        == figures["closing"]
+    )
+    return figures
+
+
+def liability(
+    tenant: Tenant, *, date_from: dt.date, date_to: dt.date, centre_id: int | None = None, plan_id: int | None = None
+) -> Report:
+    """Deferred revenue and outstanding sessions, rolled forward from `date_from` to `date_to`:
+    opening + sold − recognised − breakage − refunded (− carried into upgrades) = closing.
+
+    Packages are attributed to the centre that sold them. Value held on unclaimed claim codes is a
+    liability too (sold, then claimed into packages, expired or refunded): it has its own column.
+    """
+    deferred = Posting.objects.filter(tenant=tenant, account__role=Role.DEFERRED_REVENUE)
+    packages_side = deferred.filter(package_line__isnull=False)
+    codes_side = deferred.filter(package_line__isnull=True, entry__event_type="claim_code")
+    entries = SessionEntry.objects.filter(tenant=tenant)
+    if centre_id:
+        packages_side = packages_side.filter(package__sold_at_id=centre_id)
+        codes_side = codes_side.filter(entry__centre_id=centre_id)
+        entries = entries.filter(package__sold_at_id=centre_id)
+    if plan_id:
+        packages_side = packages_side.filter(package__plan_version__plan_id=plan_id)
+        codes_side = codes_side.filter(
+            entry__event_id__in=ClaimCode.objects.filter(
+                tenant=tenant, order_line__plan_version__plan_id=plan_id
+            ).values("id")
+        )
+        entries = entries.filter(package__plan_version__plan_id=plan_id)
+    packages_money = _money_roll(packages_side, date_from, date_to)
+    codes_money = _money_roll(codes_side, date_from, date_to)
+    zone = reporting_zone(tenant, centre_id)
+    sessions = _session_roll(entries, day_start(date_from, zone), day_start(date_to + dt.timedelta(days=1), zone))
+    rows = []
+    session_key = {"sold", "claimed", "recognised", "breakage", "refunded", "upgraded"}
+    rows.append(
+        {
+            "movement": "Opening balance",
+            "sessions": sessions["opening"],
+            "packages": packages_money["opening"],
+            "codes": codes_money["opening"],
+            "amount": packages_money["opening"] + codes_money["opening"],
+        }
+    )
+    for key, label, _, sign in MONEY_BUCKETS:
+        s = sessions[key] if key in session_key else 0
+        p, c = packages_money[key], codes_money[key]  # claimed: +X on packages, −X on codes, 0 in total
+        rows.append(
+            {
+                "movement": ("+ " if sign > 0 else "− ") + label,
+                "sessions": s,
+                "packages": p,
+                "codes": c,
+                "amount": p + c,
+            }
+        )
+    if sessions["adjusted"]:
+        rows.append(
+            {
+                "movement": "+ Sessions adjusted (goodwill / removed)",
+                "sessions": sessions["adjusted"],
+                "packages": 0,
+                "codes": 0,
+                "amount": 0,
+            }
+        )
+    if packages_money["other"] or codes_money["other"]:
+        rows.append(
+            {
+                "movement": "± Other",
+                "sessions": 0,
+                "packages": packages_money["other"],
+                "codes": codes_money["other"],
+                "amount": packages_money["other"] + codes_money["other"],
+            }
+        )
+    closing = packages_money["closing"] + codes_money["closing"]
+    rows.append(
+        {
+            "movement": "Closing balance",
+            "sessions": sessions["closing"],
+            "packages": packages_money["closing"],
+            "codes": codes_money["closing"],
+            "amount": closing,
+        }
+    )
+    open_codes = ClaimCode.objects.filter(tenant=tenant, status=ClaimStatus.OPEN)
+    notes = [
+        f"Sessions are cut at midnight {zone.key}.",
+        "Sessions are counted once granted: unclaimed codes hold money but no sessions yet.",
+    ]
+    balanced = packages_money["balanced"] and codes_money["balanced"] and sessions["balanced"]
+    if not balanced:  # pragma: no cover - would mean the journal and the session ledger disagree
+        notes.append("THE ROLL-FORWARD DOES NOT BALANCE: run `punchcard reconcile`.")
+    return Report(
+        "liability",
+        "Liability roll-forward (deferred revenue)",
+        [
+            Column("movement", "Movement"),
+            Column("sessions", "Sessions", "int"),
+            Column("packages", "Packages", "money"),
+            Column("codes", "Unclaimed codes", "money"),
+            Column("amount", "Total", "money"),
+        ],
+        rows,
+        filters=applied_filters(date_from=date_from, date_to=date_to, centre_id=centre_id, plan_id=plan_id),
+        notes=notes,
+        extra={
+            "money": packages_money,
+            "codes": codes_money,
+            "sessions": sessions,
+            "closing": closing,
+            "balanced": balanced,
+            "open_codes_now": open_codes.count(),
+        },
+    )
+
+
+def deferred_balance(tenant: Tenant, as_of: dt.date) -> int:
+    """The deferred-revenue account's balance at the end of `as_of` (positive = owed to patients)."""
+    total = Posting.objects.filter(
+        tenant=tenant, account__role=Role.DEFERRED_REVENUE, entry__date__lte=as_of
+    ).aggregate(s=Sum("amount"))["s"]
+    return -(total or 0)
+
+
+@register(
+    "liability",
+    description="Deferred revenue and sessions roll-forward: opening + sold − recognised − breakage − refunded"
+    " = closing",
+    order=40,
+)
+def liability_report(params: Params) -> Report:
+    return liability(params.tenant, **params.span)
