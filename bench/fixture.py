@@ -139,7 +139,7 @@ def build(now: dt.datetime) -> dict:
                 for pl, term, value in zip(plan_lines, allocation, values, strict=True)
             ],
         }
-    key, secret = tenancy.create_api_key(
+    _, secret = tenancy.create_api_key(
         tenant=tenant, actor=ADMIN, name="bench load generator", role=Role.FRONT_DESK, now=now
     )
     return {

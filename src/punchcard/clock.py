@@ -28,7 +28,7 @@ def now() -> dt.datetime:
 
 
 def set_now(instant: dt.datetime | None) -> None:
-    global _frozen
+    global _frozen  # noqa: PLW0603 - the one clock is process state, by design
     if instant is not None and instant.tzinfo is None:
         raise ValueError("the clock needs an aware datetime")
     _frozen = instant.astimezone(dt.UTC) if instant else None

@@ -84,10 +84,13 @@ def test_a_rolled_back_change_delivers_nothing_and_its_listeners_writes_roll_bac
 
     events.on("redemption.created", audit_in_the_transaction, when=events.RECORDED)
     try:
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            with pytest.raises(DomainError), transaction.atomic():
-                clinic.redeem(package, "physio")
-                raise DomainError("the desk changed its mind")
+        with (
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+            pytest.raises(DomainError),
+            transaction.atomic(),
+        ):
+            clinic.redeem(package, "physio")
+            raise DomainError("the desk changed its mind")
     finally:
         events.off("redemption.created", audit_in_the_transaction, when=events.RECORDED)
     assert callbacks == []

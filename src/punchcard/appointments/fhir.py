@@ -31,6 +31,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from fhir.resources.appointment import Appointment as R5Appointment
+from fhir.resources.R4B.appointment import Appointment as R4Appointment
 from pydantic import ValidationError
 
 from punchcard.domain.errors import InvalidInput
@@ -48,9 +50,6 @@ _REFERENCE = re.compile(r"(?:^|/)(Patient|Practitioner|Location)/([^/]+)(?:/_his
 
 
 def _models():
-    from fhir.resources.appointment import Appointment as R5Appointment
-    from fhir.resources.R4B.appointment import Appointment as R4Appointment
-
     return R4Appointment, R5Appointment
 
 

@@ -13,6 +13,7 @@ from punchcard import clock
 from punchcard.domain import validation
 from punchcard.domain.errors import InvalidInput
 from punchcard.domain.roles import Actor, Perm
+from punchcard.packages import services as packages
 from punchcard.tenancy.models import Tenant
 from punchcard.tenancy.services import audit
 
@@ -53,6 +54,10 @@ def apply_package(
     if hold is not None and package_id in (AUTO, hold.package_id):
         return appointment  # already covered
     if hold is not None:
+        if package_id != AUTO:
+            # Two packages change: lock both in id order (the lock order), so two swaps never deadlock.
+            for each in sorted({hold.package_id, package_id}):
+                packages.lock_package(tenant, each)
         release_live_hold(appointment, actor=actor, now=now, reason="another package applied")
     if package_id == AUTO:
         place_best_hold(appointment, actor=actor, now=now, strict=True)

@@ -41,7 +41,9 @@ def refund_package(
     now = now or clock.now()
     package = packages.lock_package(tenant, package_id)
     lines = packages.lines_of(package)
-    ensure_allowed(Action.REFUND, package_selectors.status_of(package, lines, packages.package_today(package, now)))
+    ensure_allowed(
+        Action.REFUND, package_selectors.status_of(package, lines, package_selectors.today_for(package, now))
+    )
     suggested, collected = suggested_refund(package, lines), collected_for(package)
     amount = suggested if amount is None else amount
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= collected:
@@ -78,7 +80,7 @@ def refund_package(
         kind="refund",
         event=("refund", refund.id),
         at=now,
-        date=packages.package_today(package, now),
+        date=package_selectors.today_for(package, now),
         centre=package.sold_at,
         patient=package.holder,
         package=package,

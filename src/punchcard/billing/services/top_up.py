@@ -46,7 +46,9 @@ def top_up_package(
     sessions = validation.whole(sessions, "sessions", low=1, high=packages.MAX_SESSIONS_PER_USE)
     package = packages.lock_package(tenant, package_id)
     lines = packages.lines_of(package)
-    ensure_allowed(Action.TOP_UP, package_selectors.status_of(package, lines, packages.package_today(package, now)))
+    ensure_allowed(
+        Action.TOP_UP, package_selectors.status_of(package, lines, package_selectors.today_for(package, now))
+    )
     line = next((line for line in lines if line.id == line_id), None)
     if line is None:
         raise NotFound(f"package {package.id} has no line {line_id}", field="line_id")
@@ -85,7 +87,9 @@ def apply_top_up(*, order: Order, line: OrderLine, actor: Actor, now: dt.datetim
     deferred value, which re-spreads over the remaining sessions (domain.money.value_of_next)."""
     package = packages.lock_package(order.tenant, line.target_package_id)
     lines = packages.lines_of(package)
-    ensure_allowed(Action.TOP_UP, package_selectors.status_of(package, lines, packages.package_today(package, now)))
+    ensure_allowed(
+        Action.TOP_UP, package_selectors.status_of(package, lines, package_selectors.today_for(package, now))
+    )
     target = packages.line_by_id(lines, line.target_line_id)
     packages.apply_entry(
         target,

@@ -47,7 +47,7 @@ def upgrade_package(
         return replay(existing, what="order", request_hash=digest)
     package = packages.lock_package(tenant, package_id)
     lines = packages.lines_of(package)
-    today = packages.package_today(package, now)
+    today = package_selectors.today_for(package, now)
     ensure_allowed(Action.UPGRADE, package_selectors.status_of(package, lines, today))
     plan = scoped_get(Plan, tenant=tenant, pk=plan_id, field="plan_id")
     version = plan.current

@@ -7,9 +7,6 @@ adjustments), `expiry` (one package's expiry), `sweep` (the nightly expiry of ma
 and transfer). Callers import from here: `from punchcard.packages import services as packages`.
 """
 
-from punchcard.domain import validation
-
-from ..selectors import today_for
 from .closing import cancel_package, close_package, complete_package
 from .corrections import adjust_sessions, void_redemption
 from .expiry import change_expiry
@@ -17,9 +14,6 @@ from .session_ledger import MAX_SESSIONS_PER_USE, apply_entry, checked_sessions,
 from .sharing import add_beneficiary, remove_beneficiary, transfer_package
 from .sweep import SWEEP_BATCH, SWEEPER, expire_due_packages
 from .usage import place_hold, post_hold, redeem_session, release_hold
-
-package_today = today_for  # the name billing and promotions use; one function
-checked_reason = validation.reason  # the name billing uses; one function
 
 __all__ = [
     "MAX_SESSIONS_PER_USE",
@@ -30,7 +24,6 @@ __all__ = [
     "apply_entry",
     "cancel_package",
     "change_expiry",
-    "checked_reason",
     "checked_sessions",
     "close_package",
     "complete_package",
@@ -38,7 +31,6 @@ __all__ = [
     "line_by_id",
     "lines_of",
     "lock_package",
-    "package_today",
     "place_hold",
     "post_hold",
     "redeem_session",

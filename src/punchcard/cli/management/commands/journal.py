@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from contextlib import nullcontext
 
 from punchcard.cli.base import PunchcardCommand
 from punchcard.domain.errors import InvalidInput
@@ -31,14 +32,10 @@ class Command(PunchcardCommand):
         date_from, date_to = _date(options["date_from"], "from"), _date(options["date_to"], "to")
         if date_from > date_to:
             raise InvalidInput("--from is after --to", field="from")
-        out = open(options["output"], "w", encoding="utf-8") if options["output"] else sys.stdout
-        try:
+        with open(options["output"], "w", encoding="utf-8") if options["output"] else nullcontext(sys.stdout) as out:
             if options["format"] == "csv":
                 debits, credits = export_csv(tenant, date_from, date_to, out)
                 summary = f"debits {debits} = credits {credits} (minor units)"
             else:
                 summary = f"{export_beancount(tenant, date_from, date_to, out)} transactions"
-        finally:
-            if out is not sys.stdout:
-                out.close()
         self.stderr.write(f"journal {date_from}..{date_to} for {tenant.slug}: {summary}")
