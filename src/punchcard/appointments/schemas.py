@@ -23,10 +23,10 @@ from punchcard.kernel.schemas import (
     patient_ref,
     ref,
 )
+from punchcard.packages.schemas import HoldOut, RedemptionOut
 
 from .events import STATUS_MAP
 from .models import AppointmentCharge, AppointmentEvent, CommissionCredit
-from .package_schemas import HoldOut, RedemptionOut
 from .selectors import AppointmentView
 
 _ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")

@@ -18,7 +18,7 @@ from punchcard.kernel.auth import caller
 from punchcard.kernel.idempotency import idempotent, key_of
 from punchcard.kernel.pagination import paginate
 from punchcard.kernel.problems import READ, WRITE, errors, problem
-from punchcard.kernel.schemas import Ctx, Id, Page
+from punchcard.kernel.schemas import Ctx, Id, Page, ReasonIn
 
 from . import selectors, services
 from .models import ClaimCode
@@ -29,7 +29,6 @@ from .schemas import (
     ClaimOrderOut,
     CodeFilters,
     OrderSummary,
-    ReasonIn,
     RevokeIn,
     TransferCodeIn,
 )

@@ -110,10 +110,6 @@ class RevokeIn(Input):
     amount: Amount | None = Field(None, description="refund amount; default: all that was paid for the code")
 
 
-class ReasonIn(Input):
-    reason: Reason
-
-
 class CodeFilters(PageParams):
     status: ClaimStatus | None = None
     kind: ClaimKind | None = None
