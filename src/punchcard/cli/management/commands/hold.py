@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from punchcard.cli import format
 from punchcard.cli.base import PunchcardCommand, parse_date
 from punchcard.domain.errors import InvalidInput
 from punchcard.domain.roles import cli_actor
+from punchcard.packages import wording
 from punchcard.packages.services import place_hold
 
 from .redeem import add_use_arguments, balance_lines, resolve_use
@@ -58,7 +58,7 @@ class Command(PunchcardCommand):
         )
         self.stdout.write(
             f"Held {hold.sessions} × {use['service'].name} on package {use['package'].id} for "
-            f"{hold.person.name} on {format.day(tenant, hold.day)} at {hold.centre.name}: "
+            f"{hold.person.name} on {wording.day(tenant, hold.day)} at {hold.centre.name}: "
             f"hold {hold.id}."
         )
         for text in balance_lines(tenant, use["package"]):

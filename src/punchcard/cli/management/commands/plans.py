@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from punchcard.catalogue.models import Plan
-from punchcard.cli import format
 from punchcard.cli.base import PunchcardCommand
 from punchcard.domain.expiry import ExpiryMode
+from punchcard.packages import wording
 
 
 class Command(PunchcardCommand):
@@ -31,7 +31,7 @@ class Command(PunchcardCommand):
             bonus = sum(line.bonus_sessions for line in lines)
             total = sum(line.sessions + line.bonus_sessions for line in lines)
             sessions = f"{total} ({total - bonus} + {bonus} bonus)" if bonus else str(total)
-            price = format.money(tenant, version.price, version.currency)
+            price = wording.money(tenant, version.price, version.currency)
             if version.tax_rate_bp:
                 whole, hundredths = divmod(version.tax_rate_bp, 100)
                 rate = f"{whole}" + (f".{hundredths:02d}".rstrip("0") if hundredths else "")
@@ -52,7 +52,7 @@ class Command(PunchcardCommand):
                 sessions,
                 price,
                 expiry,
-                format.scope_text(version),
+                wording.scope_text(version),
                 ", ".join(sharing) or "—",
             )
         console = self.console()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from punchcard.cli import format
 from punchcard.cli.base import PunchcardCommand, whole
 from punchcard.domain.roles import cli_actor
+from punchcard.packages import wording
 from punchcard.packages.services import post_hold
 
 from .redeem import balance_lines
@@ -20,8 +20,8 @@ class Command(PunchcardCommand):
         redemption = post_hold(tenant=tenant, actor=cli_actor(), hold_id=whole(hold, "hold_id"))
         self.stdout.write(
             f"Hold {redemption.hold_id} posted: redemption {redemption.id}, {redemption.sessions} "
-            f"session(s) on {format.day(tenant, redemption.day)}, value "
-            f"{format.money(tenant, redemption.value)}."
+            f"session(s) on {wording.day(tenant, redemption.day)}, value "
+            f"{wording.money(tenant, redemption.value)}."
         )
         for text in balance_lines(tenant, redemption.package):
             self.stdout.write(text)

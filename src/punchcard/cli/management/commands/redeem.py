@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from punchcard.cli import format
 from punchcard.cli.base import PunchcardCommand, whole
 from punchcard.domain.roles import cli_actor
-from punchcard.packages import selectors
+from punchcard.packages import selectors, wording
 from punchcard.packages.services import redeem_session
 
 
@@ -33,9 +32,9 @@ def resolve_use(command, tenant, *, package, service, centre, person, sessions, 
 
 def balance_lines(tenant, package) -> list[str]:
     summary = selectors.summarize(selectors.get_package(tenant, package.id))
-    expiry = format.expiry_text(tenant, summary)
-    return [f"  {format.line_text(line, expiry)}" for line in summary.lines] + [
-        f"  status {format.status_text(summary)}, {summary.available} available, {summary.held} held"
+    expiry = wording.expiry_text(tenant, summary)
+    return [f"  {wording.line_text(line, expiry)}" for line in summary.lines] + [
+        f"  status {wording.status_text(summary)}, {summary.available} available, {summary.held} held"
     ]
 
 
@@ -82,8 +81,8 @@ class Command(PunchcardCommand):
         grace = " (in grace: the package has expired)" if redemption.in_grace else ""
         self.stdout.write(
             f"Redeemed {redemption.sessions} × {use['service'].name} from package {use['package'].id} for "
-            f"{redemption.person.name} at {redemption.centre.name} on {format.day(tenant, redemption.day)}: "
-            f"redemption {redemption.id}, value {format.money(tenant, redemption.value)}{grace}."
+            f"{redemption.person.name} at {redemption.centre.name} on {wording.day(tenant, redemption.day)}: "
+            f"redemption {redemption.id}, value {wording.money(tenant, redemption.value)}{grace}."
         )
         for text in balance_lines(tenant, use["package"]):
             self.stdout.write(text)

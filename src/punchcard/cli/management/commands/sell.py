@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from punchcard.billing.services import sell_package
 from punchcard.catalogue.models import Plan
-from punchcard.cli import format
 from punchcard.cli.base import PunchcardCommand, parse_date
 from punchcard.domain.errors import NotFound
 from punchcard.domain.roles import cli_actor
-from punchcard.packages import selectors
+from punchcard.packages import selectors, wording
 
 
 class Command(PunchcardCommand):
@@ -57,15 +56,15 @@ class Command(PunchcardCommand):
             idempotency_key=idempotency_key,
         )
         summary = selectors.summarize(package)
-        expiry = format.expiry_text(tenant, summary)
+        expiry = wording.expiry_text(tenant, summary)
         order = package.order_line.order
         self.stdout.write(
             f"Sold {package.plan_version.name} to {buyer.name} ({buyer.external_ref}) at {where.name}: "
-            f"package {package.id}, {summary.granted} sessions, starts {format.day(tenant, package.start_date)}, "
+            f"package {package.id}, {summary.granted} sessions, starts {wording.day(tenant, package.start_date)}, "
             f"{expiry}."
         )
         self.stdout.write(
-            f"Order {order.number}: {format.money(tenant, order.gross)} paid"
+            f"Order {order.number}: {wording.money(tenant, order.gross)} paid"
             + (f" by {method}" if order.gross else "")
             + (f", credited to {credited.name}" if credited else "")
             + "."

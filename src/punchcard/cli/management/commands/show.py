@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from punchcard.billing.services import credit_balance
-from punchcard.cli import format
 from punchcard.cli.base import PunchcardCommand
-from punchcard.packages import selectors
+from punchcard.packages import selectors, wording
 from punchcard.tenancy.models import Patient
 
 
@@ -20,7 +19,7 @@ class Command(PunchcardCommand):
         summaries = selectors.packages_of_patient(tenant, person.id)
         console = self.console()
         console.print(
-            f"{person.name} ({person.external_ref}), credit {format.money(tenant, credit_balance(tenant, person.id))}"
+            f"{person.name} ({person.external_ref}), credit {wording.money(tenant, credit_balance(tenant, person.id))}"
         )
         if not summaries:
             console.print("No packages.")
@@ -29,9 +28,9 @@ class Command(PunchcardCommand):
         shared = []
         for summary in summaries:
             package = summary.package
-            expiry = format.expiry_text(tenant, summary)
+            expiry = wording.expiry_text(tenant, summary)
             holder = "self" if package.holder_id == person.id else f"{package.holder.name} (shared)"
-            status = format.status_text(summary)
+            status = wording.status_text(summary)
             if package.closure and package.closed_reason:
                 status += f": {package.closed_reason}"
             for index, line in enumerate(summary.lines):
@@ -41,7 +40,7 @@ class Command(PunchcardCommand):
                     package.plan_version.name if first else "",
                     holder if first else "",
                     status if first else "",
-                    format.line_text(line, expiry),
+                    wording.line_text(line, expiry),
                     str(line.available),
                     str(line.held),
                 )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from punchcard.cli import format
 from punchcard.cli.base import EXIT_REFUSED, PunchcardCommand, whole
 from punchcard.domain.errors import InvalidInput, NotFound
 from punchcard.domain.roles import Actor
+from punchcard.packages import wording
 from punchcard.packages.services import void_redemption
 from punchcard.tenancy.models import Role, StaffMember
 
@@ -49,7 +49,7 @@ class Command(PunchcardCommand):
         voided = void_redemption(tenant=tenant, actor=actor, redemption_id=redemption_id, reason=reason)
         self.stdout.write(
             f"Voided redemption {voided.id} ({voided.sessions} session(s) of package "
-            f"{voided.package_id}, {format.money(tenant, voided.value)} reversed), approved by "
+            f"{voided.package_id}, {wording.money(tenant, voided.value)} reversed), approved by "
             f"{manager.name}."
         )
         for text in balance_lines(tenant, voided.package):

@@ -1,4 +1,5 @@
-"""Display helpers shared by the commands: money and dates in the tenant's locale, package lines."""
+"""A package in the clinic's words, for every place that shows one (commands, console, portal, email):
+money and dates in the tenant's locale, "Physiotherapy 4 of 10 used, 6 remaining, expires 29 May 2026"."""
 
 from __future__ import annotations
 
