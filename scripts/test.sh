@@ -71,6 +71,16 @@ except Exception as exc:
 EOF
 }
 
+# The browser tests drive Debian's Chromium (never a downloaded browser); install it when missing.
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "installing Debian's chromium for the browser tests (apt-get)"
+    if [[ $(id -u) -eq 0 ]]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi || echo "warning: could not install chromium; the browser tests will fail" >&2
+fi
+
 pg_skipped=""
 if [[ ,$DATABASES, == *,postgres,* ]]; then
     problem=$(pg_problem)

@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_htmx",
     "ninja",  # serves the API docs' own Swagger UI assets: no CDN, works offline
     # Punchcard's apps in layer order (DESIGN "Layers"): each may import only those above it here.
     "punchcard.tenancy",
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "punchcard.claims",
     "punchcard.reports",
     "punchcard.kernel",  # idempotency records
+    "punchcard.console",
     "punchcard.cli",
 ]
 
@@ -43,6 +45,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "punchcard.urls"
@@ -106,7 +109,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
 CSRF_COOKIE_HTTPONLY = False
 SESSION_COOKIE_HTTPONLY = True
 

@@ -1,6 +1,5 @@
 from django.contrib import admin
-from django.http import HttpResponseRedirect
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from punchcard.api.router import api
@@ -14,9 +13,9 @@ def api_not_found(request, rest: str = ""):
 
 
 urlpatterns = [
-    path("", lambda request: HttpResponseRedirect("/api/v1/docs")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     # [\s\S] and \Z: a path with an encoded newline (%0A) is still the API's, answered with a problem.
     re_path(r"^api/v1/(?P<rest>[\s\S]*)\Z", api_not_found),
+    path("", include("punchcard.console.urls")),
 ]

@@ -160,11 +160,14 @@ def appointments(
     tenant: Tenant,
     *,
     patient_id: int | None = None,
+    centre_id: int | None = None,
     status: str | None = None,
     start_from: dt.datetime | None = None,
     start_to: dt.datetime | None = None,
 ):
     qs = Appointment.objects.filter(tenant=tenant).select_related(*_SHOWN)
+    if centre_id is not None:
+        qs = qs.filter(centre_id=centre_id)
     if patient_id is not None:
         qs = qs.filter(Q(patient_id=patient_id) | Q(beneficiary_id=patient_id))
     if status:

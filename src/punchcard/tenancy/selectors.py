@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import models
+from django.db.models import Q
 
 from punchcard.domain.errors import InvalidInput, NotFound
 
@@ -52,3 +53,18 @@ def local_date(instant: dt.datetime, centre: Centre) -> dt.date:
 def start_of_local_day(day: dt.date, centre: Centre) -> dt.datetime:
     """The instant a calendar day begins at the centre."""
     return dt.datetime.combine(day, dt.time.min, tzinfo=centre.zone)
+
+
+def search_patients(tenant: Tenant, text: str, *, limit: int = 20) -> list[Patient]:
+    """Patients whose reference, phone or email starts with the text, or whose name contains it."""
+    text = text.strip()
+    if not text:
+        return []
+    found = Patient.objects.filter(tenant=tenant).filter(
+        Q(external_ref__iexact=text)
+        | Q(external_ref__istartswith=text)
+        | Q(phone__startswith=text)
+        | Q(email__istartswith=text)
+        | Q(name__icontains=text)
+    )
+    return list(found.order_by("name", "id")[:limit])

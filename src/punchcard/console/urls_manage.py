@@ -1,0 +1,3 @@
+"""The manager's, accountant's and admin's pages: approvals, corrections, catalogue, settings, reports."""
+
+urlpatterns = []
