@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from django.template.loader import render_to_string
 from reportlab.lib.pagesizes import A4
@@ -24,16 +25,12 @@ def _money_fn(facts: dict):
     return fmt
 
 
+MONEY_IN_NOTE = re.compile(r"\{money:(-?\d+)\}")
+
+
 def _notes(facts: dict, fmt) -> list[str]:
-    out = []
-    for note in facts["notes"]:
-        if "{money:" in note:
-            head, _, rest = note.partition("{money:")
-            value, _, tail = rest.partition("}")
-            out.append(head + fmt(int(value)) + tail)
-        else:
-            out.append(note)
-    return out
+    """Notes with every `{money:N}` formatted."""
+    return [MONEY_IN_NOTE.sub(lambda m: fmt(int(m.group(1))), note) for note in facts["notes"]]
 
 
 def view_model(receipt: Receipt) -> dict:
