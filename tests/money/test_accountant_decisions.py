@@ -12,6 +12,7 @@ import io
 
 import pytest
 from beancount import loader
+from django.db import connection
 from pypdf import PdfReader
 
 from punchcard.billing import receipts
@@ -295,3 +296,39 @@ def test_an_upgrade_carries_the_advance_paid_on_an_open_top_up_order():
     assert f"package {old.id}: ₹500.00 + ₹50.00 paid on its cancelled top-up orders" in _pdf_text(invoice)
     _bean_check(clinic)
     assert_reconciled()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refund_racing_the_payment_that_completes_a_top_up_ends_one_way_or_the_other(run_concurrently):
+    """Lock order: both take the top-up order before the package. Either the payment lands first (the top-up
+    is granted and the refund covers it) or the refund does (the order is cancelled, the payment refused)."""
+    clinic = Clinic.open(now=local(2026, 3, 1, 10))
+    plan = clinic.plan(
+        "physio-5", price=50000, expiry=NINETY_DAYS, lines=[clinic.line("physio", sessions=5, top_up_price=10000)]
+    )
+    package = clinic.sell(plan)
+    (line,) = PackageLine.objects.filter(package=package)
+    top_up = billing.top_up_package(
+        tenant=clinic.tenant, actor=clinic.front_desk, package_id=package.id, line_id=line.id, sessions=2
+    )
+    _pay(clinic, top_up, "cash", 5000)
+    outcomes = run_concurrently(
+        lambda: billing.record_payment(
+            tenant=clinic.tenant, actor=clinic.front_desk, order_id=top_up.id, method="cash", amount=15000
+        ),
+        lambda: billing.refund_package(tenant=clinic.tenant, actor=clinic.manager, package_id=package.id, reason="x"),
+    )
+    paid, refund = outcomes
+    assert not isinstance(refund, Exception), refund
+    top_up.refresh_from_db()
+    if isinstance(paid, Exception):  # the refund went first: 500.00 sale + the 50.00 advance come back
+        assert getattr(paid, "code", None) == "order_not_open", paid
+        assert top_up.status == OrderStatus.CANCELLED
+        assert (refund.amount, refund.advances_returned) == (55000, 5000)
+    else:  # the payment went first: 7 sessions for 700.00, all unused
+        assert top_up.status == OrderStatus.PAID
+        assert (refund.amount, refund.advances_returned) == (70000, 0)
+    assert money.credit_balance(clinic.tenant, clinic.asha.id) == refund.amount
+    assert trial_balance(clinic.tenant).get(Role.RECEIVABLE, 0) == 0
+    assert_reconciled()
+    connection.close()

@@ -44,6 +44,7 @@ def refund_package(
     now = now or clock.now()
     waiting = lock_waiting_top_ups(tenant, package_id)  # orders before their package (lock order)
     package = packages.lock_package(tenant, package_id)
+    waiting = lock_waiting_top_ups(tenant, package.id, locked=waiting)
     lines = packages.lines_of(package)
     ensure_allowed(
         Action.REFUND, package_selectors.status_of(package, lines, package_selectors.today_for(package, now))

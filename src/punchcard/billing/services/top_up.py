@@ -120,11 +120,16 @@ def apply_top_up(*, order: Order, line: OrderLine, actor: Actor, now: dt.datetim
     )
 
 
-def lock_waiting_top_ups(tenant: Tenant, package_id) -> list[Order]:
+def lock_waiting_top_ups(tenant: Tenant, package_id, *, locked: list[Order] | None = None) -> list[Order]:
     """Lock the package's open top-up orders, in id order, *before* the package (lock order: an order
-    comes before its package, as a payment that activates a top-up takes them)."""
+    comes before its package, as a payment that activates a top-up takes them).
+
+    Called again with `locked` once the package is locked, it adds any top-up order placed in between
+    (placing one takes the package's lock, so none can appear after that)."""
     waiting = top_up_orders_waiting(package_id).filter(tenant=tenant, status=OrderStatus.OPEN)
-    return list(waiting.select_for_update(no_key=True, of=("self",)).order_by("id"))
+    if locked:
+        waiting = waiting.exclude(pk__in=[order.pk for order in locked])
+    return (locked or []) + list(waiting.select_for_update(no_key=True, of=("self",)).order_by("id"))
 
 
 def cancel_waiting_top_ups(orders: list[Order], *, actor: Actor, reason: str, now: dt.datetime) -> int:

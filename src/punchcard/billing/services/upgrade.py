@@ -50,6 +50,7 @@ def upgrade_package(
         return replay(existing, what="order", request_hash=digest)
     waiting = lock_waiting_top_ups(tenant, package_id)  # orders before their package (lock order)
     package = packages.lock_package(tenant, package_id)
+    waiting = lock_waiting_top_ups(tenant, package.id, locked=waiting)
     lines = packages.lines_of(package)
     today = package_selectors.today_for(package, now)
     ensure_allowed(Action.UPGRADE, package_selectors.status_of(package, lines, today))
