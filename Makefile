@@ -5,6 +5,7 @@
 #   make check        lint (ruff), format check and the layer contracts (import-linter); part of `make test`
 #   make lock         recompile requirements/*.txt (fully pinned, with hashes) from requirements/*.in
 #   make bench        benchmarks (bench-quick: a short run)
+#   make fonts        install the receipt PDFs' fonts when missing (apt-get; part of `make run` and `make test`)
 #   make clean        remove the virtualenv and build/test leftovers (never the data dir)
 #
 # Variables (set on the command line or in the environment):
@@ -27,7 +28,7 @@ VENV := .venv
 export PUNCHCARD_DATA PYTEST_ARGS
 export PUNCHCARD_TEST_DATABASES := $(DBS)
 
-.PHONY: venv run test check lock bench bench-quick clean
+.PHONY: venv fonts run test check lock bench bench-quick clean
 
 # --- virtualenv -----------------------------------------------------------------------------
 # A stamp per requirements set: pip only runs again when a requirements file or pyproject.toml
@@ -45,8 +46,12 @@ $(VENV)/.installed-%:
 	$(VENV)/bin/pip install --quiet -e . --no-deps
 	@touch $@
 
+# The fonts receipt PDFs embed (Debian's fonts-dejavu-core and fonts-noto-core), installed when missing.
+fonts:
+	@scripts/fonts.sh
+
 # --- run ------------------------------------------------------------------------------------
-run: venv
+run: venv fonts
 	@mkdir -p "$(PUNCHCARD_DATA)"
 	$(VENV)/bin/punchcard migrate
 	$(VENV)/bin/punchcard demo --if-empty
@@ -60,7 +65,7 @@ run: venv
 	exec $(VENV)/bin/gunicorn punchcard.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
 # --- tests and benchmarks -------------------------------------------------------------------
-test: check
+test: check fonts
 	scripts/test.sh
 
 check: $(VENV)/.installed-test

@@ -242,7 +242,12 @@ def test_revoke_refunds_or_forfeits_reissue_replaces_and_unclaimed_codes_expire_
         tenant=clinic.tenant, actor=clinic.manager, code_id=refunded.id, reason="not needed", amount=500000
     )
     assert money.credit_balance(clinic.tenant, acme.id) == 500000
-    assert balance(clinic.tenant, Role.REFUND_ADJUSTMENTS) == 500000 - net
+    # A credit note: each code is 8,000.00 with 18 % included, net 6,779.66, tax 1,220.34. Refunding 5,000.00
+    # reverses its tax, 5,000 × 1,220.34 / 8,000 = 762.71 (half up); the 3,000.00 kept is 2,542.37 net of
+    # income (5,000.00 − 6,779.66 − 762.71 = −2,542.37) and 457.63 of tax still owed.
+    assert (net, made.codes[0].code.gross) == (677966, 800000)
+    assert balance(clinic.tenant, Role.REFUND_ADJUSTMENTS) == 500000 - net - 76271 == -254237
+    assert -balance(clinic.tenant, Role.TAX_PAYABLE) == 4 * 122034 - 76271
     claims.revoke_claim_code(
         tenant=clinic.tenant, actor=clinic.manager, code_id=forfeited.id, reason="leaked", refund=False
     )

@@ -49,7 +49,7 @@ def test_a_visit_receipt_shows_4_of_10_used_6_remaining(clinic):
     text = pdf_text(receipts.render_pdf(fourth))
     assert "Physiotherapy: 4 of 10 used, 6 remaining" in text
     assert "Visit receipt No. 000001" in text and "valid until 2026-05-29" in text
-    assert "Tax" in text and "INR 0.00" in text
+    assert "Tax" in text and "₹0.00" in text
     html = receipts.render_html(fourth)
     assert "Physiotherapy: 4 of 10 used, 6 remaining" in html and "₹0.00" in html
 
@@ -103,13 +103,13 @@ def test_a_sale_invoice_shows_the_discount_the_tax_and_the_new_balance(clinic):
         "Tax invoice No. 000001",
         "Physiotherapy Recovery Pack",
         "Promotion: Spring 10% off",
-        "discount INR 944.00",
+        "discount ₹944.00",
         "Tax 18% included",
-        "INR 1,296.00",
-        "INR 8,496.00",
-        "INR 7,200.00",
-        "Paid: INR 8,496.00 by Card (POS 17)",
-        "Amount due: INR 0.00",
+        "₹1,296.00",
+        "₹8,496.00",
+        "₹7,200.00",
+        "Paid: ₹8,496.00 by Card (POS 17)",
+        "Amount due: ₹0.00",
         "Physiotherapy: 0 of 10 used, 10 remaining",
         "Doctor consultation: 0 of 2 used, 2 remaining",
     ]:
@@ -135,7 +135,7 @@ def test_a_refund_receipt_and_gap_free_numbers_per_tenant(clinic):
     )
     receipt = _issue(clinic, "refund", refund.id)
     text = pdf_text(receipts.render_pdf(receipt))
-    assert "Refund receipt No. 000001" in text and "INR 400.00" in text  # SPEC §15 example 3
+    assert "Refund receipt No. 000001" in text and "₹400.00" in text  # SPEC §15 example 3
     assert "Chiropractic adjustment: 2 of 6 used, 0 remaining (4 no longer usable)" in text
     assert "Reason: moving city" in text
 
@@ -174,7 +174,7 @@ def test_the_invoice_for_a_bulk_order_lists_its_codes_by_hint_only(clinic):
     )
     text = pdf_text(receipts.render_pdf(_issue(clinic, "sale", made.order.id)))
     for issued in made.codes:
-        assert f"Physiotherapy 10 - bulk order claim code ...{issued.code.hint}" in text
+        assert f"Physiotherapy 10 — bulk order claim code …{issued.code.hint}" in text
         assert issued.plaintext not in text and issued.display not in text
-    assert "Customer: Acme Ltd (ACME)" in text and "INR 24,000.00" in text
+    assert "Customer: Acme Ltd (ACME)" in text and "₹24,000.00" in text
     assert_reconciled(clinic.tenant)

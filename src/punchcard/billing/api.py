@@ -127,6 +127,8 @@ def _refund_out(refund, ctx: Ctx) -> RefundOut:
         suggested=ctx.money(refund.suggested),
         amount=ctx.money(refund.amount),
         deferred_cleared=ctx.money(refund.deferred_cleared),
+        tax_credited=ctx.money(refund.tax_credited),
+        advances_returned=ctx.money(refund.advances_returned),
         reason=refund.reason,
         created_at=refund.created_at,
         created_by=refund.created_by,
@@ -140,6 +142,7 @@ def get_package_money(request, package_id: Id):
     package = package_selectors.package_detail(p.tenant, package_id)
     money = selectors.package_money(package)
     ctx = Ctx(p)
+    collected = selectors.collected_money(package)
     return PackageMoneyOut(
         package_id=package.id,
         sold=ctx.money(money.sold),
@@ -148,7 +151,8 @@ def get_package_money(request, package_id: Id):
         refunded=ctx.money(money.refunded),
         upgraded=ctx.money(money.upgraded),
         deferred=ctx.money(money.deferred),
-        collected=ctx.money(selectors.collected_for(package)),
+        collected=ctx.money(collected.total),
+        advances=ctx.money(collected.advances),
         suggested_refund=ctx.money(selectors.suggested_refund(package)),
     )
 

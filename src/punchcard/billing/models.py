@@ -110,6 +110,8 @@ class Refund(models.Model):
     suggested = models.BigIntegerField()
     amount = models.BigIntegerField()
     deferred_cleared = models.BigIntegerField()
+    tax_credited = models.BigIntegerField(default=0)  # the credit note's tax: no longer owed on the refunded part
+    advances_returned = models.BigIntegerField(default=0)  # paid on open top-up orders, cancelled by the refund
     reason = models.TextField()
     created_at = models.DateTimeField()
     created_by = models.CharField(max_length=200)

@@ -158,8 +158,8 @@ class PaymentResultOut(Schema):
 class RefundIn(Input):
     amount: Amount | None = Field(
         None,
-        description="minor units, 0 to what was collected; default: the suggestion "
-        "(price paid ÷ sessions × sessions remaining)",
+        description="minor units, from what was paid on open top-up orders (0 if none) to what was collected; "
+        "default: the suggestion (price paid ÷ sessions × sessions remaining, plus those top-up payments)",
     )
     reason: Reason
 
@@ -171,6 +171,8 @@ class RefundOut(Schema):
     suggested: Money
     amount: Money = Field(description="credited to the patient's account (pay it out with a credit payout)")
     deferred_cleared: Money
+    tax_credited: Money = Field(description="the credit note's tax: tax on the refunded part, no longer owed")
+    advances_returned: Money = Field(description="paid on the package's open top-up orders, which the refund cancels")
     reason: str
     created_at: dt.datetime
     created_by: str
@@ -213,5 +215,9 @@ class PackageMoneyOut(Schema):
     refunded: Money
     upgraded: Money
     deferred: Money
-    collected: Money = Field(description="what the patient paid for it (sale and top-ups), tax included")
+    collected: Money = Field(
+        description="what the patient paid for it, tax included: sale, top-ups and upgrade credit, and any "
+        "payment on its top-up orders not yet activated"
+    )
+    advances: Money = Field(description="the part of collected paid on top-up orders not yet activated")
     suggested_refund: Money

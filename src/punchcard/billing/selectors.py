@@ -26,13 +26,38 @@ def credit_balance(tenant: Tenant, patient_id: int) -> int:
     return -(total or 0)
 
 
-def collected_for(package: Package) -> int:
-    """What the patient has paid for this package (its sale, top-ups, and any upgrade credit).
+@dataclass(frozen=True)
+class Collected:
+    """What the patient has paid for one package, tax included (README, "Money: the accountant's decisions").
 
-    Only activated orders count (paid, or pay-later in proportion to what was paid): money on a top-up
-    order that is still open belongs to that order, not yet to the package.
+    `activated`: the package's sale, its paid top-ups and any upgrade credit (lines of paid orders, or of
+    pay-later orders in proportion to what was paid), with `tax` the tax in it. `advances`: money paid on
+    its top-up orders not activated yet (still open, or cancelled when the package was refunded or
+    upgraded): paid against the package, it is collected for it, but bought no sessions and no tax yet.
     """
-    collected = 0
+
+    activated: int = 0
+    tax: int = 0
+    advances: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.activated + self.advances
+
+    def tax_in(self, amount: int) -> int:
+        """The tax inside `amount` of the activated money, at the package's own ratio (half up)."""
+        return div_round_half_up(amount * self.tax, self.activated) if self.activated else 0
+
+
+def top_up_orders_waiting(package_id: int) -> QuerySet[Order]:
+    """The package's top-up orders that are not activated: their payments are advances."""
+    return Order.objects.filter(lines__kind=OrderLineKind.TOP_UP, lines__target_package_id=package_id).filter(
+        Q(status=OrderStatus.OPEN) | Q(status=OrderStatus.CANCELLED, paid__gt=0)
+    )
+
+
+def collected_money(package: Package) -> Collected:
+    activated = tax = 0
     lines = OrderLine.objects.filter(
         Q(pk=package.order_line_id) | Q(kind=OrderLineKind.TOP_UP, target_package=package),
         order__status__in=[OrderStatus.PAID, OrderStatus.PAY_LATER],
@@ -40,19 +65,52 @@ def collected_for(package: Package) -> int:
     for line in lines.select_related("order"):
         order = line.order
         settled = order.paid + order.credit_applied
-        collected += line.gross if settled >= order.gross else line.gross * settled // order.gross
-    return collected
+        if settled >= order.gross:
+            activated, tax = activated + line.gross, tax + line.tax
+        else:
+            activated += line.gross * settled // order.gross
+            tax += line.tax * settled // order.gross
+    advances = top_up_orders_waiting(package.id).aggregate(s=Sum("paid"))["s"] or 0
+    return Collected(activated=activated, tax=tax, advances=advances)
+
+
+def collected_for(package: Package) -> int:
+    """What the patient has paid for this package: its sale, top-ups (paid or still open) and upgrade credit."""
+    return collected_money(package).total
+
+
+@dataclass(frozen=True)
+class SoldTax:
+    """The net and tax of what was sold for a package (its sale and activated top-ups)."""
+
+    net: int = 0
+    tax: int = 0
+
+    def tax_on(self, net_amount: int) -> int:
+        """The tax that went with `net_amount` of the package's value, at its own ratio (half up)."""
+        return div_round_half_up(net_amount * self.tax, self.net) if self.net else 0
+
+
+def sold_tax(package: Package) -> SoldTax:
+    lines = OrderLine.objects.filter(
+        Q(pk=package.order_line_id) | Q(kind=OrderLineKind.TOP_UP, target_package=package),
+        order__status__in=[OrderStatus.PAID, OrderStatus.PAY_LATER],
+    )
+    totals = lines.aggregate(net=Sum("net"), tax=Sum("tax"))
+    return SoldTax(net=totals["net"] or 0, tax=totals["tax"] or 0)
 
 
 def suggested_refund(package: Package, lines: list[PackageLine] | None = None) -> int:
-    """Price paid ÷ total sessions × remaining sessions, to the minor unit (SPEC §8.2).
+    """Price paid ÷ total sessions × remaining sessions, to the minor unit (SPEC §8.2), plus in full what
+    was paid on top-up orders not activated (they bought no sessions yet).
 
     $600 for 6 sessions with 2 used → $400.
     """
     lines = list(package.lines.all()) if lines is None else lines
     granted = sum(line.granted for line in lines)
     remaining = sum(line.remaining for line in lines)
-    return div_round_half_up(collected_for(package) * remaining, granted) if granted else 0
+    collected = collected_money(package)
+    return (div_round_half_up(collected.activated * remaining, granted) if granted else 0) + collected.advances
 
 
 # Which journal entry kinds move deferred revenue, and what the movement means.

@@ -46,7 +46,9 @@ CODES: dict[str, str] = {
     "not_transferable": "The package is not transferable.",
     "adjustment_too_large": "The adjustment would make available sessions negative.",
     # money
-    "refund_out_of_range": "A refund must be between 0 and the amount collected.",
+    "refund_out_of_range": (
+        "A refund must be between what was paid on open top-up orders (0 if none) and the amount collected."
+    ),
     "not_refundable": "The package cannot be refunded in its status.",
     "upgrade_not_larger": "An upgrade must be to a plan with more sessions and a higher price.",
     "topup_not_allowed": "The package cannot be topped up in its status or the plan has no top-up price.",

@@ -95,11 +95,20 @@ def breakage(*, value_by_line: dict[object, int]) -> list[Posting]:
     return balanced(postings + [Posting(Role.BREAKAGE_REVENUE, -sum(value_by_line.values()))])
 
 
-def refund_to_credit(*, amount: int, value_by_line: dict[object, int]) -> list[Posting]:
-    """The remaining deferred value is cleared; the refund becomes credit; any gap is an adjustment."""
+def refund_to_credit(
+    *, amount: int, value_by_line: dict[object, int], tax: int = 0, advances: int = 0
+) -> list[Posting]:
+    """A refund to the patient's credit: the remaining deferred value is cleared; `tax` is the credit note's
+    tax (the refunded part's tax, no longer owed); `advances` were paid on orders never activated (they sit
+    in receivable as a credit); the refund becomes credit; any gap is a refund adjustment."""
     cleared = sum(value_by_line.values())
     postings = [Posting(Role.DEFERRED_REVENUE, v, line) for line, v in value_by_line.items()]
-    postings += [Posting(Role.PATIENT_CREDIT, -amount), Posting(Role.REFUND_ADJUSTMENTS, amount - cleared)]
+    postings += [
+        Posting(Role.TAX_PAYABLE, tax),
+        Posting(Role.RECEIVABLE, advances),
+        Posting(Role.PATIENT_CREDIT, -amount),
+        Posting(Role.REFUND_ADJUSTMENTS, amount - cleared - tax - advances),
+    ]
     return balanced(postings)
 
 
@@ -107,11 +116,12 @@ def credit_paid_out(*, method: str, amount: int) -> list[Posting]:
     return balanced([Posting(Role.PATIENT_CREDIT, amount), Posting(PAYMENT_METHOD_ROLE[method], -amount)])
 
 
-def upgrade_credit(*, value_by_line: dict[object, int]) -> list[Posting]:
-    """The old package's remaining deferred value pays part of the new order."""
+def upgrade_credit(*, value_by_line: dict[object, int], tax: int = 0) -> list[Posting]:
+    """The old package's remaining value pays part of the new order, gross: its deferred value plus the tax
+    on it, which a credit note reverses (the new order's sale charges tax on the whole new price)."""
     cleared = sum(value_by_line.values())
     postings = [Posting(Role.DEFERRED_REVENUE, v, line) for line, v in value_by_line.items()]
-    return balanced(postings + [Posting(Role.RECEIVABLE, -cleared)])
+    return balanced(postings + [Posting(Role.TAX_PAYABLE, tax), Posting(Role.RECEIVABLE, -(cleared + tax))])
 
 
 def fee_charge(*, amount: int) -> list[Posting]:

@@ -6,6 +6,8 @@ from collections import defaultdict
 
 from django.db.models import Max, Sum
 
+from punchcard.domain.posting import Role
+from punchcard.ledger.models import JournalEntry, Posting
 from punchcard.packages.models import EntryKind, Package, PackageLine, Redemption, SessionEntry
 from punchcard.tenancy.models import Tenant
 from punchcard.tenancy.selectors import local_date, scoped_get
@@ -161,8 +163,33 @@ def _sale_facts(tenant: Tenant, order_id) -> dict:
         },
         "payments": payments,
         "packages": packages,
-        "notes": [f"Status: {order.get_status_display()}"],
+        "notes": [f"Status: {order.get_status_display()}", *_upgrade_credit_notes(order)],
     }
+
+
+def _upgrade_credit_notes(order: Order) -> list[str]:
+    """An upgrade order's credit, as the journal booked it: the old package's deferred value, the tax on it
+    reversed (a credit note) and any advances paid on its cancelled top-up orders."""
+    line = next((line for line in order.lines.all() if line.kind == OrderLineKind.UPGRADE), None)
+    if line is None or not order.credit_applied:
+        return []
+    entry = JournalEntry.objects.filter(
+        tenant_id=order.tenant_id, kind="upgrade_credit", event_type="order", event_id=order.id
+    ).first()
+    by_role = dict(
+        Posting.objects.filter(entry=entry)
+        .values("account__role")
+        .annotate(s=Sum("amount"))
+        .values_list("account__role", "s")
+    )
+    value, tax = by_role.get(Role.DEFERRED_REVENUE, 0), by_role.get(Role.TAX_PAYABLE, 0)
+    advances = order.credit_applied - value - tax
+    text = f"Credit for the unused part of package {line.target_package_id}: {{money:{value}}}"
+    if tax:
+        text += f" + tax {{money:{tax}}} reversed by a credit note"
+    if advances:
+        text += f" + {{money:{advances}}} paid on its cancelled top-up orders"
+    return [text]
 
 
 def _redemption_facts(tenant: Tenant, redemption_id) -> dict:
@@ -236,36 +263,64 @@ def _refund_facts(tenant: Tenant, refund_id) -> dict:
         tenant=tenant,
         pk=refund_id,
         field="subject_id",
-        queryset=Refund.objects.select_related("package__plan_version", "package__sold_at", "patient"),
+        queryset=Refund.objects.select_related(
+            "package__plan_version", "package__sold_at", "package__order_line__order", "patient"
+        ),
     )
     package = refund.package
+    version = package.plan_version
     last = SessionEntry.objects.filter(package=package, kind=EntryKind.CANCEL).aggregate(m=Max("id"))["m"]
-    return {
-        "version": FACTS_VERSION,
-        "kind": ReceiptKind.REFUND,
-        "title": TITLES[ReceiptKind.REFUND],
-        "subject_id": refund.id,
-        "reference": f"Refund of package {package.id}",
-        "date": local_date(refund.created_at, package.sold_at).isoformat(),
-        **_party(tenant, package.sold_at, refund.patient),
-        "items": [
+    tax, advances = refund.tax_credited, refund.advances_returned
+    credited = refund.amount - advances  # the part of the refund that is a credit note of the sale
+    rate = _rate(version.tax_rate_bp, version.tax_inclusive) if version.tax_rate_bp else None
+    items = [
+        {
+            "description": f"Refund of {version.name} (package {package.id}) to account credit",
+            "quantity": 1,
+            "list_total": 0,
+            "discount": 0,
+            "promotions": [],
+            "net": credited - tax,
+            "tax": tax,
+            "gross": credited,
+            "tax_rate": rate if tax else None,
+        }
+    ]
+    if advances:
+        items.append(
             {
-                "description": f"Refund of {package.plan_version.name} (package {package.id}) to account credit",
+                "description": "Paid on top-up orders cancelled with the package, returned",
                 "quantity": 1,
                 "list_total": 0,
                 "discount": 0,
                 "promotions": [],
-                "net": refund.amount,
+                "net": advances,
                 "tax": 0,
-                "gross": refund.amount,
+                "gross": advances,
                 "tax_rate": None,
             }
-        ],
-        "tax_lines": [{"label": "Tax", "amount": 0}],
+        )
+    notes = [f"Reason: {refund.reason}", f"Suggested refund: {{money:{refund.suggested}}}"]
+    if tax:
+        order = package.order_line.order if package.order_line_id else None
+        notes.append(
+            f"Credit note{f' for order {order.number}' if order else ''}: tax of {{money:{tax}}} "
+            "on the refunded part is reversed"
+        )
+    return {
+        "version": FACTS_VERSION,
+        "kind": ReceiptKind.REFUND,
+        "title": "Refund receipt and credit note" if tax else TITLES[ReceiptKind.REFUND],
+        "subject_id": refund.id,
+        "reference": f"Refund of package {package.id}",
+        "date": local_date(refund.created_at, package.sold_at).isoformat(),
+        **_party(tenant, package.sold_at, refund.patient),
+        "items": items,
+        "tax_lines": [{"label": f"Tax {rate} credited" if tax else "Tax", "amount": tax}],
         "totals": {
             "discount": 0,
-            "net": refund.amount,
-            "tax": 0,
+            "net": refund.amount - tax,
+            "tax": tax,
             "gross": refund.amount,
             "credit_applied": 0,
             "paid": 0,
@@ -273,5 +328,5 @@ def _refund_facts(tenant: Tenant, refund_id) -> dict:
         },
         "payments": [{"method": "Account credit", "amount": refund.amount, "reference": "", "date": None}],
         "packages": [_package_facts(package, last)],
-        "notes": [f"Reason: {refund.reason}", f"Suggested refund: {{money:{refund.suggested}}}"],
+        "notes": notes,
     }

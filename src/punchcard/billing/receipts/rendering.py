@@ -3,47 +3,40 @@
 from __future__ import annotations
 
 import io
+import re
 
 from django.template.loader import render_to_string
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
-from punchcard.domain.money import currency_exponent, format_money
+from punchcard.domain.money import format_money
 
 from ..models import Receipt, ReceiptKind
+from . import fonts
 
 
-def _money_fn(facts: dict, *, plain: bool):
+def _money_fn(facts: dict):
     currency, locale = facts["currency"], facts["locale"]
-    exponent = currency_exponent(currency)
 
     def fmt(amount: int) -> str:
-        if plain:  # PDF core fonts have no ₹: the ISO code is unambiguous everywhere
-            text = format_money(amount, currency, locale)
-            digits = "".join(ch for ch in text if ch.isdigit() or ch in ",.-")
-            return f"{currency} {digits}" if exponent or digits else f"{currency} {amount}"
         return format_money(amount, currency, locale)
 
     return fmt
 
 
+MONEY_IN_NOTE = re.compile(r"\{money:(-?\d+)\}")
+
+
 def _notes(facts: dict, fmt) -> list[str]:
-    out = []
-    for note in facts["notes"]:
-        if "{money:" in note:
-            head, _, rest = note.partition("{money:")
-            value, _, tail = rest.partition("}")
-            out.append(head + fmt(int(value)) + tail)
-        else:
-            out.append(note)
-    return out
+    """Notes with every `{money:N}` formatted."""
+    return [MONEY_IN_NOTE.sub(lambda m: fmt(int(m.group(1))), note) for note in facts["notes"]]
 
 
-def view_model(receipt: Receipt, *, plain: bool = False) -> dict:
-    """The stored facts with every amount formatted, for the template and the PDF."""
+def view_model(receipt: Receipt) -> dict:
+    """The stored facts with every amount formatted (Babel, the tenant's locale), for the template and the PDF."""
     facts = receipt.facts
-    fmt = _money_fn(facts, plain=plain)
+    fmt = _money_fn(facts)
     items = [
         {
             **item,
@@ -74,11 +67,12 @@ def render_html(receipt: Receipt) -> str:
 
 
 def render_pdf(receipt: Receipt) -> bytes:
-    """An A4 PDF of the same facts (reportlab; core Helvetica, invariant mode: same bytes every time)."""
-    vm = view_model(receipt, plain=True)
+    """An A4 PDF of the same facts (reportlab, invariant mode: same bytes every time), in Unicode fonts
+    embedded as subsets (`fonts`): names and amounts print as the HTML receipt shows them."""
+    vm = view_model(receipt)
     facts = vm["facts"]
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1, pageCompression=0)
+    pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1, pageCompression=0, initialFontName=fonts.primary())
     pdf.setTitle(f"{facts['title']} {vm['number_display']}")
     pdf.setAuthor(facts["tenant"])
     pdf.setCreator("Punchcard")
@@ -87,12 +81,14 @@ def render_pdf(receipt: Receipt) -> bytes:
     y = height - 20 * mm
 
     def text(value: str, *, x=left, size=10, bold=False, align="left"):
-        pdf.setFont("Helvetica-Bold" if bold else "Helvetica", size)
-        value = _latin1(value)
+        parts = fonts.runs(value, bold=bold)
         if align == "right":
-            pdf.drawRightString(x, y, value)
-        else:
-            pdf.drawString(x, y, value)
+            x -= fonts.width(parts, size)
+        line = pdf.beginText(x, y)  # one text object: its runs read back as one line of text
+        for name, part in parts:
+            line.setFont(name, size)
+            line.textOut(part)
+        pdf.drawText(line)
 
     def down(step=5.5):
         nonlocal y
@@ -160,8 +156,3 @@ def render_pdf(receipt: Receipt) -> bytes:
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
-
-
-def _latin1(value: str) -> str:
-    """Core PDF fonts are Latin-1: anything else is shown as '?' rather than a missing glyph box."""
-    return value.replace("—", "-").replace("…", "...").replace("×", "x").encode("latin-1", "replace").decode("latin-1")

@@ -21,7 +21,8 @@ from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 
 from ..models import CreditPayout, PaymentMethod, Refund
-from ..selectors import collected_for, credit_balance, suggested_refund
+from ..selectors import collected_money, credit_balance, suggested_refund
+from .top_up import cancel_waiting_top_ups, lock_waiting_top_ups
 
 
 @transaction.atomic
@@ -34,27 +35,35 @@ def refund_package(
     amount: int | None = None,
     now: dt.datetime | None = None,
 ) -> Refund:
-    """Refund a package to the patient's credit: any amount from 0 to what was collected (default: the
-    suggestion). The package is cancelled (refunded); its remaining deferred value is cleared and any
-    difference from the refund is a refund adjustment."""
+    """Refund a package to the patient's credit: any amount from what was paid on its open top-up orders
+    (0 if none) to what was collected (default: the suggestion). The package is cancelled (refunded) and its
+    open top-up orders with it; its remaining deferred value is cleared; the refund is first the advances
+    paid on those orders, the rest a credit note of the package's sale (the tax in it is no longer owed);
+    any difference from the deferred value cleared is a refund adjustment (README, "Money")."""
     actor.require(Perm.REFUND)
     now = now or clock.now()
+    waiting = lock_waiting_top_ups(tenant, package_id)  # orders before their package (lock order)
     package = packages.lock_package(tenant, package_id)
+    waiting = lock_waiting_top_ups(tenant, package.id, locked=waiting)
     lines = packages.lines_of(package)
     ensure_allowed(
         Action.REFUND, package_selectors.status_of(package, lines, package_selectors.today_for(package, now))
     )
-    suggested, collected = suggested_refund(package, lines), collected_for(package)
+    suggested, collected = suggested_refund(package, lines), collected_money(package)
     amount = suggested if amount is None else amount
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= collected:
+    if isinstance(amount, bool) or not isinstance(amount, int) or not collected.advances <= amount <= collected.total:
+        floor = f"the {collected.advances} paid on open top-up orders" if collected.advances else "0"
         raise InvalidInput(
-            f"a refund must be between 0 and the {collected} collected",
+            f"a refund must be between {floor} and the {collected.total} collected",
             code="refund_out_of_range",
             field="amount",
-            collected=collected,
+            collected=collected.total,
+            minimum=collected.advances,
             suggested=suggested,
         )
     reason = validation.reason(reason)
+    tax = collected.tax_in(amount - collected.advances)
+    advances = cancel_waiting_top_ups(waiting, actor=actor, reason=f"package {package.id} refunded", now=now)
     package, cleared = packages.close_package(
         tenant=tenant,
         actor=actor,
@@ -71,6 +80,8 @@ def refund_package(
         suggested=suggested,
         amount=amount,
         deferred_cleared=sum(cleared.values()),
+        tax_credited=tax,
+        advances_returned=advances,
         reason=reason,
         created_at=now,
         created_by=actor.label,
@@ -85,7 +96,12 @@ def refund_package(
         patient=package.holder,
         package=package,
         memo=f"refund of package {package.id} to credit: {reason}",
-        postings=posting.refund_to_credit(amount=amount, value_by_line={k: v for k, v in cleared.items() if v}),
+        postings=posting.refund_to_credit(
+            amount=amount,
+            value_by_line={k: v for k, v in cleared.items() if v},
+            tax=tax,
+            advances=advances,
+        ),
     )
     audit(
         tenant=tenant,
@@ -94,7 +110,13 @@ def refund_package(
         subject=package,
         reason=reason,
         now=now,
-        data={"amount": amount, "suggested": suggested, "collected": collected},
+        data={
+            "amount": amount,
+            "suggested": suggested,
+            "collected": collected.total,
+            "tax_credited": tax,
+            "advances_returned": advances,
+        },
     )
     return refund
 

@@ -1,4 +1,9 @@
-"""Top-ups (SPEC §8.4): more sessions of a package line, sold by an order and granted when it is paid."""
+"""Top-ups (SPEC §8.4): more sessions of a package line, sold by an order and granted when it is paid.
+
+Money paid on a top-up order before it is paid in full is an advance collected for the package
+(`selectors.Collected`): no sessions and no tax yet. A refund or an upgrade of the package cancels its
+waiting top-up orders and carries their advances along (`lock_waiting_top_ups`, `cancel_waiting_top_ups`).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from punchcard.tenancy.selectors import local_date
 from punchcard.tenancy.services import audit
 
 from ..models import Order, OrderLine, OrderLineKind, OrderStatus
+from ..selectors import top_up_orders_waiting
 from .activation import activate_order
 from .orders import single_line_order
 
@@ -112,3 +118,33 @@ def apply_top_up(*, order: Order, line: OrderLine, actor: Actor, now: dt.datetim
         memo=f"top-up of {line.sessions} × {target.label} on order {order.number}",
         postings=posting.sale(gross=line.gross, tax=line.tax, deferred_by_line={target: line.net}),
     )
+
+
+def lock_waiting_top_ups(tenant: Tenant, package_id, *, locked: list[Order] | None = None) -> list[Order]:
+    """Lock the package's open top-up orders, in id order, *before* the package (lock order: an order
+    comes before its package, as a payment that activates a top-up takes them).
+
+    Called again with `locked` once the package is locked, it adds any top-up order placed in between
+    (placing one takes the package's lock, so none can appear after that)."""
+    waiting = top_up_orders_waiting(package_id).filter(tenant=tenant, status=OrderStatus.OPEN)
+    if locked:
+        waiting = waiting.exclude(pk__in=[order.pk for order in locked])
+    return (locked or []) + list(waiting.select_for_update(no_key=True, of=("self",)).order_by("id"))
+
+
+def cancel_waiting_top_ups(orders: list[Order], *, actor: Actor, reason: str, now: dt.datetime) -> int:
+    """Cancel the package's open top-up orders (it is closing); returns the advances paid on them, which
+    the caller carries into the refund or the upgrade credit."""
+    for order in orders:
+        Order.objects.filter(pk=order.pk).update(status=OrderStatus.CANCELLED)
+        order.status = OrderStatus.CANCELLED
+        audit(
+            tenant=order.tenant,
+            actor=actor,
+            action="order.cancel",
+            subject=order,
+            reason=reason,
+            now=now,
+            data={"advance": order.paid},
+        )
+    return sum(order.paid for order in orders)

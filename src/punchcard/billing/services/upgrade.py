@@ -22,8 +22,10 @@ from punchcard.tenancy.models import Tenant
 from punchcard.tenancy.selectors import scoped_get
 
 from ..models import Order, OrderLine, OrderLineKind, OrderStatus
+from ..selectors import collected_money, sold_tax
 from .activation import activate_order, activate_package
 from .orders import single_line_order
+from .top_up import cancel_waiting_top_ups, lock_waiting_top_ups
 
 
 @transaction.atomic
@@ -37,15 +39,18 @@ def upgrade_package(
     idempotency_key: str | None = None,
     now: dt.datetime | None = None,
 ) -> Order:
-    """Convert a package into a larger plan: its remaining deferred value is credited against the new
-    price, it closes as upgraded, and the new package starts when the rest is paid."""
+    """Convert a package into a larger plan: its remaining value is credited against the new price gross
+    (the deferred value, the tax on it reversed by a credit note, and anything paid on its open top-up
+    orders, which are cancelled), it closes as upgraded, and the new package starts when the rest is paid."""
     actor.require(Perm.SELL)
     now = now or clock.now()
     key = validation.idempotency_key(idempotency_key)
     digest = fingerprint(kind="upgrade", package_id=package_id, plan_id=plan_id, start_date=start_date)
     if key and (existing := Order.objects.filter(tenant=tenant, idempotency_key=key).first()):
         return replay(existing, what="order", request_hash=digest)
+    waiting = lock_waiting_top_ups(tenant, package_id)  # orders before their package (lock order)
     package = packages.lock_package(tenant, package_id)
+    waiting = lock_waiting_top_ups(tenant, package.id, locked=waiting)
     lines = packages.lines_of(package)
     today = package_selectors.today_for(package, now)
     ensure_allowed(Action.UPGRADE, package_selectors.status_of(package, lines, today))
@@ -54,9 +59,11 @@ def upgrade_package(
     if not version.on_sale(today):
         raise RuleViolation(f"{version.name} is not on sale", code="plan_not_on_sale", field="plan_id")
     granted = sum(line.granted for line in lines)
-    credit = sum(line.deferred_value for line in lines)
+    deferred = sum(line.deferred_value for line in lines)
+    tax_back = sold_tax(package).tax_on(deferred)
+    credit = deferred + tax_back + collected_money(package).advances
     new_gross = split_tax(version.price, rate_bp=version.tax_rate_bp, inclusive=version.tax_inclusive).gross
-    # Top-ups add to the deferred value, so the credit can exceed the old price: the new order must still
+    # Top-ups add to the value carried, so the credit can exceed the old price: the new order must still
     # cost at least the credit carried into it (the order can never be owed less than nothing).
     if version.total_sessions <= granted or version.price <= package.price_gross or new_gross < credit:
         raise Conflict(
@@ -80,6 +87,7 @@ def upgrade_package(
         start_date=start,
         credit=credit,
     )
+    cancel_waiting_top_ups(waiting, actor=actor, reason=f"package {package.id} upgraded", now=now)
     _, cleared = packages.close_package(
         tenant=tenant,
         actor=actor,
@@ -99,7 +107,7 @@ def upgrade_package(
         patient=package.holder,
         package=package,
         memo=f"package {package.id} upgraded: remaining value credited to order {order.number}",
-        postings=posting.upgrade_credit(value_by_line={k: v for k, v in cleared.items() if v}),
+        postings=posting.upgrade_credit(value_by_line={k: v for k, v in cleared.items() if v}, tax=tax_back),
     )
     if order.due == 0:
         activate_order(order, actor=actor, now=now, status=OrderStatus.PAID)

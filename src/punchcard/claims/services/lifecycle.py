@@ -11,6 +11,7 @@ from punchcard import clock
 from punchcard.billing.models import Order
 from punchcard.domain import posting, validation
 from punchcard.domain.errors import Conflict, InvalidInput
+from punchcard.domain.money import div_round_half_up
 from punchcard.domain.roles import Actor, Perm
 from punchcard.ledger import services as journal
 from punchcard.tenancy.models import Role, Tenant
@@ -83,9 +84,12 @@ def revoke_claim_code(
                     field="amount",
                     collected=collected,
                 )
-            postings = posting.refund_to_credit(amount=amount, value_by_line={None: held})
+            # A credit note, as for a package (README, "Money"): the tax inside the refund is no longer owed.
+            # An open code still holds its whole net value, so its tax is what the buyer paid above it.
+            tax = div_round_half_up(amount * (code.gross - held), code.gross) if code.gross else 0
+            postings = posting.refund_to_credit(amount=amount, value_by_line={None: held}, tax=tax)
             kind, memo = "refund", f"claim code …{code.hint} revoked, refunded to credit: {reason}"
-            data["amount"] = amount
+            data.update(amount=amount, tax_credited=tax)
         else:
             postings = posting.breakage(value_by_line={None: held}) if held else []
             kind, memo = "breakage", f"claim code …{code.hint} revoked, forfeited: {reason}"
