@@ -68,3 +68,21 @@ def search_patients(tenant: Tenant, text: str, *, limit: int = 20) -> list[Patie
         | Q(name__icontains=text)
     )
     return list(found.order_by("name", "id")[:limit])
+
+
+def patients_by_id(tenant: Tenant, ids) -> list[Patient]:
+    return list(Patient.objects.filter(tenant=tenant, pk__in=list(ids)).order_by("name", "id"))
+
+
+def services(tenant: Tenant, *, active_only: bool = True) -> list[Service]:
+    found = Service.objects.filter(tenant=tenant)
+    if active_only:
+        found = found.filter(active=True)
+    return list(found.order_by("name", "id"))
+
+
+def staff(tenant: Tenant, *, practitioners_only: bool = False) -> list[StaffMember]:
+    found = StaffMember.objects.filter(tenant=tenant, active=True)
+    if practitioners_only:
+        found = found.filter(is_practitioner=True)
+    return list(found.order_by("name", "id"))
