@@ -15,6 +15,7 @@ from punchcard.appointments import selectors as appointment_selectors
 from punchcard.appointments import services as appointments
 from punchcard.domain.errors import DomainError, InvalidInput
 from punchcard.domain.roles import Perm
+from punchcard.domain.status import PackageStatus
 from punchcard.packages import services as packages
 from punchcard.packages import wording
 from punchcard.tenancy import selectors as tenancy_selectors
@@ -40,6 +41,9 @@ def _choices(desk, person, service_id: int | None) -> list[dict]:
     found = appointment_selectors.candidate_packages(desk.tenant, person_id=person.id, service_id=service_id)
     out = []
     for summary in found:
+        usable = summary.status.status in (PackageStatus.ACTIVE, PackageStatus.SCHEDULED) or summary.status.in_grace
+        if not usable or not any(service_id in line.service_ids and line.available > 0 for line in summary.lines):
+            continue  # exhausted or expired: not offered (the service would refuse it)
         expiry = wording.expiry_text(desk.tenant, summary)
         lines = "; ".join(wording.line_text(line, expiry) for line in summary.lines if service_id in line.service_ids)
         out.append(
@@ -75,7 +79,7 @@ def _form(request, person, *, template: str, refused=None, status: int = 200):
 def book(request, patient_id: int):
     desk = request.desk
     person = tenancy_selectors.patient(desk.tenant, patient_id)
-    if request.method != "POST":
+    if request.method != "POST" or request.POST.get("step") == "choose":
         return _form(request, person, template="console/book.html")
     post = request.POST
     try:
@@ -112,7 +116,7 @@ def book(request, patient_id: int):
 def walk_in(request, patient_id: int):
     desk = request.desk
     person = tenancy_selectors.patient(desk.tenant, patient_id)
-    if request.method != "POST":
+    if request.method != "POST" or request.POST.get("step") == "choose":
         return _form(request, person, template="console/walk_in.html")
     post = request.POST
     try:

@@ -120,7 +120,7 @@ def sell(request, patient_id: int):
     person = tenancy_selectors.patient(desk.tenant, patient_id)
     data = request.POST if request.method == "POST" else request.GET
     code = data.get("promotion_code", "").strip()
-    if request.method != "POST":
+    if request.method != "POST" or data.get("step") == "quote":
         if not (code and data.get("plan_id")):
             return _page(request, person)
         try:  # "Check the price": a quote with the code, nothing written
