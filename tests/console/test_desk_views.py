@@ -97,7 +97,10 @@ def test_a_reschedule_past_the_expiry_is_refused_in_the_clinics_words(as_role, d
 
 def test_no_orm_writes_in_the_console():
     root = Path(punchcard.console.__file__).parent
-    writes = re.compile(r"\.(save|create|update|delete|bulk_create|bulk_update|get_or_create|update_or_create)\(")
+    writes = re.compile(
+        r"\.(save|create|update|delete|bulk_create|bulk_update|get_or_create|update_or_create|select_for_update)\("
+        r"|transaction\.atomic"
+    )
     found = [
         f"{path.relative_to(root)}:{n}: {line.strip()}"
         for path in root.rglob("*.py")

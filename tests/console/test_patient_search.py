@@ -48,7 +48,7 @@ def many_patients(tenant, count: int) -> None:
 
 def test_the_lookups_use_the_search_indexes_among_many_patients(demo):
     many_patients(demo.tenant, 20_000)
-    contact, named = patient_lookups(demo.tenant, "X-01234")
+    contact, _ = patient_lookups(demo.tenant, "X-01234")
     shown = contact.explain()
     for index in ("patient_ref_search", "patient_phone_search", "patient_email_search"):
         assert index in shown, shown
