@@ -101,7 +101,7 @@ def book(request, patient_id: int):
             package_id=package_id,
         )
     except DomainError as error:
-        refused = refusal(error)
+        refused = refusal(error, tenant=request.desk.tenant)
         return _form(request, person, template="console/book.html", refused=refused, status=refused.status)
     covered = appointment.package.plan_version.name if appointment.package_id else "no package"
     messages.success(request, f"{person.name}: {appointment.service.name} booked, covered by {covered}.")
@@ -131,7 +131,7 @@ def walk_in(request, patient_id: int):
             idempotency_key=f"console-walk-in-{post.get('key', '')[:40]}",
         )
     except DomainError as error:
-        refused = refusal(error)
+        refused = refusal(error, tenant=request.desk.tenant)
         return _form(request, person, template="console/walk_in.html", refused=refused, status=refused.status)
     messages.success(
         request, f"{person.name}: a session of {redemption.package.plan_version.name} #{redemption.package_id} used."

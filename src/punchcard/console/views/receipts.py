@@ -22,7 +22,7 @@ def receipt_for(request, kind: str, subject_id: int):
     try:
         receipt = receipts.issue_receipt(tenant=desk.tenant, actor=desk.actor, kind=kind, subject_id=subject_id)
     except DomainError as error:
-        refused = refusal(error)
+        refused = refusal(error, tenant=request.desk.tenant)
         return render(request, "console/denied.html", {"desk": desk, "reason": refused.message}, status=refused.status)
     return redirect("console:receipt", receipt_id=receipt.id)
 

@@ -126,7 +126,7 @@ def sell(request, patient_id: int):
         try:  # "Check the price": a quote with the code, nothing written
             return _page(request, person, quoted=_quote_with_code(desk, person, _plan_id(data["plan_id"]), code))
         except DomainError as error:
-            refused = refusal(error)
+            refused = refusal(error, tenant=request.desk.tenant)
             return _page(request, person, refused=refused, status=refused.status)
     later = data.get("payment") == "later"
     try:
@@ -146,7 +146,7 @@ def sell(request, patient_id: int):
             idempotency_key=f"console-sale-{data.get('key', '')[:40]}",
         )
     except DomainError as error:
-        refused = refusal(error)
+        refused = refusal(error, tenant=request.desk.tenant)
         return _page(request, person, refused=refused, status=refused.status)
     paid = "to pay later" if later else "paid"
     messages.success(request, f"{person.name}: {package.plan_version.name} #{package.id} sold, {paid}.")

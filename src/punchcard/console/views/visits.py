@@ -27,7 +27,7 @@ def _act(request, appointment_id: int, do, done: str):
     try:
         do(desk)
     except DomainError as error:
-        refused = refusal(error)
+        refused = refusal(error, tenant=request.desk.tenant)
         if request.htmx:
             view = appointment_selectors.view(appointment_selectors.get_appointment(desk.tenant, appointment_id))
             return render(request, "console/_visit_row.html", row_context(desk, view, refused))
