@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from babel.dates import format_datetime
 
+from punchcard.domain.eligibility import Scope
 from punchcard.packages import selectors as package_selectors
 from punchcard.packages import wording
 from punchcard.tenancy import selectors as tenancy_selectors
@@ -60,6 +61,13 @@ def history_rows(tenant, package, receipt_numbers: dict[int, int]) -> list[dict]
     return rows
 
 
+def _scope(package) -> str:
+    """'all centres', 'Bandra, Koramangala', or the selling centre's name for a single-centre package."""
+    if package.plan_version.scope == Scope.SINGLE:
+        return f"{package.sold_at.name} only"
+    return wording.scope_text(package.plan_version)
+
+
 def package_cards(tenant, person, receipts) -> list[dict]:
     visit_receipts = {r.subject_id: r for r in receipts if r.kind == "redemption"}
     cards = []
@@ -81,7 +89,7 @@ def package_cards(tenant, person, receipts) -> list[dict]:
                 "summary": summary,
                 "package": package,
                 "status": wording.status_text(summary),
-                "scope": wording.scope_text(package.plan_version),
+                "scope": _scope(package),
                 "shared": package.holder_id != person.id,
                 "lines": [wording.line_text(line, expiry) for line in summary.lines],
                 "usage": usage,
