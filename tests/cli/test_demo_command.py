@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import authenticate
 
 from punchcard.tenancy.models import ApiKey, Role, Tenant
 from punchcard.tenancy.services import authenticate_api_key
@@ -50,3 +51,32 @@ def test_commands_without_any_tenant(frozen):
         2,
         "error [not_found]: there is no tenant yet; run `punchcard demo` or pass --tenant SLUG\n",
     )
+
+
+def test_demo_prints_one_console_login_per_role_with_a_generated_password(frozen, monkeypatch):
+    monkeypatch.delenv("PUNCHCARD_DEMO_PASSWORD", raising=False)
+    result = run("demo")
+    assert result.code == 0, result.err
+    header = next(line for line in result.out.splitlines() if line.startswith("Console logins at "))
+    password = header.split("(password: ")[1].rstrip("):")
+    assert result.out.splitlines()[-4:] == [
+        "  front desk  dev",
+        "  manager     meera",
+        "  accountant  ritu",
+        "  admin       sameer",
+    ]
+    for username, role in [("dev", "front_desk"), ("meera", "manager"), ("ritu", "accountant"), ("sameer", "admin")]:
+        user = authenticate(username=username, password=password)
+        assert user is not None and user.staff_member.role == role
+    assert authenticate(username="dev", password="not-it") is None
+
+
+def test_demo_takes_the_password_from_the_environment_and_if_empty_prints_the_logins_again(frozen, monkeypatch):
+    monkeypatch.setenv("PUNCHCARD_DEMO_PASSWORD", "a-demo-password-1")
+    result = run("demo")
+    assert result.code == 0, result.err
+    assert "a-demo-password-1" not in result.out and "(password: from $PUNCHCARD_DEMO_PASSWORD)" in result.out
+    assert authenticate(username="meera", password="a-demo-password-1") is not None
+    again = run("demo", "--if-empty")
+    assert again.code == 0 and "demo data not loaded" in again.out
+    assert "  manager     meera" in again.out

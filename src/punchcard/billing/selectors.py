@@ -12,11 +12,11 @@ from punchcard.domain.money import div_round_half_up
 from punchcard.domain.posting import Role
 from punchcard.ledger import services as journal
 from punchcard.ledger.models import Posting
-from punchcard.packages.models import Package, PackageLine
+from punchcard.packages.models import Package, PackageLine, Redemption
 from punchcard.tenancy.models import Centre, Patient, Tenant
 from punchcard.tenancy.selectors import scoped_get, start_of_local_day
 
-from .models import Order, OrderLine, OrderLineKind, OrderStatus
+from .models import Order, OrderLine, OrderLineKind, OrderStatus, Receipt, ReceiptKind, Refund
 
 
 def credit_balance(tenant: Tenant, patient_id: int) -> int:
@@ -250,3 +250,17 @@ def filter_orders(
             by_centre |= window
         qs = qs.filter(by_centre)
     return qs
+
+
+def receipts_of_patient(tenant: Tenant, patient_id: int, *, limit: int = 50) -> list[Receipt]:
+    """The receipts issued for a patient's orders, their visits (redemptions they used or paid for) and
+    their refunds, newest first."""
+    orders = Order.objects.filter(tenant=tenant, patient_id=patient_id).values("id")
+    visits = Redemption.objects.filter(tenant=tenant).filter(Q(person_id=patient_id) | Q(package__holder_id=patient_id))
+    refunds = Refund.objects.filter(tenant=tenant, patient_id=patient_id).values("id")
+    found = Receipt.objects.filter(tenant=tenant).filter(
+        Q(kind=ReceiptKind.SALE, subject_id__in=orders)
+        | Q(kind=ReceiptKind.REDEMPTION, subject_id__in=visits.values("id"))
+        | Q(kind=ReceiptKind.REFUND, subject_id__in=refunds)
+    )
+    return list(found.order_by("-number")[:limit])

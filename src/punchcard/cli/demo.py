@@ -27,6 +27,8 @@ from punchcard.packages.models import Package
 from punchcard.tenancy import services as tenancy
 from punchcard.tenancy.models import Role, Tenant
 
+from .demo_day import book_the_day
+
 KOLKATA = zoneinfo.ZoneInfo("Asia/Kolkata")
 DEMO_NAME = "Punchcard Demo Clinic"
 PUBLIC_HOLIDAYS = ["2026-01-26", "2026-08-15", "2026-10-02"]
@@ -56,6 +58,8 @@ STAFF = [  # key, name, role, practitioner
     ("sneha", "Sneha Pillai", Role.FRONT_DESK, True),
     ("kavya", "Kavya Reddy", Role.FRONT_DESK, True),
     ("imran", "Imran Sheikh", Role.FRONT_DESK, True),
+    ("ritu", "Ritu Sen", Role.ACCOUNTANT, False),
+    ("sameer", "Sameer Das", Role.ADMIN, False),
 ]
 PATIENTS = [  # key, external ref, name
     ("asha", "P-1001", "Asha Rao"),
@@ -88,8 +92,9 @@ class Demo:
 
 
 class _Builder:
-    def __init__(self, now: dt.datetime, slug: str):
+    def __init__(self, now: dt.datetime, slug: str, password: str | None = None):
         self.now = now
+        self.password = password
         self.today = now.astimezone(KOLKATA).date()
         self.slug = slug
         self.admin = cli_actor()
@@ -208,7 +213,7 @@ class _Builder:
                     tenant=tenant, actor=self.admin, name=name, code=code, list_price=price, delivery_cost=cost
                 )
             for key, name, role, practitioner in STAFF:
-                # Console logins without a password: an operator sets one with `punchcard changepassword`.
+                # Console logins with the demo password (none: an operator sets one with `changepassword`).
                 username = key if self.slug == "demo" else f"{self.slug}.{key}"
                 demo.staff[key] = tenancy.create_staff_member(
                     tenant=tenant,
@@ -217,6 +222,7 @@ class _Builder:
                     role=role,
                     is_practitioner=practitioner,
                     username=username,
+                    password=self.password,
                 )
             for key, ref, name in PATIENTS:
                 first, last = name.lower().split()
@@ -475,9 +481,15 @@ class _Builder:
 
 
 @transaction.atomic
-def build_demo(now: dt.datetime | None = None, *, api_key: str | None = None, slug: str = "demo") -> Demo:
-    """Create the demo tenant with its history up to `now` (default: the clock). All or nothing."""
+def build_demo(
+    now: dt.datetime | None = None, *, api_key: str | None = None, slug: str = "demo", password: str | None = None
+) -> Demo:
+    """Create the demo tenant with its history up to `now` (default: the clock), and today's appointments
+    at the front desk (demo_day). Staff log in to the console with `password` (None: no console login
+    until one is set). All or nothing."""
     now = now or clock.now()
     if now.tzinfo is None:
         raise ValueError("build_demo needs an aware datetime")
-    return _Builder(now, slug).build(api_key)
+    demo = _Builder(now, slug, password).build(api_key)
+    book_the_day(demo, now)
+    return demo

@@ -55,16 +55,43 @@ def start_of_local_day(day: dt.date, centre: Centre) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=centre.zone)
 
 
+def patient_lookups(tenant: Tenant, text: str) -> tuple[models.QuerySet, models.QuerySet]:
+    """The two searches behind search_patients: by reference, phone or email (prefixes; indexed on both
+    databases), and by a name containing the text (a trigram index on PostgreSQL; SQLite scans)."""
+    patients = Patient.objects.filter(tenant=tenant)
+    contact = patients.filter(
+        Q(external_ref__istartswith=text) | Q(phone__startswith=text) | Q(email__istartswith=text)
+    )
+    return contact, patients.filter(name__icontains=text)
+
+
 def search_patients(tenant: Tenant, text: str, *, limit: int = 20) -> list[Patient]:
-    """Patients whose reference, phone or email starts with the text, or whose name contains it."""
+    """Patients whose reference, phone or email starts with the text (any case), or whose name contains
+    it: an exact reference first, then by name. Fast at 100,000 patients (tenancy migration 0002)."""
     text = text.strip()
     if not text:
         return []
-    found = Patient.objects.filter(tenant=tenant).filter(
-        Q(external_ref__iexact=text)
-        | Q(external_ref__istartswith=text)
-        | Q(phone__startswith=text)
-        | Q(email__istartswith=text)
-        | Q(name__icontains=text)
-    )
-    return list(found.order_by("name", "id")[:limit])
+    contact, named = patient_lookups(tenant, text)
+    found = {p.id: p for p in contact.order_by("name", "id")[:limit]}
+    for person in named.order_by("name", "id")[:limit]:
+        found.setdefault(person.id, person)
+    ranked = sorted(found.values(), key=lambda p: (p.external_ref.upper() != text.upper(), p.name, p.id))
+    return ranked[:limit]
+
+
+def patients_by_id(tenant: Tenant, ids) -> list[Patient]:
+    return list(Patient.objects.filter(tenant=tenant, pk__in=list(ids)).order_by("name", "id"))
+
+
+def services(tenant: Tenant, *, active_only: bool = True) -> list[Service]:
+    found = Service.objects.filter(tenant=tenant)
+    if active_only:
+        found = found.filter(active=True)
+    return list(found.order_by("name", "id"))
+
+
+def staff(tenant: Tenant, *, practitioners_only: bool = False) -> list[StaffMember]:
+    found = StaffMember.objects.filter(tenant=tenant, active=True)
+    if practitioners_only:
+        found = found.filter(is_practitioner=True)
+    return list(found.order_by("name", "id"))

@@ -292,9 +292,13 @@ def sell_package(
     reference: str = "",
     credited_staff_id: int | None = None,
     idempotency_key: str | None = None,
+    promotion_code: str | None = None,
+    pay_later_reason: str | None = None,
     now: dt.datetime | None = None,
 ) -> Package:
-    """Front-desk shortcut: one plan, paid in full at once. The same key returns the same package."""
+    """Front-desk shortcut: one plan (with a promotion code, if given), paid in full at once — or, with
+    `pay_later_reason`, activated unpaid by a manager (mark_pay_later). All or nothing; the same key
+    returns the same package."""
     order = place_order(
         tenant=tenant,
         actor=actor,
@@ -303,9 +307,13 @@ def sell_package(
         items=[OrderItem(plan_id=plan_id, start_date=start_date)],
         credited_staff_id=credited_staff_id,
         idempotency_key=idempotency_key,
+        promotion_code=promotion_code or None,
         now=now,
     )
-    if order.due > 0 and order.status == OrderStatus.OPEN:
+    if pay_later_reason is not None:
+        if order.status == OrderStatus.OPEN:
+            mark_pay_later(tenant=tenant, actor=actor, order_id=order.id, reason=pay_later_reason, now=now)
+    elif order.due > 0 and order.status == OrderStatus.OPEN:
         record_payment(
             tenant=tenant,
             actor=actor,

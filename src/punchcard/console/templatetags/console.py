@@ -23,3 +23,21 @@ def local_datetime(context, instant, centre) -> str:
         return "—"
     when = instant.astimezone(centre.zone)
     return format_datetime(when, format="d MMM yyyy, HH:mm", locale=context["desk"].tenant.locale)
+
+
+@register.simple_tag
+def local_input(instant, centre) -> str:
+    """The value of a datetime-local field: '2026-05-29T15:30' at the centre."""
+    return instant.astimezone(centre.zone).strftime("%Y-%m-%dT%H:%M") if instant else ""
+
+
+@register.simple_tag
+def covered_by(view) -> str:
+    """Which package covers an appointment, and how: 'Physiotherapy Recovery Pack #12 (held)'."""
+    package = view.appointment.package
+    if view.redemption is not None:
+        package = view.redemption.package if package is None else package
+        return f"{package.plan_version.name} #{package.id} (session used)"
+    if view.hold is not None and package is not None:
+        return f"{package.plan_version.name} #{package.id} (session held)"
+    return "—"

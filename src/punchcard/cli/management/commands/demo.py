@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 
 from punchcard import clock
 from punchcard.cli.base import DEMO_SLUG, EXIT_REFUSED, PunchcardCommand
@@ -12,13 +13,17 @@ from punchcard.packages.models import Package
 from punchcard.tenancy.models import Tenant
 
 API_KEY_ENV = "PUNCHCARD_DEMO_API_KEY"
+PASSWORD_ENV = "PUNCHCARD_DEMO_PASSWORD"
+# One console login per role, printed after the demo is made.
+LOGINS = [("front desk", "dev"), ("manager", "meera"), ("accountant", "ritu"), ("admin", "sameer")]
 
 
 class Command(PunchcardCommand):
     help = (
         f"Create the demo tenant '{DEMO_NAME}' (slug {DEMO_SLUG}) with centres, staff, patients, the seed "
         f"plans and four months of sales and redemptions. The manager API key is ${API_KEY_ENV} when set, "
-        "otherwise a new one, printed once."
+        "otherwise a new one, printed once. The staff's console password is "
+        f"${PASSWORD_ENV} when set, otherwise a new one, printed with one login per role."
     )
     uses_tenant = False
 
@@ -31,11 +36,14 @@ class Command(PunchcardCommand):
     def run(self, *args, tenant, if_empty=False, **options):
         if if_empty and Tenant.objects.exists():
             self.stdout.write("A tenant exists already: demo data not loaded.")
+            if Tenant.objects.filter(slug=DEMO_SLUG).exists():
+                self.print_logins(f"the one printed when the demo was made (or ${PASSWORD_ENV})")
             return
         if Tenant.objects.filter(slug=DEMO_SLUG).exists():
             self.fail(f"the demo tenant {DEMO_SLUG!r} exists already", code="invalid", returncode=EXIT_REFUSED)
         supplied = os.environ.get(API_KEY_ENV) or None
-        demo = build_demo(clock.now(), api_key=supplied)
+        password = os.environ.get(PASSWORD_ENV) or secrets.token_urlsafe(12)
+        demo = build_demo(clock.now(), api_key=supplied, password=password)
         tenant = demo.tenant
         sold = Package.objects.filter(tenant=tenant)
         collected = sum(p.price_gross for p in sold)
@@ -49,3 +57,9 @@ class Command(PunchcardCommand):
         else:
             self.stdout.write(f"Demo manager API key: {demo.api_key}")
             self.stdout.write("  (shown this once; it is stored only as a digest)")
+        self.print_logins(f"from ${PASSWORD_ENV}" if os.environ.get(PASSWORD_ENV) else password)
+
+    def print_logins(self, password: str) -> None:
+        self.stdout.write(f"Console logins at http://127.0.0.1:8000/ (password: {password}):")
+        for role, username in LOGINS:
+            self.stdout.write(f"  {role:<11} {username}")
