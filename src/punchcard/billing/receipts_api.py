@@ -59,7 +59,7 @@ class ReceiptLookup(Schema):
 
 
 @router.post("/receipts", response={201: ReceiptOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.READ)
 def issue(request, payload: ReceiptIn):
     """The receipt for a sale, a redemption or a refund; issuing again returns the same receipt (same number)."""
     p = caller(request)

@@ -38,7 +38,7 @@ CLAIM = {**WRITE, **errors(429)}
 
 
 @router.post("/claim-orders", response={201: ClaimOrderOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.SELL)
 def create_claim_order(request, payload: ClaimOrderIn):
     """A bulk order (a company buys `quantity` packages) or a gift: an order to the buyer with one claim code per
     package. Pay it like any order (POST /orders/{id}/payments); the codes can be claimed once it is paid.
@@ -119,7 +119,7 @@ def claim(request, payload: ClaimIn):
 
 
 @router.post("/packages/{int:package_id}/transfer-code", response={201: ClaimCodeOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.TRANSFER)
 def create_transfer_code(request, package_id: Id, payload: TransferCodeIn):
     """A one-time code that transfers this (transferable) package to whoever claims it. Shown once."""
     p = caller(request)
@@ -135,7 +135,7 @@ def create_transfer_code(request, package_id: Id, payload: TransferCodeIn):
 
 
 @router.post("/claim-codes/{int:code_id}/revoke", response={200: ClaimCodeOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REFUND)
 def revoke(request, code_id: Id, payload: RevokeIn):
     """Revoke an open code: its value is refunded to the buyer's credit (or forfeited with refund=false)."""
     p = caller(request)
@@ -151,7 +151,7 @@ def revoke(request, code_id: Id, payload: RevokeIn):
 
 
 @router.post("/claim-codes/{int:code_id}/reissue", response={200: ClaimCodeOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.SELL)
 def reissue(request, code_id: Id, payload: ReasonIn):
     """A lost code: the same claim (and value) gets a new code, shown in this answer; the old code stops working."""
     p = caller(request)
