@@ -4,13 +4,44 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from punchcard.keyfile import stored_secret
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("PUNCHCARD_DATA", Path.cwd() / "var")).resolve()
 
 DEBUG = os.environ.get("PUNCHCARD_DEBUG", "") == "1"
-SECRET_KEY = os.environ.get("PUNCHCARD_SECRET_KEY") or "punchcard-insecure-dev-key-change-me-in-production"
-ALLOWED_HOSTS = [h for h in os.environ.get("PUNCHCARD_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+
+
+def _list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# The key every release before this one used when none was set: published, so never accepted.
+PUBLISHED_SECRET_KEY = "punchcard-insecure-dev-key-change-me-in-production"
+SECRET_KEY = os.environ.get("PUNCHCARD_SECRET_KEY") or stored_secret(DATA_DIR / "secret_key")
+if not DEBUG and (SECRET_KEY == PUBLISHED_SECRET_KEY or len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured(
+        "PUNCHCARD_SECRET_KEY is the published default or shorter than 50 characters: unset it to have a "
+        "random key made in the data directory, or set one of 50+ random characters"
+    )
+# Keys API keys are hashed with (HMAC-SHA256), kept like the secret key; changing it invalidates every API key.
+API_KEY_PEPPER = os.environ.get("PUNCHCARD_API_KEY_PEPPER") or stored_secret(DATA_DIR / "api_key_pepper")
+ALLOWED_HOSTS = _list("PUNCHCARD_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = _list("PUNCHCARD_CSRF_TRUSTED_ORIGINS")  # e.g. https://clinic.example.com
+
+# Served over HTTPS (PUNCHCARD_HTTPS=1): cookies only over TLS, plain HTTP redirected, HSTS for a year.
+HTTPS = os.environ.get("PUNCHCARD_HTTPS", "") == "1"
+if HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("PUNCHCARD_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients): trust it.
+if os.environ.get("PUNCHCARD_TRUST_X_FORWARDED_PROTO", "") == "1":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
