@@ -1,9 +1,11 @@
 """Django settings. Everything an operator changes comes from the environment (see README)."""
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from punchcard.keyfile import stored_secret
@@ -50,6 +52,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",  # the login throttle (see AXES_* below)
+    "csp",  # the Content-Security-Policy header (see CONTENT_SECURITY_POLICY below)
     "ninja",  # serves the API docs' own Swagger UI assets: no CDN, works offline
     # Punchcard's apps in layer order (DESIGN "Layers"): each may import only those above it here.
     "punchcard.tenancy",
@@ -74,7 +78,29 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "punchcard.kernel.middleware.NoStoreForCallers",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
+
+# Every Django-auth login (the admin, the staff console's LoginView) goes through axes first: after
+# AXES_FAILURE_LIMIT wrong passwords for one user name from one address, that pair is locked out for
+# AXES_COOLOFF_TIME, with a page saying so (HTTP 429) and a warning in the log. Other users at that
+# address, and the same user elsewhere, are not affected. The address is REMOTE_ADDR only (a client
+# cannot choose it with X-Forwarded-For).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("PUNCHCARD_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("PUNCHCARD_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "tenancy/locked_out.html"
+AXES_VERBOSE = False  # no start-up banner on every command
+# The log shows the address (to block it upstream) but not the user name, which may be a password typed
+# into the wrong box; the admin's "Access attempts" list shows both.
+AXES_SENSITIVE_PARAMETERS = ["username"]
 
 ROOT_URLCONF = "punchcard.urls"
 WSGI_APPLICATION = "punchcard.wsgi.application"
@@ -137,6 +163,24 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# Every page (the admin, the API docs, receipts) may load scripts, styles and images only from this
+# server; no inline script runs anywhere. A page with its own inline <style> (a receipt) adds that
+# block's hash for its own response (kernel.html.page_with_inline_styles).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 LOGIN_URL = "/admin/login/"
 CSRF_COOKIE_HTTPONLY = False
 SESSION_COOKIE_HTTPONLY = True
@@ -146,4 +190,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("PUNCHCARD_LOG_LEVEL", "WARNING")},
+    # Failed sign-ins and lockouts (axes logs both as warnings) reach the log.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

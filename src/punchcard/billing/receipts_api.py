@@ -13,6 +13,7 @@ from ninja.responses import Status
 from punchcard.domain.errors import NotFound
 from punchcard.domain.roles import Perm
 from punchcard.kernel.auth import caller
+from punchcard.kernel.html import page_with_inline_styles
 from punchcard.kernel.idempotency import idempotent
 from punchcard.kernel.problems import READ, WRITE
 from punchcard.kernel.schemas import BodyId, Id, Input
@@ -88,9 +89,7 @@ def get(request, receipt_id: Id):
 @router.get("/receipts/{int:receipt_id}/html", response={200: str, **READ})
 def html(request, receipt_id: Id):
     p = caller(request, Perm.READ)
-    return HttpResponse(
-        receipts.render_html(receipts.get_receipt(p.tenant, receipt_id)), content_type="text/html; charset=utf-8"
-    )
+    return page_with_inline_styles(receipts.render_html(receipts.get_receipt(p.tenant, receipt_id)))
 
 
 @router.get("/receipts/{int:receipt_id}/pdf", response={200: str, **READ})
