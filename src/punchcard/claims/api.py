@@ -90,16 +90,12 @@ def get_claim_code(request, code_id: Id):
     return ClaimCodeOut.of(selectors.get_claim_code(p.tenant, code_id), Ctx(p))
 
 
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 @router.post("/claim-codes/claim", response={200: ClaimCodeOut, **CLAIM})
 def claim(request, payload: ClaimIn):
     """Claim a code for a patient: a bulk or gift code creates the package in their name; a transfer code moves
     its package to them. Refusals: claim_code_mistyped (422: a typo, caught by the check symbol),
     claim_code_unknown (404), claim_code_used / _revoked / _expired / _unpaid (409). Too many refusals from one
-    caller or IP: 429 rate_limited with Retry-After."""
+    caller, or at codes starting alike: 429 rate_limited with Retry-After."""
     p = caller(request)
     try:
         code = services.claim_code(
@@ -107,7 +103,6 @@ def claim(request, payload: ClaimIn):
             actor=p.actor,
             code=payload.code,
             patient_id=payload.patient_id,
-            client_ip=_client_ip(request),
         )
     except RateLimited as exc:
         response = problem(
