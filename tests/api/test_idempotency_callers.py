@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from punchcard.api.router import api
 from punchcard.kernel.idempotency import idempotent
 from punchcard.kernel.models import IdempotencyRecord
 from punchcard.packages.models import SessionEntry
 
 from .conftest import Api, api_key
+from .test_roles import WRITES
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +50,19 @@ def test_two_callers_with_one_key_each_get_their_own_answer(clinic, data, manage
 def test_a_route_must_say_which_permission_its_replays_need():
     with pytest.raises(TypeError):
         idempotent(lambda request: None)
+
+
+def test_every_idempotent_route_declares_the_permission_the_role_matrix_expects():
+    expected = {(method, template): perm for method, template, perm, _ in WRITES}
+    declared = {}
+    for prefix, router in api._routers:
+        for path, path_view in router.path_operations.items():
+            for operation in path_view.operations:
+                perm = getattr(operation.view_func, "idempotent_perm", None)
+                if perm is not None:
+                    for method in operation.methods:
+                        declared[(method, (prefix + path).replace("{int:", "{"))] = perm
+    assert declared, "no idempotent routes found"
+    wrong = {route: perm for route, perm in declared.items() if route in expected and expected[route] != perm}
+    assert not wrong
+    assert len([r for r in declared if r in expected]) >= 24  # the core apps' writes the matrix lists
