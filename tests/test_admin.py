@@ -3,7 +3,6 @@
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.test import RequestFactory
 
 from punchcard.ledger.models import JournalEntry
 from punchcard.packages.models import Package, SessionEntry
@@ -19,7 +18,7 @@ def test_admin_lists_packages_and_ledger_but_cannot_edit(client):
     package = clinic.sell(plan)
     clinic.redeem(package, "physio")
     get_user_model().objects.create_superuser("root", "root@example.com", "pw-for-tests")
-    client.login(request=RequestFactory().post("/"), username="root", password="pw-for-tests")
+    client.login(username="root", password="pw-for-tests")
     for model in (Package, SessionEntry, JournalEntry):
         url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         assert client.get(url).status_code == 200

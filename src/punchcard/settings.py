@@ -89,7 +89,7 @@ MIDDLEWARE = [
 # address, and the same user elsewhere, are not affected. The address is REMOTE_ADDR only (a client
 # cannot choose it with X-Forwarded-For).
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "punchcard.tenancy.logins.LoginThrottle",  # axes, for every login made from a request
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("PUNCHCARD_LOGIN_FAILURES", "5"))

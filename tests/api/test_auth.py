@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.test import Client, RequestFactory
+from django.test import Client
 
 from punchcard import clock
 from punchcard.tenancy.models import ApiKey, AuditEvent, Role
@@ -68,7 +68,7 @@ def staff_login(clinic, *, role=Role.FRONT_DESK, csrf: bool = False) -> tuple[Cl
         password="correct horse battery",
     )
     client = Client(enforce_csrf_checks=csrf)
-    assert client.login(request=RequestFactory().post("/"), username=f"sunita-{role}", password="correct horse battery")
+    assert client.login(username=f"sunita-{role}", password="correct horse battery")
     return client, member
 
 
@@ -103,7 +103,7 @@ def test_a_login_without_an_active_staff_member_is_401(clinic):
 
     User.objects.create_user(username="visitor", password="pw-visitor-123")
     client = Client()
-    client.login(request=RequestFactory().post("/"), username="visitor", password="pw-visitor-123")
+    client.login(username="visitor", password="pw-visitor-123")
     assert Api(None, client=client).get("/me").status == 401
     client, member = staff_login(clinic)
     member.active = False
