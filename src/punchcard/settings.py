@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from csp.constants import NONE, SELF
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from punchcard.keyfile import stored_secret
@@ -165,12 +165,14 @@ STORAGES = {
 
 # Every page (the admin, the API docs, receipts) may load scripts, styles and images only from this
 # server; no inline script runs anywhere. A page with its own inline <style> (a receipt) adds that
-# block's hash for its own response (kernel.html.page_with_inline_styles).
+# block's hash for its own response (kernel.html.page_with_inline_styles). A template that needs an
+# inline <script> or <style> marks it nonce="{{ request.csp_nonce }}": the nonce then joins that
+# response's policy (NONCE below), and pages that never ask for one keep the plain 'self' policy.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF],
-        "style-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],

@@ -76,3 +76,17 @@ def test_authenticated_json_is_not_stored_and_public_json_may_be(data, manager, 
     assert refused.status == 401 and "no-store" not in refused.headers.get("Cache-Control", "")
     schema = Client().get("/api/v1/openapi.json")
     assert "no-store" not in schema.headers.get("Cache-Control", "")
+
+
+def test_a_template_that_asks_for_a_nonce_gets_it_in_its_own_policy(rf):
+    from csp.middleware import CSPMiddleware
+    from django.http import HttpResponse
+
+    def page(request):
+        return HttpResponse(f'<script nonce="{request.csp_nonce}">go()</script>')
+
+    request = rf.get("/console/")
+    response = CSPMiddleware(page)(request)
+    nonce = str(request.csp_nonce)
+    assert f"'nonce-{nonce}'" in directives(response)["script-src"]
+    assert f'nonce="{nonce}"' in response.content.decode()
