@@ -1,16 +1,49 @@
 """Django settings. Everything an operator changes comes from the environment (see README)."""
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from punchcard.keyfile import stored_secret
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("PUNCHCARD_DATA", Path.cwd() / "var")).resolve()
 
 DEBUG = os.environ.get("PUNCHCARD_DEBUG", "") == "1"
-SECRET_KEY = os.environ.get("PUNCHCARD_SECRET_KEY") or "punchcard-insecure-dev-key-change-me-in-production"
-ALLOWED_HOSTS = [h for h in os.environ.get("PUNCHCARD_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+
+
+def _list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# The key every release before this one used when none was set: published, so never accepted.
+PUBLISHED_SECRET_KEY = "punchcard-insecure-dev-key-change-me-in-production"
+SECRET_KEY = os.environ.get("PUNCHCARD_SECRET_KEY") or stored_secret(DATA_DIR / "secret_key")
+if not DEBUG and (SECRET_KEY == PUBLISHED_SECRET_KEY or len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured(
+        "PUNCHCARD_SECRET_KEY is the published default or shorter than 50 characters: unset it to have a "
+        "random key made in the data directory, or set one of 50+ random characters"
+    )
+# Keys API keys are hashed with (HMAC-SHA256), kept like the secret key; changing it invalidates every API key.
+API_KEY_PEPPER = os.environ.get("PUNCHCARD_API_KEY_PEPPER") or stored_secret(DATA_DIR / "api_key_pepper")
+ALLOWED_HOSTS = _list("PUNCHCARD_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = _list("PUNCHCARD_CSRF_TRUSTED_ORIGINS")  # e.g. https://clinic.example.com
+
+# Served over HTTPS (PUNCHCARD_HTTPS=1): cookies only over TLS, plain HTTP redirected, HSTS for a year.
+HTTPS = os.environ.get("PUNCHCARD_HTTPS", "") == "1"
+if HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("PUNCHCARD_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients): trust it.
+if os.environ.get("PUNCHCARD_TRUST_X_FORWARDED_PROTO", "") == "1":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -20,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",  # the login throttle (see AXES_* below)
+    "csp",  # the Content-Security-Policy header (see CONTENT_SECURITY_POLICY below)
     "ninja",  # serves the API docs' own Swagger UI assets: no CDN, works offline
     # Punchcard's apps in layer order (DESIGN "Layers"): each may import only those above it here.
     "punchcard.tenancy",
@@ -46,7 +81,29 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "punchcard.kernel.middleware.NoStoreForCallers",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
+
+# Every Django-auth login (the admin, the staff console's LoginView) goes through axes first: after
+# AXES_FAILURE_LIMIT wrong passwords for one user name from one address, that pair is locked out for
+# AXES_COOLOFF_TIME, with a page saying so (HTTP 429) and a warning in the log. Other users at that
+# address, and the same user elsewhere, are not affected. The address is REMOTE_ADDR only (a client
+# cannot choose it with X-Forwarded-For).
+AUTHENTICATION_BACKENDS = [
+    "punchcard.tenancy.logins.LoginThrottle",  # axes, for every login made from a request
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("PUNCHCARD_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("PUNCHCARD_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "tenancy/locked_out.html"
+AXES_VERBOSE = False  # no start-up banner on every command
+# The log shows the address (to block it upstream) but not the user name, which may be a password typed
+# into the wrong box; the admin's "Access attempts" list shows both.
+AXES_SENSITIVE_PARAMETERS = ["username"]
 
 ROOT_URLCONF = "punchcard.urls"
 WSGI_APPLICATION = "punchcard.wsgi.application"
@@ -111,6 +168,26 @@ STORAGES = {
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
+# Every page (the admin, the API docs, receipts) may load scripts, styles and images only from this
+# server; no inline script runs anywhere. A page with its own inline <style> (a receipt) adds that
+# block's hash for its own response (kernel.html.page_with_inline_styles). A template that needs an
+# inline <script> or <style> marks it nonce="{{ request.csp_nonce }}": the nonce then joins that
+# response's policy (NONCE below), and pages that never ask for one keep the plain 'self' policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 CSRF_COOKIE_HTTPONLY = False
 SESSION_COOKIE_HTTPONLY = True
 
@@ -119,4 +196,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("PUNCHCARD_LOG_LEVEL", "WARNING")},
+    # Failed sign-ins and lockouts (axes logs both as warnings) reach the log.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -40,7 +40,7 @@ def test_create_prints_the_secret_once_and_it_works():
 
 def test_create_with_a_chosen_secret():
     Clinic.open(slug="north")
-    secret = "pc_0123abcd_" + "x" * 24
+    secret = "pc_0123abcd_Rk7fQ2mZx9LwT4vB8nJc3HsY6pGd1aEu"
     run("create", "--tenant", "north", "--name", "ehr", "--role", "manager", "--secret", secret)
     assert authenticate_api_key(secret).role == "manager"
 

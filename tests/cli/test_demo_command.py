@@ -12,7 +12,7 @@ from .conftest import run
 
 pytestmark = pytest.mark.django_db
 
-SUPPLIED_KEY = "pc_0123abcd_" + "k" * 30
+SUPPLIED_KEY = "pc_0123abcd_Rk7fQ2mZx9LwT4vB8nJc3HsY6pGd1aEu"
 
 
 def test_demo_command_builds_the_clinic_and_prints_a_new_key_once(frozen, monkeypatch):
@@ -41,7 +41,7 @@ def test_a_malformed_supplied_key_writes_nothing(frozen, monkeypatch):
     monkeypatch.setenv("PUNCHCARD_DEMO_API_KEY", "not-a-key")
     result = run("demo")
     assert result.code == 2
-    assert result.error_lines == ["error [invalid]: an API key looks like pc_<8 hex>_<at least 20 url-safe characters>"]
+    assert result.error_lines == ["error [invalid]: an API key looks like pc_<8 hex>_<at least 32 url-safe characters>"]
     assert not Tenant.objects.exists()
 
 

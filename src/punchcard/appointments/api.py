@@ -111,7 +111,7 @@ def commission_totals(request, filters: Query[CommissionFilters]):
 
 
 @router.post("/appointments", response={201: AppointmentOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def book(request, payload: BookIn):
     """Book an appointment. With package_id 'auto' the patient's package is pre-selected (soonest expiry first,
     no expiry last, then the oldest; own packages and shared ones) and a hold placed for the appointment's
@@ -135,7 +135,7 @@ def book(request, payload: BookIn):
 
 
 @router.post("/appointments/{appointment_id}/package", response={200: AppointmentOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def apply_package(request, appointment_id: Id, payload: ApplyPackageIn):
     """Apply a package before arrival ('auto' or an id); a different package already held is swapped.
     A refusal names the rule and changes nothing."""
@@ -145,7 +145,7 @@ def apply_package(request, appointment_id: Id, payload: ApplyPackageIn):
 
 
 @router.post("/appointments/{appointment_id}/package/remove", response={200: AppointmentOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def remove_package(request, appointment_id: Id, payload: ReasonOptionalIn):
     """Take the package off before arrival (the hold is released). After arrival: 409 package_not_removable
     (a manager undoes the arrival, which voids the redemption)."""
@@ -158,7 +158,7 @@ def remove_package(request, appointment_id: Id, payload: ReasonOptionalIn):
 
 
 @router.post("/appointments/{appointment_id}/arrive", response={200: AppointmentOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def arrive(request, appointment_id: Id):
     """The patient arrived: the hold becomes a redemption; the line's patient-pays amount (if not 0) becomes a
     charge; commission is credited when due. Repeating it changes nothing."""
@@ -168,7 +168,7 @@ def arrive(request, appointment_id: Id):
 
 
 @router.post("/appointments/{appointment_id}/undo-arrival", response={200: AppointmentOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.VOID)
 def undo_arrival(request, appointment_id: Id, payload: ReasonRequiredIn):
     """Manager: the arrival was a mistake. The redemption is voided (sessions, revenue, co-pay and commission
     reversed) and the appointment is booked again with its package held."""
@@ -178,7 +178,7 @@ def undo_arrival(request, appointment_id: Id, payload: ReasonRequiredIn):
 
 
 @router.post("/appointments/{appointment_id}/cancel", response={200: AppointmentOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def cancel(request, appointment_id: Id, payload: ReasonOptionalIn):
     """Cancel: the hold is released. After arrival: 409 package_not_removable."""
     p = caller(request)
@@ -187,7 +187,7 @@ def cancel(request, appointment_id: Id, payload: ReasonOptionalIn):
 
 
 @router.post("/appointments/{appointment_id}/reschedule", response={200: AppointmentOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def reschedule(request, appointment_id: Id, payload: RescheduleIn):
     """Move a booked appointment (and optionally its centre). The held package is re-checked at the new local
     date: past expiry, out of scope, a blackout date or a usage cap answer 409 reschedule_refused (context.rule
@@ -205,7 +205,7 @@ def reschedule(request, appointment_id: Id, payload: RescheduleIn):
 
 
 @router.post("/appointments/{appointment_id}/practitioner", response={200: AppointmentOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def change_practitioner(request, appointment_id: Id, payload: PractitionerIn):
     """Who treats the patient (the redemption, and its commission, follow)."""
     p = caller(request)
@@ -216,7 +216,7 @@ def change_practitioner(request, appointment_id: Id, payload: PractitionerIn):
 
 
 @router.post("/appointments/{appointment_id}/no-show", response={200: AppointmentOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def no_show(request, appointment_id: Id, payload: NoShowIn):
     """Record a no-show: 'redeem' uses a session (billed exactly like an arrival) or 'fee' releases the hold
     and charges a configured no-show fee. Omitted: the tenant's default."""
@@ -228,7 +228,7 @@ def no_show(request, appointment_id: Id, payload: NoShowIn):
 
 
 @router.post("/appointments/{appointment_id}/no-show/undo", response={200: AppointmentOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def undo_no_show(request, appointment_id: Id, payload: ReasonOptionalIn):
     """Undo the no-show choice (the redemption voided — a manager's void — or the fee reversed); the appointment
     is booked again with its package held, ready for another choice."""
@@ -311,7 +311,7 @@ def _fhir_version(request: HttpRequest) -> str | None:
 
 
 @events_router.post("/appointment-events", response=EVENT_RESPONSES, openapi_extra={"requestBody": JSON_EVENT_BODY})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def post_event(request):
     """A status event from the scheduling system (booked, rescheduled, arrived, no-show, cancelled). Applied
     once: a repeat answers 200 with status 'duplicate'. A refusal (e.g. 422 unknown_reference) is kept for
@@ -322,7 +322,7 @@ def post_event(request):
 
 
 @events_router.post("/fhir/Appointment", response=EVENT_RESPONSES, openapi_extra={"requestBody": FHIR_EVENT_BODY})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def post_fhir_appointment(request):
     """A FHIR Appointment (R4/R4B or R5; `?fhirVersion=` or the content type's fhirVersion parameter, else
     detected). Appointment.status drives the flow; see the module appointments.fhir for the mapping."""
@@ -374,7 +374,7 @@ def get_event(request, event_id: Id):
 
 
 @events_router.post("/appointment-events/{event_id}/retry", response=EVENT_RESPONSES)
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def retry_event(request, event_id: Id):
     """Apply a rejected event again once its cause is fixed (the patient registered, the package extended...)."""
     p = caller(request)

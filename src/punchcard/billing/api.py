@@ -52,7 +52,7 @@ def list_orders(request, filters: Query[OrderFilters]):
 
 
 @router.post("/orders", response={201: OrderOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.SELL)
 def create_order(request, payload: OrderIn):
     """An order for one or more plans. Its packages activate when it is paid in full (or marked pay-later);
     a free order activates at once."""
@@ -76,7 +76,7 @@ def get_order(request, order_id: Id):
 
 
 @router.post("/orders/{order_id}/payments", response={201: PaymentResultOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.SELL)
 def record_payment(request, order_id: Id, payload: PaymentIn):
     """A payment against the order; when nothing is left to pay, its packages activate."""
     p = caller(request)
@@ -99,7 +99,7 @@ def record_payment(request, order_id: Id, payload: PaymentIn):
 
 
 @router.post("/orders/{order_id}/pay-later", response={200: OrderOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.ADJUST)
 def pay_later(request, order_id: Id, payload: ReasonIn):
     """A manager activates an unpaid order; the balance stays receivable."""
     p = caller(request)
@@ -108,7 +108,7 @@ def pay_later(request, order_id: Id, payload: ReasonIn):
 
 
 @router.post("/orders/{order_id}/cancel", response={200: OrderOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.SELL)
 def cancel_order(request, order_id: Id, payload: ReasonIn):
     """Cancel an open order that has no payments."""
     p = caller(request)
@@ -158,7 +158,7 @@ def get_package_money(request, package_id: Id):
 
 
 @router.post("/packages/{package_id}/refund", response={200: RefundOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REFUND)
 def refund_package(request, package_id: Id, payload: RefundIn):
     """Refund to the patient's credit (default: the suggested amount); the package is cancelled."""
     p = caller(request)
@@ -169,7 +169,7 @@ def refund_package(request, package_id: Id, payload: RefundIn):
 
 
 @router.post("/packages/{package_id}/top-ups", response={201: OrderOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.SELL)
 def top_up_package(request, package_id: Id, payload: TopUpIn):
     """An order for more sessions of a line at the plan's top-up price; granted when paid."""
     p = caller(request)
@@ -185,7 +185,7 @@ def top_up_package(request, package_id: Id, payload: TopUpIn):
 
 
 @router.post("/packages/{package_id}/upgrade", response={201: OrderOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.SELL)
 def upgrade_package(request, package_id: Id, payload: UpgradeIn):
     """Convert into a larger plan: the remaining value is credited to a new order, this package closes as
     upgraded, and the new one starts when the rest is paid."""
@@ -213,7 +213,7 @@ def get_patient_credit(request, patient_id: Id):
 
 
 @router.post("/patients/{patient_id}/credit/payouts", response={201: PayoutOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REFUND)
 def pay_out_credit(request, patient_id: Id, payload: PayoutIn):
     """Pay the patient's credit back to a payment method (the refund's second step)."""
     p = caller(request)

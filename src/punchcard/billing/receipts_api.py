@@ -13,6 +13,7 @@ from ninja.responses import Status
 from punchcard.domain.errors import NotFound
 from punchcard.domain.roles import Perm
 from punchcard.kernel.auth import caller
+from punchcard.kernel.html import page_with_inline_styles
 from punchcard.kernel.idempotency import idempotent
 from punchcard.kernel.problems import READ, WRITE
 from punchcard.kernel.schemas import BodyId, Id, Input
@@ -59,7 +60,7 @@ class ReceiptLookup(Schema):
 
 
 @router.post("/receipts", response={201: ReceiptOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.READ)
 def issue(request, payload: ReceiptIn):
     """The receipt for a sale, a redemption or a refund; issuing again returns the same receipt (same number)."""
     p = caller(request)
@@ -88,9 +89,7 @@ def get(request, receipt_id: Id):
 @router.get("/receipts/{int:receipt_id}/html", response={200: str, **READ})
 def html(request, receipt_id: Id):
     p = caller(request, Perm.READ)
-    return HttpResponse(
-        receipts.render_html(receipts.get_receipt(p.tenant, receipt_id)), content_type="text/html; charset=utf-8"
-    )
+    return page_with_inline_styles(receipts.render_html(receipts.get_receipt(p.tenant, receipt_id)))
 
 
 @router.get("/receipts/{int:receipt_id}/pdf", response={200: str, **READ})

@@ -36,7 +36,7 @@ def get_plan(request, plan_id: Id):
 
 
 @router.post("/plans", response={201: PlanDetailOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.EDIT_CATALOGUE)
 def create_plan(request, payload: PlanIn):
     p = caller(request)
     version = services.create_plan(
@@ -55,7 +55,7 @@ def edit_plan(request, plan_id: Id, payload: TermsIn):
 
 
 @router.post("/plans/{plan_id}/status", response={200: PlanDetailOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.EDIT_CATALOGUE)
 def set_plan_status(request, plan_id: Id, payload: PlanStatusIn):
     """Draft, on sale or retired."""
     p = caller(request)

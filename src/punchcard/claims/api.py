@@ -38,7 +38,7 @@ CLAIM = {**WRITE, **errors(429)}
 
 
 @router.post("/claim-orders", response={201: ClaimOrderOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.SELL)
 def create_claim_order(request, payload: ClaimOrderIn):
     """A bulk order (a company buys `quantity` packages) or a gift: an order to the buyer with one claim code per
     package. Pay it like any order (POST /orders/{id}/payments); the codes can be claimed once it is paid.
@@ -90,16 +90,12 @@ def get_claim_code(request, code_id: Id):
     return ClaimCodeOut.of(selectors.get_claim_code(p.tenant, code_id), Ctx(p))
 
 
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 @router.post("/claim-codes/claim", response={200: ClaimCodeOut, **CLAIM})
 def claim(request, payload: ClaimIn):
     """Claim a code for a patient: a bulk or gift code creates the package in their name; a transfer code moves
     its package to them. Refusals: claim_code_mistyped (422: a typo, caught by the check symbol),
     claim_code_unknown (404), claim_code_used / _revoked / _expired / _unpaid (409). Too many refusals from one
-    caller or IP: 429 rate_limited with Retry-After."""
+    caller, or at codes starting alike: 429 rate_limited with Retry-After."""
     p = caller(request)
     try:
         code = services.claim_code(
@@ -107,7 +103,6 @@ def claim(request, payload: ClaimIn):
             actor=p.actor,
             code=payload.code,
             patient_id=payload.patient_id,
-            client_ip=_client_ip(request),
         )
     except RateLimited as exc:
         response = problem(
@@ -119,7 +114,7 @@ def claim(request, payload: ClaimIn):
 
 
 @router.post("/packages/{int:package_id}/transfer-code", response={201: ClaimCodeOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.TRANSFER)
 def create_transfer_code(request, package_id: Id, payload: TransferCodeIn):
     """A one-time code that transfers this (transferable) package to whoever claims it. Shown once."""
     p = caller(request)
@@ -135,7 +130,7 @@ def create_transfer_code(request, package_id: Id, payload: TransferCodeIn):
 
 
 @router.post("/claim-codes/{int:code_id}/revoke", response={200: ClaimCodeOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REFUND)
 def revoke(request, code_id: Id, payload: RevokeIn):
     """Revoke an open code: its value is refunded to the buyer's credit (or forfeited with refund=false)."""
     p = caller(request)
@@ -151,7 +146,7 @@ def revoke(request, code_id: Id, payload: RevokeIn):
 
 
 @router.post("/claim-codes/{int:code_id}/reissue", response={200: ClaimCodeOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.SELL)
 def reissue(request, code_id: Id, payload: ReasonIn):
     """A lost code: the same claim (and value) gets a new code, shown in this answer; the old code stops working."""
     p = caller(request)

@@ -81,14 +81,13 @@ class ClaimCode(models.Model):
         return f"claim code …{self.hint} ({self.kind}, {self.status})"
 
 
-class ClaimFailure(models.Model):
-    """A refused claim attempt, counted per caller (API key / staff) and per IP for rate limiting."""
+class ClaimGuessCounter(models.Model):
+    """Claim attempts counted in one bucket (a caller, or a code prefix) in its current window (claims.throttle)."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    bucket = models.CharField(max_length=200)  # "actor:apikey:pk_ab12", "ip:203.0.113.7"
-    at = models.DateTimeField()
-    code = models.CharField(max_length=32)  # the refusal's error code
+    bucket = models.CharField(max_length=200)  # "caller:apikey:pc_ab12cd34", "caller:staff:12", "prefix:7K3M"
+    window_start = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
-        db_table = "promotions_claimfailure"
-        indexes = [models.Index(fields=["tenant", "bucket", "at"])]
+        constraints = [models.UniqueConstraint(fields=["tenant", "bucket"], name="claim_guess_bucket_unique")]

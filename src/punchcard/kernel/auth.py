@@ -16,6 +16,7 @@ from punchcard.domain.roles import Actor, Perm
 class Principal(Protocol):
     tenant: Any
     actor: Actor
+    caller_id: str  # "apikey:12" or "staff:3": whose Idempotency-Keys these are
 
     def can(self, perm: Perm) -> bool: ...
 

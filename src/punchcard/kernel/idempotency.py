@@ -1,11 +1,17 @@
 """Idempotency-Key on every POST (SPEC §3.4, DESIGN rule 3).
 
-The first successful response to (tenant, key) is stored; a repeat of the same request (method,
-path and body) gets that response back — same status, same bytes — and writes nothing; the same
-key with a different request is a 409 `idempotency_conflict`.
+The first successful response to (tenant, caller, key) is stored; a repeat of the same request
+(method, path and body) gets that response back — same status, same bytes — and writes nothing; the
+same key with a different request is a 409 `idempotency_conflict`.
+
+Keys belong to the caller (an API key or a staff user, `Principal.caller_id`): another caller using
+the same key makes a request of their own and never sees the stored response. Every route names the
+permission it needs (`@idempotent(perm=Perm.ADJUST)`), and the decorator checks it before anything
+else, so a replay is refused exactly when the request itself would be (a caller whose role was
+lowered since does not get the old answer back).
 
 Race safety: the lookup, the service call and the insert of the record run in one transaction.
-Two concurrent requests with one key may both start, but the record's unique (tenant, key)
+Two concurrent requests with one key may both start, but the record's unique (tenant, caller, key)
 constraint lets only one commit: the other's insert fails, its whole transaction (the service's
 writes included) rolls back, and it answers with the winner's stored response. On SQLite the
 transactions are IMMEDIATE and simply run one after the other.
@@ -29,6 +35,7 @@ from ninja.utils import contribute_operation_callback
 
 from punchcard import clock
 from punchcard.domain.errors import Conflict, InvalidInput
+from punchcard.domain.roles import Perm
 
 from .models import IdempotencyRecord
 from .rendering import JSON, json_response
@@ -97,66 +104,79 @@ def _replay(record: IdempotencyRecord, request: HttpRequest, digest: str) -> Htt
     return response
 
 
-def _live_record(tenant, key: str, now: dt.datetime) -> IdempotencyRecord | None:
-    record = IdempotencyRecord.objects.filter(tenant=tenant, key=key).first()
+def _live_record(tenant, caller: str, key: str, now: dt.datetime) -> IdempotencyRecord | None:
+    record = IdempotencyRecord.objects.filter(tenant=tenant, caller=caller, key=key).first()
     if record is not None and record.created_at < now - RETENTION:
         record.delete()  # expired: the key is free again
         return None
     return record
 
 
-def idempotent(view):
-    """Decorate a POST view (under the router decorator). The view returns Status(code, schema)."""
+def idempotent(*, perm: Perm):
+    """Decorate a POST view (under the router decorator) with the permission the route needs; the view
+    returns Status(code, schema)."""
+    if not isinstance(perm, Perm):
+        raise TypeError("@idempotent(perm=...) takes the route's Perm")
 
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        key = key_of(request)
-        if key is None:
-            return render(view(request, *args, **kwargs))
-        tenant = request.auth.tenant
-        digest = fingerprint(request)
-        now = clock.now()
-        try:
-            with transaction.atomic():
-                record = _live_record(tenant, key, now)
-                if record is not None:
-                    return _replay(record, request, digest)
-                response = render(view(request, *args, **kwargs))
-                if 200 <= response.status_code < 300:
-                    try:
-                        with transaction.atomic():
-                            IdempotencyRecord.objects.create(
-                                tenant=tenant,
-                                key=key,
-                                method=request.method,
-                                path=request.get_full_path()[:500],
-                                request_hash=digest,
-                                status=response.status_code,
-                                body=response.content.decode(),
-                                created_at=now,
-                            )
-                    except IntegrityError:
-                        raise _LostRace from None
-                    if next(_writes) % PURGE_EVERY == 0:
-                        purge_expired(now=now)
-                return response
-        except (_LostRace, IntegrityError) as exc:
-            # A concurrent request with this key committed first (our record, or the service's own
-            # unique idempotency key, collided with its rows); everything we did was rolled back.
-            record = IdempotencyRecord.objects.filter(tenant=tenant, key=key).first()
-            if record is None:
-                if isinstance(exc, IntegrityError):
-                    raise  # not a duplicate of this request: a genuine error
-                raise Conflict(
-                    "a request with this Idempotency-Key is in progress; retry",  # pragma: no cover
-                    code="idempotency_conflict",
-                    field=HEADER,
-                ) from None
-            return _replay(record, request, digest)
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            request.auth.actor.require(perm)  # before a replay too: a replay is no way round the role check
+            key = key_of(request)
+            if key is None:
+                return render(view(request, *args, **kwargs))
+            return _once(view, request, key, args, kwargs)
 
-    wrapper.idempotent = True
-    contribute_operation_callback(wrapper, _document_header)
-    return wrapper
+        wrapper.idempotent = True
+        wrapper.idempotent_perm = perm
+        contribute_operation_callback(wrapper, _document_header)
+        return wrapper
+
+    return decorate
+
+
+def _once(view, request: HttpRequest, key: str, args, kwargs) -> HttpResponse:
+    tenant, caller = request.auth.tenant, request.auth.caller_id
+    digest = fingerprint(request)
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            record = _live_record(tenant, caller, key, now)
+            if record is not None:
+                return _replay(record, request, digest)
+            response = render(view(request, *args, **kwargs))
+            if 200 <= response.status_code < 300:
+                try:
+                    with transaction.atomic():
+                        IdempotencyRecord.objects.create(
+                            tenant=tenant,
+                            caller=caller,
+                            key=key,
+                            method=request.method,
+                            path=request.get_full_path()[:500],
+                            request_hash=digest,
+                            status=response.status_code,
+                            body=response.content.decode(),
+                            created_at=now,
+                        )
+                except IntegrityError:
+                    raise _LostRace from None
+                if next(_writes) % PURGE_EVERY == 0:
+                    purge_expired(now=now)
+            return response
+    except (_LostRace, IntegrityError) as exc:
+        # A concurrent request with this key committed first (our record, or the service's own
+        # unique idempotency key, collided with its rows); everything we did was rolled back.
+        record = IdempotencyRecord.objects.filter(tenant=tenant, caller=caller, key=key).first()
+        if record is None:
+            if isinstance(exc, IntegrityError):
+                raise  # not a duplicate of this request: a genuine error
+            raise Conflict(
+                "a request with this Idempotency-Key is in progress; retry",  # pragma: no cover
+                code="idempotency_conflict",
+                field=HEADER,
+            ) from None
+        return _replay(record, request, digest)
 
 
 def _document_header(operation) -> None:

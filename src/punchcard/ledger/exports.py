@@ -5,12 +5,12 @@ Amounts leave in major units as exact decimals ("615.39"); account names come fr
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from decimal import Decimal
 from typing import TextIO
 
+from punchcard.domain import spreadsheet
 from punchcard.domain.money import currency_exponent
 from punchcard.tenancy.models import Tenant
 
@@ -49,7 +49,7 @@ def entries(tenant: Tenant, date_from: dt.date, date_to: dt.date):
 
 def export_csv(tenant: Tenant, date_from: dt.date, date_to: dt.date, out: TextIO) -> tuple[int, int]:
     """Write one row per posting; returns (total debits, total credits) in minor units — always equal."""
-    writer = csv.writer(out)
+    writer = spreadsheet.writer(out)
     writer.writerow(CSV_COLUMNS)
     debits = credits = 0
     for entry in entries(tenant, date_from, date_to):

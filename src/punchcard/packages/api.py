@@ -164,7 +164,7 @@ def list_patient_packages(request, patient_id: Id, params: Query[PageParams]):
 
 
 @router.post("/packages/{package_id}/redemptions", response={201: RedemptionOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def redeem(request, package_id: Id, payload: RedeemIn):
     """Use sessions now (walk-in or manual). Every rule of SPEC §5 is checked at the centre's local date;
     a refusal names the rule (e.g. 409 insufficient_sessions, expired, out_of_scope)."""
@@ -185,7 +185,7 @@ def redeem(request, package_id: Id, payload: RedeemIn):
 
 
 @router.post("/redemptions/{redemption_id}/void", response={200: RedemptionOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.VOID)
 def void_redemption(request, redemption_id: Id, payload: ReasonIn):
     """Reverse a redemption made in error, once: sessions and revenue restored; the acting staff member
     (or API key) is recorded as the approver."""
@@ -195,7 +195,7 @@ def void_redemption(request, redemption_id: Id, payload: ReasonIn):
 
 
 @router.post("/packages/{package_id}/holds", response={201: HoldOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def place_hold(request, package_id: Id, payload: HoldIn):
     """Reserve sessions for a booked appointment; the checks are made against its date."""
     p = caller(request)
@@ -216,7 +216,7 @@ def place_hold(request, package_id: Id, payload: HoldIn):
 
 
 @router.post("/holds/{hold_id}/post", response={200: RedemptionOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def post_hold(request, hold_id: Id):
     """Arrival: the hold becomes a redemption (posting twice answers with the same redemption)."""
     p = caller(request)
@@ -225,7 +225,7 @@ def post_hold(request, hold_id: Id):
 
 
 @router.post("/holds/{hold_id}/release", response={200: HoldOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def release_hold(request, hold_id: Id, payload: ReleaseIn | None = None):
     """Cancellation or removal before arrival: the held sessions become available again."""
     p = caller(request)
@@ -237,7 +237,7 @@ def release_hold(request, hold_id: Id, payload: ReleaseIn | None = None):
 
 
 @router.post("/packages/{package_id}/adjustments", response={201: HistoryEntryOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.ADJUST)
 def adjust(request, package_id: Id, payload: AdjustIn):
     """A manager's correction of one line's sessions, with a reason."""
     p = caller(request)
@@ -254,7 +254,7 @@ def adjust(request, package_id: Id, payload: AdjustIn):
 
 
 @router.post("/packages/{package_id}/expiry", response={200: PackageOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.CHANGE_EXPIRY)
 def change_expiry(request, package_id: Id, payload: ExpiryChangeIn):
     """Extend, shorten or clear (null) the package's last valid day, with a reason."""
     p = caller(request)
@@ -265,7 +265,7 @@ def change_expiry(request, package_id: Id, payload: ExpiryChangeIn):
 
 
 @router.post("/packages/{package_id}/complete", response={200: PackageOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.CLOSE)
 def complete(request, package_id: Id, payload: ReasonIn):
     """Close early (e.g. the treatment plan changed); remaining sessions are forfeited."""
     p = caller(request)
@@ -274,7 +274,7 @@ def complete(request, package_id: Id, payload: ReasonIn):
 
 
 @router.post("/packages/{package_id}/cancel", response={200: PackageOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.CLOSE)
 def cancel(request, package_id: Id, payload: ReasonIn):
     """Cancel without a refund; remaining sessions are voided."""
     p = caller(request)
@@ -286,7 +286,7 @@ def cancel(request, package_id: Id, payload: ReasonIn):
 
 
 @router.post("/packages/{package_id}/beneficiaries", response={201: BeneficiaryOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.REDEEM)
 def add_beneficiary(request, package_id: Id, payload: BeneficiaryIn):
     """Share the package with another patient, up to the plan's maximum (which counts the holder)."""
     p = caller(request)
@@ -307,7 +307,7 @@ def remove_beneficiary(request, package_id: Id, patient_id: Id):
 
 
 @router.post("/packages/{package_id}/transfer", response={201: TransferOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.TRANSFER)
 def transfer(request, package_id: Id, payload: TransferIn):
     """Move the whole package (its remaining sessions) to another patient."""
     p = caller(request)

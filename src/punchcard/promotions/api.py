@@ -32,7 +32,7 @@ def list_promotions(request, filters: Query[PromotionFilters]):
 
 
 @router.post("/promotions", response={201: PromotionOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.EDIT_CATALOGUE)
 def create_promotion(request, payload: PromotionIn):
     """A promotion: `bonus_sessions` (Buy N Free M), `percent`, `fixed` or `loyalty` (tiers by packages bought);
     applied at sale by code and/or automatically, in its window, to its plans (none listed: every plan)."""
@@ -93,7 +93,7 @@ def get_promotion(request, promotion_id: Id):
 
 
 @router.post("/promotions/{int:promotion_id}/retire", response={200: PromotionOut, **WRITE})
-@idempotent
+@idempotent(perm=Perm.EDIT_CATALOGUE)
 def retire_promotion(request, promotion_id: Id):
     """Stop applying it to new orders (orders already placed keep what they got)."""
     p = caller(request)

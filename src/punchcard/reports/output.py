@@ -5,12 +5,12 @@ JSON keeps amounts in integer minor units (with the currency); CSV and text give
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from dataclasses import asdict
 from decimal import Decimal
 
+from punchcard.domain import spreadsheet
 from punchcard.domain.money import currency_exponent, format_money
 
 from .registry import Report
@@ -64,7 +64,7 @@ def cell(value, kind: str, currency: str, *, locale: str | None = None) -> str:
 def to_csv(report: Report) -> str:
     """One row per table row; money in major units as exact decimals (the currency in its own column)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheet.writer(out)
     money = any(c.kind == "money" for c in report.columns)
     writer.writerow([c.key for c in report.columns] + (["currency"] if money else []))
     for row in report.rows:

@@ -16,6 +16,7 @@ register(
     ApiKey,
     list_display=("name", "prefix", "role", "created_at", "revoked_at", "tenant"),
     list_filter=("tenant", "role"),
+    exclude=("digest", "keyed"),  # the digest is a credential check, of no use to a reader
 )
 register(
     AuditEvent,

@@ -61,7 +61,7 @@ def list_centres(request, params: Query[PageParams]):
 
 
 @router.post("/centres", response={201: CentreOut, **CREATE})
-@idempotent
+@idempotent(perm=Perm.ADMIN)
 def create_centre(request, payload: CentreIn):
     """A new location of the tenant, with its own time zone (admin)."""
     p = caller(request)
@@ -85,7 +85,7 @@ def list_services(request, params: Query[PageParams]):
 
 
 @router.post("/services", response={201: ServiceOut, **CREATE})
-@idempotent
+@idempotent(perm=Perm.EDIT_CATALOGUE)
 def create_service(request, payload: ServiceIn):
     p = caller(request)
     service = services.create_service(
@@ -131,7 +131,7 @@ def list_patients(request, filters: Query[PatientFilters]):
 
 
 @router.post("/patients", response={201: PatientOut, **CREATE})
-@idempotent
+@idempotent(perm=Perm.MANAGE_PATIENTS)
 def create_patient(request, payload: PatientIn):
     p = caller(request)
     patient = services.create_patient(

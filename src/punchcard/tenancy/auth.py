@@ -38,6 +38,11 @@ class Principal:
     def can(self, perm: Perm) -> bool:
         return self.actor.can(perm)
 
+    @property
+    def caller_id(self) -> str:
+        """Who is calling, for what belongs to one caller (their Idempotency-Keys)."""
+        return f"apikey:{self.api_key.pk}" if self.api_key is not None else f"staff:{self.staff.pk}"
+
 
 def key_actor(key: ApiKey) -> Actor:
     return Actor(label=f"apikey:{key.prefix} ({key.name})", role=key.role, source=f"apikey:{key.prefix}")

@@ -104,12 +104,15 @@ class Service(models.Model):
 
 
 class ApiKey(models.Model):
-    """An integration's key: shown once at creation, stored as a SHA-256 digest."""
+    """An integration's key: shown once at creation, stored as an HMAC-SHA256 digest under the server's pepper
+    (settings.API_KEY_PEPPER); `keyed` false marks a key stored before that (plain SHA-256), re-hashed at its
+    first use."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="api_keys")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True)  # public part, to find the row and show in lists
     digest = models.CharField(max_length=64)
+    keyed = models.BooleanField(default=True)
     role = models.CharField(max_length=16, choices=ROLE_CHOICES)
     created_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)

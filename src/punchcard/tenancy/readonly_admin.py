@@ -15,8 +15,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-def register(model, *, list_display=("__str__",), list_filter=(), search_fields=()):
-    """Register `model` read-only with a useful list page."""
+def register(model, *, list_display=("__str__",), list_filter=(), search_fields=(), exclude=()):
+    """Register `model` read-only with a useful list page; `exclude` names fields never shown (secrets)."""
     admin.site.register(
         model,
         type(
@@ -26,6 +26,7 @@ def register(model, *, list_display=("__str__",), list_filter=(), search_fields=
                 "list_display": list_display,
                 "list_filter": list_filter,
                 "search_fields": search_fields,
+                "exclude": exclude,
             },
         ),
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 import zoneinfo
 
 from babel import Locale, UnknownLocaleError
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
@@ -188,10 +190,32 @@ def create_staff_member(
 
 
 def _digest(secret: str) -> str:
+    """HMAC-SHA256 of the secret under the server's pepper: a copy of the table alone cannot test guesses."""
+    return hmac.new(settings.API_KEY_PEPPER.encode(), secret.encode(), hashlib.sha256).hexdigest()
+
+
+def _legacy_digest(secret: str) -> str:
+    """How keys made before the pepper were stored (unsalted SHA-256); each is re-hashed at its first use."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
 API_KEY_PREFIX = "pc_"
+CHOSEN_SECRET_MIN_LENGTH = 32  # url-safe characters after pc_<8 hex>_
+CHOSEN_SECRET_MIN_DISTINCT = 16  # so a chosen secret carries at least 32 × log2(16) = 128 bits
+
+
+def _check_chosen_secret(secret: str) -> None:
+    if not re.fullmatch(r"pc_[0-9a-f]{8}_[A-Za-z0-9_-]+", secret) or len(secret) < 12 + CHOSEN_SECRET_MIN_LENGTH:
+        raise InvalidInput(
+            f"an API key looks like pc_<8 hex>_<at least {CHOSEN_SECRET_MIN_LENGTH} url-safe characters>",
+            field="secret",
+        )
+    if len(set(secret[12:])) < CHOSEN_SECRET_MIN_DISTINCT:
+        raise InvalidInput(
+            f"a chosen API key secret needs at least {CHOSEN_SECRET_MIN_DISTINCT} different characters after "
+            "pc_<8 hex>_ (a random one, e.g. from `openssl rand -base64 32`, not a word or a repeat)",
+            field="secret",
+        )
 
 
 @transaction.atomic
@@ -204,8 +228,8 @@ def create_api_key(
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     if secret is None:
         secret = f"{API_KEY_PREFIX}{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
-    if not re.match(r"^pc_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}$", secret):
-        raise InvalidInput("an API key looks like pc_<8 hex>_<at least 20 url-safe characters>", field="secret")
+    else:
+        _check_chosen_secret(secret)
     prefix = secret[:11]
     try:
         with transaction.atomic():
@@ -224,12 +248,22 @@ def create_api_key(
 
 
 def authenticate_api_key(secret: str, *, now=None) -> ApiKey | None:
-    """The live key for a presented secret, or None. Compares digests in constant time."""
+    """The live key for a presented secret, or None. Compares digests in constant time.
+
+    A key stored before keyed hashing (`keyed` false) is checked against its old digest once and, if it
+    matches, re-stored under the pepper: existing keys keep working and leave the old form as they are used.
+    """
     if not isinstance(secret, str) or not secret.startswith(API_KEY_PREFIX) or len(secret) < 12:
         return None
     key = ApiKey.objects.select_related("tenant").filter(prefix=secret[:11], revoked_at__isnull=True).first()
-    if key is None or not secrets.compare_digest(key.digest, _digest(secret)):
+    if key is None:
         return None
+    if key.keyed:
+        return key if secrets.compare_digest(key.digest, _digest(secret)) else None
+    if not secrets.compare_digest(key.digest, _legacy_digest(secret)):
+        return None
+    key.digest, key.keyed = _digest(secret), True
+    ApiKey.objects.filter(pk=key.pk, keyed=False).update(digest=key.digest, keyed=True)
     return key
 
 

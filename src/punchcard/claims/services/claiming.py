@@ -38,28 +38,31 @@ def claim_code(
     actor: Actor,
     code: str,
     patient_id: int,
-    client_ip: str | None = None,
     now: dt.datetime | None = None,
 ) -> ClaimCode:
     """Claim a code for a patient: a bulk or gift code makes the package in their name; a transfer code
     moves its package to them. Claiming the same code again for the same patient answers the same.
 
     Refusals have distinct codes (mistyped, unknown, used, revoked, expired, unpaid). Every refusal is
-    counted against the caller and the client IP; past throttle.FAILURE_LIMIT in throttle.FAILURE_WINDOW,
-    RateLimited. The failure counter is written in its own transaction, so call this outside any other
-    transaction.
+    counted against the caller and the typed code's prefix; past throttle.FAILURE_LIMIT in
+    throttle.FAILURE_WINDOW, RateLimited. The counters are written in their own transactions (committed
+    before the code is looked up, so a burst cannot overtake them): call this outside any other transaction.
     """
     actor.require(Perm.SELL)
     now = now or clock.now()
-    buckets = throttle.buckets(actor, client_ip)
-    throttle.check(tenant, buckets, now)
+    reservation = throttle.reserve(tenant, throttle.buckets(actor, code), now)
     try:
         with transaction.atomic():
-            return _claim(tenant=tenant, actor=actor, text=code, patient_id=patient_id, now=now)
+            claimed = _claim(tenant=tenant, actor=actor, text=code, patient_id=patient_id, now=now)
     except (InvalidInput, NotFound, Conflict) as exc:
-        if exc.code in _COUNTED_REFUSALS:
-            throttle.note_failure(tenant, buckets, exc.code, now)
+        if exc.code not in _COUNTED_REFUSALS:
+            reservation.give_back()
         raise
+    except BaseException:
+        reservation.give_back()
+        raise
+    reservation.give_back()
+    return claimed
 
 
 def _claim(*, tenant: Tenant, actor: Actor, text: str, patient_id: int, now: dt.datetime) -> ClaimCode:

@@ -4,7 +4,7 @@
     punchcard apikey list --tenant SLUG
     punchcard apikey revoke --tenant SLUG PREFIX
 
-The secret is printed once, at creation; only its SHA-256 digest is stored.
+The secret is printed once, at creation; only its HMAC-SHA256 digest (under the server's pepper) is stored.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Command(PunchcardCommand):
         parser.add_argument("--role", help=f"create: one of {', '.join(ROLES)}")
         parser.add_argument(
             "--secret",
-            help="create: use this secret (pc_<8 hex>_<20+ url-safe characters>) "
+            help="create: use this secret (pc_<8 hex>_<32+ random url-safe characters>) "
             "instead of a random one, e.g. to rotate a key held elsewhere",
         )
 
