@@ -5,6 +5,8 @@ from __future__ import annotations
 from babel.dates import format_datetime, format_time
 from django import template
 
+from punchcard.domain.roles import Perm
+
 register = template.Library()
 
 
@@ -23,3 +25,9 @@ def local_datetime(context, instant, centre) -> str:
         return "—"
     when = instant.astimezone(centre.zone)
     return format_datetime(when, format="d MMM yyyy, HH:mm", locale=context["desk"].tenant.locale)
+
+
+@register.filter
+def can(desk, perm: str) -> bool:
+    """{% if desk|can:"refund" %}: whether the desk's role has the permission (the server checks again)."""
+    return bool(desk) and desk.can(Perm(perm))

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from punchcard.domain.errors import DomainError, InvalidInput
-from punchcard.domain.money import parse_major
+from punchcard.domain.money import currency_exponent, parse_major
 from punchcard.packages import wording
 from punchcard.tenancy import selectors as tenancy_selectors
 
@@ -48,6 +48,14 @@ def amount(tenant, text: str, field: str = "amount") -> int | None:
         return parse_major(text, tenant.currency)
     except InvalidInput:
         raise InvalidInput(f"{field.replace('_', ' ')} must be an amount like 1500 or 1,500.00", field=field) from None
+
+
+def typed(amount: int | None, currency: str) -> str:
+    """An amount as a form's field shows it: 4000.00."""
+    if amount is None:
+        return ""
+    exponent = currency_exponent(currency)
+    return f"{amount / 10**exponent:.{exponent}f}" if exponent else str(amount)
 
 
 def day(text: str, field: str) -> dt.date | None:

@@ -76,7 +76,9 @@ def expiry(request, package_id: int):
             reason=request.POST.get("reason", ""),
         )
 
-    return forms.act(request, template=template, context=context, do=do, done="Expiry changed.", to=PAGE, args=[package_id])
+    return forms.act(
+        request, template=template, context=context, do=do, done="Expiry changed.", to=PAGE, args=[package_id]
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -8,19 +8,12 @@ from django.views.decorators.http import require_http_methods
 
 from punchcard.billing import selectors as billing_selectors
 from punchcard.billing import services as billing
-from punchcard.domain.money import currency_exponent
 from punchcard.domain.roles import Perm
 from punchcard.packages import wording
 
 from ..access import desk_view
 from . import manage_forms as forms
 from .manage_package import PAGE, package_context
-
-
-def _typed(amount: int, currency: str) -> str:
-    """An amount as the form's field shows it: '4000.00'."""
-    exponent = currency_exponent(currency)
-    return f"{amount / 10**exponent:.{exponent}f}" if exponent else str(amount)
 
 
 @require_http_methods(["GET", "POST"])
@@ -34,7 +27,7 @@ def refund(request, package_id: int):
     context.update(
         suggested=wording.money(desk.tenant, suggested),
         collected=wording.money(desk.tenant, collected),
-        suggested_typed=_typed(suggested, desk.tenant.currency),
+        suggested_typed=forms.typed(suggested, desk.tenant.currency),
         zero=wording.money(desk.tenant, 0),
     )
     template = "console/manage/refund.html"
@@ -52,6 +45,11 @@ def refund(request, package_id: int):
         )
 
     return forms.act(
-        request, template=template, context=context, do=do, done="Refunded to the patient's credit.", to=PAGE,
+        request,
+        template=template,
+        context=context,
+        do=do,
+        done="Refunded to the patient's credit.",
+        to=PAGE,
         args=[package_id],
     )

@@ -33,7 +33,9 @@ def transfer(request, package_id: int):
             reason=request.POST.get("reason", ""),
         )
 
-    return forms.act(request, template=template, context=context, do=do, done="Transferred.", to=PAGE, args=[package_id])
+    return forms.act(
+        request, template=template, context=context, do=do, done="Transferred.", to=PAGE, args=[package_id]
+    )
 
 
 def _beneficiaries(context) -> list:
@@ -58,7 +60,9 @@ def beneficiaries(request, package_id: int):
         packages.add_beneficiary(tenant=desk.tenant, actor=desk.actor, package_id=package_id, patient_id=person.id)
 
     here = "console:manage-beneficiaries"
-    return forms.act(request, template=template, context=context, do=do, done="Beneficiary added.", to=here, args=[package_id])
+    return forms.act(
+        request, template=template, context=context, do=do, done="Beneficiary added.", to=here, args=[package_id]
+    )
 
 
 @require_POST
@@ -72,6 +76,11 @@ def remove_beneficiary(request, package_id: int, patient_id: int):
         packages.remove_beneficiary(tenant=desk.tenant, actor=desk.actor, package_id=package_id, patient_id=patient_id)
 
     return forms.act(
-        request, template="console/manage/beneficiaries.html", context=context, do=do, done="Beneficiary removed.",
-        to="console:manage-beneficiaries", args=[package_id],
+        request,
+        template="console/manage/beneficiaries.html",
+        context=context,
+        do=do,
+        done="Beneficiary removed.",
+        to="console:manage-beneficiaries",
+        args=[package_id],
     )

@@ -65,4 +65,6 @@ def void(request, redemption_id: int):
         )
 
     done = "Redemption voided; the session is back on the package."
-    return forms.act(request, template=template, context=context, do=do, done=done, to=PAGE, args=[redemption.package_id])
+    return forms.act(
+        request, template=template, context=context, do=do, done=done, to=PAGE, args=[redemption.package_id]
+    )
