@@ -14,7 +14,13 @@ from punchcard.packages import wording
 from punchcard.tenancy import selectors as tenancy_selectors
 
 # A service names the field it refuses by its own parameter; the form's field is named alike, except these.
-FIELD_OF = {"to_patient_id": "patient", "patient_id": "patient", "line_id": "line"}
+FIELD_OF = {
+    "to_patient_id": "patient",
+    "patient_id": "patient",
+    "line_id": "line",
+    "tax_rate_bp": "tax_rate",
+    "buyer_id": "buyer",
+}
 
 
 def _sentence(text: str) -> str:
@@ -28,7 +34,7 @@ def in_clinic_words(tenant, error: DomainError) -> str:
     if error.code == "refund_out_of_range" and "collected" in context:
         collected = wording.money(tenant, context["collected"])
         return f"A refund must be between {wording.money(tenant, 0)} and the {collected} collected."
-    if error.code == "forbidden":
+    if error.code == "forbidden" and "permission" in error.message:  # actor.require's refusal
         return "Your role cannot do this; ask a manager."
     return _sentence(error.message)
 

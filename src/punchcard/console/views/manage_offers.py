@@ -93,7 +93,15 @@ def promotion_list(request):
             **terms,
         )
 
-    return forms.act(request, template=template, context=_context(desk), do=do, done="Promotion created.", to=HERE)
+    def create():
+        try:
+            do()
+        except DomainError as error:
+            if error.field in ("percent_bp", "amount", "buy", "free"):
+                error.field = "value"  # the form has one field for the promotion's value
+            raise
+
+    return forms.act(request, template=template, context=_context(desk), do=create, done="Promotion created.", to=HERE)
 
 
 @require_POST
