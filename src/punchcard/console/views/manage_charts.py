@@ -10,6 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pygal
+from babel.numbers import format_compact_currency
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from pygal.style import Style
@@ -41,8 +42,8 @@ def _major(tenant, amount: int) -> float:
 
 
 def _money_formatter(tenant):
-    exponent = currency_exponent(tenant.currency)
-    return lambda value: wording.money(tenant, round((value or 0) * 10**exponent))
+    """Axis labels and tooltips in short money ('₹27K', '₹12.3L'); the description has the exact figures."""
+    return lambda value: format_compact_currency(value or 0, tenant.currency, locale=tenant.locale, fraction_digits=0)
 
 
 def _svg(chart, title: str, desc: str) -> SafeString:
@@ -51,6 +52,7 @@ def _svg(chart, title: str, desc: str) -> SafeString:
     chart.config.disable_xml_declaration = True
     chart.config.style = STYLE
     chart.config.width, chart.config.height = 720, 320
+    chart.config.truncate_label = -1  # '₹12K' whole, never '₹1…'
     svg = chart.render(is_unicode=True)
     key = uuid.uuid4().hex[:8]
     head, rest = svg.split(">", 1)

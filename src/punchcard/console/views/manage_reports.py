@@ -3,6 +3,7 @@ where one helps, a CSV download; and the journal for a period as CSV for the acc
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 from django.http import Http404, HttpResponse
@@ -38,8 +39,15 @@ def reports(request):
     return render(request, "console/manage/reports.html", {"desk": request.desk, "definitions": registry.definitions()})
 
 
-def _filters(query) -> dict:
+def _filters(query, *, today=None) -> dict:
+    """The query's filters for run_report; a period report with no period given shows the last twelve months
+    (the services' own default, this month so far, is too short for a chart)."""
     given = {k: query.get(k, "").strip() for k in FILTER_KEYS}
+    if today is not None and not given["from"] and not given["to"]:
+        start = today.replace(day=1)
+        for _ in range(11):
+            start = (start - dt.timedelta(days=1)).replace(day=1)
+        given["from"] = start.isoformat()
     return {
         "date_from": given["from"] or None,
         "date_to": given["to"] or None,
@@ -69,7 +77,8 @@ def report(request, name: str):
         "errors": {},
     }
     try:
-        filters = _filters(request.GET)
+        today = local_date(clock.now(), desk.centre) if definition.period else None
+        filters = _filters(request.GET, today=today)
         result = run_report(tenant=desk.tenant, actor=desk.actor, name=name, **filters)
         if request.GET.get("format") == "csv":
             response = HttpResponse(to_csv(result), content_type="text/csv; charset=utf-8")
@@ -92,6 +101,12 @@ def report(request, name: str):
         ),
         numeric={c.key for c in columns if c.kind in ("int", "money", "bp", "days")},
         csv_query=request.GET.urlencode(),
+        # The form shows the period the report ran for (by default this month up to today).
+        query={
+            **context["query"],
+            "from": context["query"]["from"] or result.filters.get("date_from", ""),
+            "to": context["query"]["to"] or result.filters.get("date_to", ""),
+        },
     )
     return render(request, "console/manage/report.html", context)
 
