@@ -89,3 +89,39 @@ def test_the_manager_sees_the_liability_chart(page, demo):
     page.goto(f"{demo.url}/manage/catalogue/")
     assert_accessible(page)
     screenshot(page, "manage-catalogue")
+
+
+def test_every_manager_page_passes_the_accessibility_check(page, demo):
+    """One login that may see every page (the demo's manager, made an admin) walks through them all."""
+    from punchcard.tenancy.models import StaffMember
+
+    StaffMember.objects.filter(tenant=demo.tenant, user__username="meera").update(role="admin")
+    package = demo.packages["asha-physio"]
+    redemption = Redemption.objects.filter(package=package, voided_at__isnull=True).first()
+    plan = package.plan_version.plan
+    log_in(page, demo, "meera")
+    pages = {
+        "manage-expiry": f"/manage/packages/{package.id}/expiry/",
+        "manage-adjust": f"/manage/packages/{package.id}/adjust/",
+        "manage-close": f"/manage/packages/{package.id}/close/",
+        "manage-transfer": f"/manage/packages/{package.id}/transfer/",
+        "manage-beneficiaries": f"/manage/packages/{package.id}/beneficiaries/",
+        "manage-void": f"/manage/redemptions/{redemption.id}/void/",
+        "manage-reports": "/manage/reports/",
+        "manage-sales": "/manage/reports/sales/",
+        "manage-expiry-forecast": "/manage/reports/expiry/?days=90",
+        "manage-completion": "/manage/reports/completion/",
+        "manage-usage": "/manage/reports/usage/",
+        "manage-journal": "/manage/reports/journal/",
+        "manage-plan-edit": f"/manage/catalogue/{plan.id}/",
+        "manage-plan-new": "/manage/catalogue/new/",
+        "manage-promotions": "/manage/promotions/",
+        "manage-claim-codes": "/manage/claim-codes/",
+        "manage-staff": "/manage/staff/",
+        "manage-no-show-fees": "/manage/no-show-fees/",
+    }
+    for name, url in pages.items():
+        page.goto(f"{demo.url}{url}")
+        assert page.get_by_role("heading", level=1).count() == 1, url
+        assert_accessible(page)
+        screenshot(page, name)

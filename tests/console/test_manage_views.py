@@ -34,7 +34,10 @@ def test_every_manager_page_answers_for_the_admin(demo, as_staff):
     plan = package.plan_version.plan
     pages = [
         f"/manage/packages/{package.id}/",
-        *(f"/manage/packages/{package.id}/{p}/" for p in ("refund", "expiry", "adjust", "close", "transfer", "beneficiaries")),
+        *(
+            f"/manage/packages/{package.id}/{p}/"
+            for p in ("refund", "expiry", "adjust", "close", "transfer", "beneficiaries")
+        ),
         f"/manage/redemptions/{redemption.id}/void/",
         "/manage/reports/",
         "/manage/reports/journal/",
@@ -45,7 +48,10 @@ def test_every_manager_page_answers_for_the_admin(demo, as_staff):
         "/manage/claim-codes/",
         "/manage/staff/",
         "/manage/no-show-fees/",
-        *(f"/manage/reports/{name}/" for name in ("sales", "usage", "liability", "expiry", "completion", "profit", "commission", "settlement")),
+        *(
+            f"/manage/reports/{name}/"
+            for name in ("sales", "usage", "liability", "expiry", "completion", "profit", "commission", "settlement")
+        ),
     ]
     for url in pages:
         response = client.get(url)
@@ -137,7 +143,13 @@ def test_bulk_codes_are_downloaded_once_and_an_api_secret_is_shown_once(demo, as
     admin = as_staff("meera")
     plan = demo.packages["asha-physio"].plan_version.plan
     buyer = demo.patients["asha"] if "asha" in demo.patients else demo.packages["asha-physio"].holder
-    form = {"buyer": buyer.external_ref, "plan_id": plan.id, "quantity": "3", "valid_days": "90", "idempotency_key": "k-1"}
+    form = {
+        "buyer": buyer.external_ref,
+        "plan_id": plan.id,
+        "quantity": "3",
+        "valid_days": "90",
+        "idempotency_key": "k-1",
+    }
     first = admin.post("/manage/claim-codes/", form)
     rows = first.content.decode().splitlines()
     assert first["Content-Disposition"].startswith("attachment") and len(rows) == 4
@@ -164,11 +176,22 @@ def test_editing_a_sold_plan_makes_a_new_version_and_says_so(demo, as_staff):
     post.update({k: "on" for k in ("tax_inclusive", "shareable", "transferable") if initial[k]})
     post["centre_ids"] = initial["centre_ids"]
     for i, line in enumerate(initial["lines"]):
-        post.update({f"line{i}_label": line["label"], f"line{i}_services": line["services"],
-                     f"line{i}_sessions": line["sessions"], f"line{i}_bonus": line["bonus"]})
+        post.update(
+            {
+                f"line{i}_label": line["label"],
+                f"line{i}_services": line["services"],
+                f"line{i}_sessions": line["sessions"],
+                f"line{i}_bonus": line["bonus"],
+            }
+        )
     post["name"] = "Physiotherapy Recovery Pack (2027)"
     saved = manager.post(f"/manage/catalogue/{plan.id}/", post, follow=True)
     assert f"Saved as version {before + 1}" in saved.content.decode()
+    old, new = plan.versions.get(number=before), plan.versions.get(number=before + 1)
+    assert new.name == "Physiotherapy Recovery Pack (2027)" and new.price == old.price
+    assert new.commission_policy == old.commission_policy and new.expiry == old.expiry
+    keep = ("label", "sessions", "bonus_sessions", "patient_pays", "top_up_price")
+    assert [[getattr(x, k) for k in keep] for x in new.lines.all()] == [[getattr(x, k) for k in keep] for x in old.lines.all()]
     post["price"] = "-5"
     refused = manager.post(f"/manage/catalogue/{plan.id}/", post)
     assert refused.status_code == 422 and 'id="p-price-error"' in refused.content.decode()

@@ -66,7 +66,7 @@ def plan_edit(request, plan_id: int | None = None):
         initial = plan_form.initial_of(plan.current if plan else None)
         return render(request, template, _form_context(desk, plan, initial, {}))
     try:
-        terms = plan_form.terms_from(request.POST, desk.tenant)
+        terms = plan_form.terms_from(request.POST, desk.tenant, plan.current if plan else None)
         if plan is None:
             version = catalogue.create_plan(
                 tenant=desk.tenant,

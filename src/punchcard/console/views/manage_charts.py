@@ -10,6 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pygal
+from babel.dates import format_date
 from babel.numbers import format_compact_currency
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -64,7 +65,7 @@ def _svg(chart, title: str, desc: str) -> SafeString:
 def sales_by_month(tenant, actor, filters: dict):
     report = run_report(tenant=tenant, actor=actor, name="sales", by="period", period="month", **filters)
     chart = pygal.Bar(show_legend=False, value_formatter=_money_formatter(tenant), x_label_rotation=0)
-    labels = [wording.day(tenant, r["period"])[-8:] for r in report.rows]
+    labels = [format_date(r["period"], format="MMM yyyy", locale=tenant.locale) for r in report.rows]
     chart.x_labels = labels
     chart.add("Revenue (net)", [_major(tenant, r["net"] or 0) for r in report.rows])
     desc = "; ".join(

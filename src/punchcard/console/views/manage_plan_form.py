@@ -23,20 +23,26 @@ def _percent_bp(text: str) -> int:
         raise InvalidInput("give the tax rate as a percentage, like 18", field="tax_rate") from None
 
 
-def terms_from(post, tenant) -> PlanTerms:
-    """The posted form as the service's PlanTerms; a field it cannot read is refused by its name."""
+def terms_from(post, tenant, base=None) -> PlanTerms:
+    """The posted form as the service's PlanTerms; a field it cannot read is refused by its name. Editing,
+    what the form does not show (co-pay and top-up price per line, package type, commission policy) is kept
+    from the current version `base`."""
+    kept = list(base.lines.all()) if base is not None else []
     lines = []
     for i in range(LINES):
         services = [int(s) for s in post.getlist(f"line{i}_services") if s.isdigit()]
         sessions = (post.get(f"line{i}_sessions") or "").strip()
         if not services and not sessions:
             continue
+        old = kept[i] if i < len(kept) else None
         lines.append(
             LineSpec(
                 service_ids=services,
                 sessions=forms.whole(sessions, f"line{i}_sessions"),
                 bonus_sessions=forms.whole(post.get(f"line{i}_bonus") or "0", f"line{i}_bonus"),
                 label=(post.get(f"line{i}_label") or "").strip(),
+                patient_pays=old.patient_pays if old else 0,
+                top_up_price=old.top_up_price if old else None,
             )
         )
     kind = post.get("expiry_kind") or "none"
@@ -68,6 +74,16 @@ def terms_from(post, tenant) -> PlanTerms:
         cap_per_week=_optional_whole(post, "cap_per_week"),
         cap_per_month=_optional_whole(post, "cap_per_month"),
         min_gap_days=_optional_whole(post, "min_gap_days"),
+        sale_from=forms.day(post.get("sale_from"), "sale_from"),
+        sale_to=forms.day(post.get("sale_to"), "sale_to"),
+        **(
+            {
+                "package_type": base.package_type.name if base.package_type else None,
+                "commission_policy": base.commission_policy,
+            }
+            if base is not None
+            else {}
+        ),
     )
 
 
@@ -107,6 +123,8 @@ def initial_of(version) -> dict:
         "cap_per_week": version.cap_per_week or "",
         "cap_per_month": version.cap_per_month or "",
         "min_gap_days": version.min_gap_days or "",
+        "sale_from": version.sale_from.isoformat() if version.sale_from else "",
+        "sale_to": version.sale_to.isoformat() if version.sale_to else "",
         "lines": lines,
     }
 

@@ -14,6 +14,7 @@ from punchcard.catalogue import selectors as catalogue_selectors
 from punchcard.domain.errors import DomainError, InvalidInput
 from punchcard.domain.roles import Perm
 from punchcard.ledger import exports
+from punchcard.packages import wording
 from punchcard.reports import registry
 from punchcard.reports.output import cell, to_csv
 from punchcard.reports.services import run_report
@@ -90,12 +91,18 @@ def report(request, name: str):
         return render(request, "console/manage/report.html", context, status=422)
     locale = desk.tenant.locale
     columns = result.columns
+
+    def shown(value, kind):
+        if kind == "date" and isinstance(value, dt.date):
+            return wording.day(desk.tenant, value)
+        return cell(value, kind, result.currency, locale=locale)
+
     context.update(
         report=result,
         chart=chart,
-        rows=[[cell(row.get(c.key), c.kind, result.currency, locale=locale) for c in columns] for row in result.rows],
+        rows=[[shown(row.get(c.key), c.kind) for c in columns] for row in result.rows],
         totals=(
-            [cell(result.totals.get(c.key), c.kind, result.currency, locale=locale) for c in columns]
+            [shown(result.totals.get(c.key), c.kind) for c in columns]
             if result.totals and any(c.key in result.totals for c in columns)
             else None
         ),
