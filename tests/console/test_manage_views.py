@@ -191,7 +191,9 @@ def test_editing_a_sold_plan_makes_a_new_version_and_says_so(demo, as_staff):
     assert new.name == "Physiotherapy Recovery Pack (2027)" and new.price == old.price
     assert new.commission_policy == old.commission_policy and new.expiry == old.expiry
     keep = ("label", "sessions", "bonus_sessions", "patient_pays", "top_up_price")
-    assert [[getattr(x, k) for k in keep] for x in new.lines.all()] == [[getattr(x, k) for k in keep] for x in old.lines.all()]
+    assert [[getattr(x, k) for k in keep] for x in new.lines.all()] == [
+        [getattr(x, k) for k in keep] for x in old.lines.all()
+    ]
     post["price"] = "-5"
     refused = manager.post(f"/manage/catalogue/{plan.id}/", post)
     assert refused.status_code == 422 and 'id="p-price-error"' in refused.content.decode()
