@@ -4,6 +4,7 @@ each role is refused what it may not do (and nothing is written), refusals name 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -160,7 +161,8 @@ def test_bulk_codes_are_downloaded_once_and_an_api_secret_is_shown_once(demo, as
     made = admin.post("/manage/api-keys/new/", {"key_name": "Scheduler", "key_role": "front_desk"})
     key = ApiKey.objects.get(tenant=demo.tenant, name="Scheduler")
     assert "Copy it now" in made.content.decode() and key.prefix in made.content.decode()
-    assert key.prefix not in admin.get("/manage/staff/").content.decode().split("Copy it now")[0] or True
+    secret = re.search(r"pc_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}", made.content.decode()).group()
+    assert secret.startswith(key.prefix) and secret not in admin.get("/manage/staff/").content.decode()
     assert "Copy it now" not in admin.get("/manage/staff/").content.decode()
     assert_reconciled()
 
