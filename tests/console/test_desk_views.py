@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 
-import punchcard.console
 from punchcard.appointments.models import Appointment, AppointmentStatus
 from punchcard.domain.roles import cli_actor
 from punchcard.packages.models import Redemption
@@ -94,21 +92,6 @@ def test_a_reschedule_past_the_expiry_is_refused_in_the_clinics_words(as_role, d
     before = arjun.start
     arjun.refresh_from_db()
     assert arjun.start == before
-
-
-def test_no_orm_writes_in_the_console():
-    root = Path(punchcard.console.__file__).parent
-    writes = re.compile(
-        r"\.(save|create|update|delete|bulk_create|bulk_update|get_or_create|update_or_create|select_for_update)\("
-        r"|transaction\.atomic"
-    )
-    found = [
-        f"{path.relative_to(root)}:{n}: {line.strip()}"
-        for path in root.rglob("*.py")
-        for n, line in enumerate(path.read_text().splitlines(), start=1)
-        if writes.search(line)
-    ]
-    assert found == []
 
 
 def test_the_patient_page_reads_packages_history_and_family_use(as_role, demo):

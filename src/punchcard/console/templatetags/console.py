@@ -5,6 +5,8 @@ from __future__ import annotations
 from babel.dates import format_datetime, format_time
 from django import template
 
+from punchcard.domain.roles import Perm
+
 register = template.Library()
 
 
@@ -41,3 +43,9 @@ def covered_by(view) -> str:
     if view.hold is not None and package is not None:
         return f"{package.plan_version.name} #{package.id} (session held)"
     return "—"
+
+
+@register.filter
+def can(desk, perm: str) -> bool:
+    """{% if desk|can:"refund" %}: whether the desk's role has the permission (the server checks again)."""
+    return bool(desk) and desk.can(Perm(perm))

@@ -5,7 +5,7 @@ class Migration(migrations.Migration):
     """Keys stored so far are plain SHA-256 digests (keyed=False); new ones are HMAC-SHA256 under the pepper."""
 
     dependencies = [
-        ("tenancy", "0001_initial"),
+        ("tenancy", "0002_patient_search_indexes"),
     ]
 
     operations = [
