@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 
-from punchcard import clock
+from punchcard import clock, events
 from punchcard.domain import posting, validation
 from punchcard.domain.errors import Conflict, InvalidInput
 from punchcard.domain.idempotency import replay
@@ -95,6 +95,19 @@ def refund_package(
         reason=reason,
         now=now,
         data={"amount": amount, "suggested": suggested, "collected": collected},
+    )
+    events.record(
+        "refund.created",
+        tenant=tenant,
+        subject=refund,
+        actor=actor,
+        at=now,
+        refund_id=refund.id,
+        package_id=package.id,
+        patient_id=package.holder_id,
+        amount=amount,
+        currency=package.currency,
+        to="credit",
     )
     return refund
 
