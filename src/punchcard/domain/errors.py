@@ -66,6 +66,11 @@ CODES: dict[str, str] = {
     "claim_code_expired": "The claim code has expired.",
     "claim_code_unpaid": "The order behind the claim code is not paid yet.",
     "rate_limited": "Too many failed attempts; wait before trying again.",
+    # notifications (SPEC §12)
+    "webhook_url_refused": (
+        "The webhook URL is not an http(s) URL to a public address (loopback, private and link-local are refused)."
+    ),
+    "endpoint_disabled": "The webhook endpoint is disabled; re-enable it first.",
 }
 
 

@@ -19,8 +19,8 @@ from punchcard.tenancy.models import Centre, Patient, Service, Tenant
 from punchcard.tenancy.selectors import local_date, scoped_get
 
 from .. import selectors
-from .notices import note_use
 from ..models import EntryKind, Hold, HoldState, Package, PackageLine, Redemption
+from .notices import note_use
 from .session_ledger import (
     apply_entry,
     checked_sessions,
