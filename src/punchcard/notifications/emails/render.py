@@ -21,8 +21,8 @@ from punchcard.tenancy.models import Patient, Tenant
 from ..models import OutboxEvent
 
 SUBJECTS = {
-    "package.expiring_soon": "Your {plan} package expires on {expires}",
-    "package.low_balance": "{remaining} session(s) left on your {plan} package",
+    "package.expiring_soon": "Your package “{plan}” expires on {expires}",
+    "package.low_balance": "{remaining} session(s) left on your package “{plan}”",
     "package.sold": "Your receipt: {plan}",
 }
 
