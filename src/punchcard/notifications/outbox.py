@@ -23,7 +23,8 @@ def write(event: events.Event) -> None:
     )
     endpoints = [
         e
-        for e in WebhookEndpoint.objects.filter(tenant_id=event.tenant_id, disabled_at=None, deleted_at=None)
+        # A disabled endpoint still queues: re-enabled, it gets what it missed, in order.
+        for e in WebhookEndpoint.objects.filter(tenant_id=event.tenant_id, deleted_at=None)
         if e.wants(event.type)
     ]
     if endpoints:
