@@ -89,8 +89,8 @@ def other_apps(clinic, data, service) -> dict:
     from punchcard.billing.receipts import issue_receipt
     from punchcard.claims.models import ClaimCode
     from punchcard.claims.services import create_transfer_code
-    from punchcard.notifications.models import Delivery, OutboxEvent
     from punchcard.domain.roles import Actor
+    from punchcard.notifications.models import Delivery, OutboxEvent
     from punchcard.notifications.services import create_endpoint
     from punchcard.promotions.services import create_promotion
 
