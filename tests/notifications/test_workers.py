@@ -86,3 +86,18 @@ def test_two_workers_never_deliver_the_same_attempt_twice(clinic, data, admin, r
     assert len(sent) == 6 and len(set(sent)) == 6
     assert set(Delivery.objects.values_list("state", flat=True)) == {"delivered"}
     assert Attempt.objects.count() == 6
+
+
+def test_the_worker_schedules_the_quick_retry_itself(clinic, data, admin, receiver, settings):
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    hook = receiver(500)
+    register(admin, hook.url)
+    clinic.redeem(data["package"], "physio")
+    call_command("worker", batch=True, interval="0", verbosity=0)
+    assert len(hook.requests) == 1
+    follow_up = DBTaskResult.objects.filter(task_path__endswith="deliver_webhooks", status="READY").get()
+    wait = (follow_up.run_after - clock.wall()).total_seconds()
+    assert 3 < wait <= 5  # the 5 s retry runs without waiting for the minute's tick
