@@ -83,13 +83,14 @@ def _facts(package: Package, lines: list[PackageLine]) -> dict:
 def note_use(package: Package, lines: list[PackageLine], *, used: int, tenant: Tenant, actor, now) -> None:
     """After a use, inside its transaction: `package.exhausted` when nothing is left, else
     `package.low_balance` when the sessions left have just fallen to the tenant's threshold."""
-    facts = _facts(package, lines)
-    after = facts["remaining"]
+    after = sum(line.remaining for line in lines)
     if after == 0:
+        facts = _facts(package, lines)
         events.record("package.exhausted", tenant=tenant, subject=package, actor=actor, at=now, **facts)
         return
     _, threshold = reminder_settings(tenant)
     if after + used > threshold >= after:
+        facts = _facts(package, lines)
         events.record(
             "package.low_balance", tenant=tenant, subject=package, actor=actor, at=now, threshold=threshold, **facts
         )
