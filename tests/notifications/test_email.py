@@ -148,3 +148,29 @@ def test_without_an_smtp_url_mail_is_written_under_the_data_dir(settings, tmp_pa
     call_command("worker", batch=True, interval="0", verbosity=0)
     (path,) = (tmp_path / "mail").glob("*.eml")
     assert "Shoulder Rehab 6" in path.read_text()
+
+
+def test_a_receipt_is_emailed_on_request_with_its_pdf(smtp):
+    from punchcard.billing.receipts import issue_receipt
+
+    clinic = Clinic.open()
+    package = _expiring_package(clinic, price=600000)
+    receipt = issue_receipt(
+        tenant=clinic.tenant, actor=clinic.manager, kind="sale", subject_id=package.order_line.order_id
+    )
+    desk = Api(api_key(clinic, "front_desk"))
+    desk.post(f"/patients/{clinic.asha.id}/notification-preferences", {"receipts": False})  # automatic ones
+    reply = desk.post(f"/receipts/{receipt.id}/email")
+    assert reply.status == 202 and reply.body["patient_id"] == clinic.asha.id
+    call_command("worker", batch=True, interval="0", verbosity=0)
+    ((to, message),) = smtp.messages
+    assert to == ["asha@example.com"] and f"{receipt.number:06d}" in message["Subject"]
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_content().startswith(b"%PDF")
+    assert "Shoulder Rehab 6" in message.get_body(("html",)).get_content()
+    assert OutboxEvent.objects.get(type="receipt.email_requested").event_id == reply.body["event_id"]
+
+    Patient.objects.filter(id=clinic.asha.id).update(email="")
+    refused = desk.post(f"/receipts/{receipt.id}/email")
+    assert (refused.status, refused.body["field"]) == (422, "receipt_id")

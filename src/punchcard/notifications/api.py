@@ -29,6 +29,7 @@ from .schemas import (
     EventPage,
     PreferencesIn,
     PreferencesOut,
+    ReceiptEmailOut,
     ReminderSettingsIn,
     ReminderSettingsOut,
 )
@@ -198,4 +199,15 @@ def put_reminder_settings(request, payload: ReminderSettingsIn):
     p = caller(request)
     return ReminderSettingsOut(
         **services.set_reminder_settings(tenant=p.tenant, actor=p.actor, **payload.model_dump(exclude_none=True))
+    )
+
+
+@router.post("/receipts/{receipt_id}/email", response={202: ReceiptEmailOut, **WRITE})
+def email_receipt(request, receipt_id: Id):
+    """Email the receipt (HTML, with the PDF attached) to the patient named on it, whatever their choice
+    for automatic receipts: they asked for it."""
+    p = caller(request)
+    event = services.email_receipt(tenant=p.tenant, actor=p.actor, receipt_id=receipt_id)
+    return Status(
+        202, ReceiptEmailOut(event_id=event.id, receipt_id=receipt_id, patient_id=event.payload["patient_id"])
     )

@@ -11,6 +11,8 @@ EMAILABLE = {  # event → the category a patient can opt out of
     "package.sold": "receipts",
 }
 DEFAULT_EMAIL_EVENTS = ["package.expiring_soon", "package.low_balance"]
+# Asked for by someone, so sent whatever the tenant's email_events and the patient's categories say.
+ON_REQUEST = {"receipt.email_requested": "requested"}
 
 # Every type recorded today, for validation and the README's catalogue.
 EVENT_TYPES = (
@@ -28,7 +30,17 @@ EVENT_TYPES = (
     "refund.created",
     "appointment.no_show",
     "claim_code.claimed",
+    "receipt.email_requested",
 )
+
+
+def emailed(event_type: str, tenant_id: int) -> str | None:
+    """The category an event emails its patient under, or None if it emails nobody for this tenant."""
+    if event_type in ON_REQUEST:
+        return ON_REQUEST[event_type]
+    if event_type in EMAILABLE and event_type in email_events(tenant_id):
+        return EMAILABLE[event_type]
+    return None
 
 
 def email_events(tenant_id: int) -> list[str]:

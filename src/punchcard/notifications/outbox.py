@@ -7,7 +7,7 @@ from __future__ import annotations
 from punchcard import events
 
 from . import tasks
-from .event_types import EMAILABLE, email_events
+from .event_types import EMAILABLE, ON_REQUEST, emailed
 from .models import Delivery, OutboxEvent, WebhookEndpoint
 
 
@@ -35,5 +35,5 @@ def write(event: events.Event) -> None:
             ]
         )
         tasks.deliver_webhooks.enqueue()
-    if event.type in EMAILABLE and event.type in email_events(event.tenant_id):
+    if (event.type in EMAILABLE or event.type in ON_REQUEST) and emailed(event.type, event.tenant_id):
         tasks.send_event_emails.enqueue(event_id=event.id)

@@ -122,3 +122,9 @@ class ReminderSettingsOut(Schema):
 
 class AttemptFilters(PageParams):
     pass
+
+
+class ReceiptEmailOut(Schema):
+    event_id: str = Field(description="the receipt.email_requested event; the email follows after commit")
+    receipt_id: int
+    patient_id: int

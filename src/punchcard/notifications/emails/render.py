@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr
 
@@ -14,6 +14,8 @@ from babel.dates import format_date
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from punchcard.billing.models import Receipt
+from punchcard.billing.receipts.rendering import render_html, render_pdf, view_model
 from punchcard.domain.money import format_money
 from punchcard.packages.models import Package
 from punchcard.tenancy.models import Patient, Tenant
@@ -32,13 +34,29 @@ class Email:
     subject: str
     text: str
     html: str
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)  # (file name, PDF bytes)
 
 
 def _date(value: str | None, locale: str) -> str:
     return format_date(dt.date.fromisoformat(value), format="medium", locale=locale) if value else ""
 
 
+def render_receipt(row: OutboxEvent, *, tenant: Tenant, patient: Patient) -> Email:
+    """A receipt asked for by email: billing's own HTML rendering, a short text part, the PDF attached."""
+    receipt = Receipt.objects.get(tenant=tenant, id=row.payload["receipt_id"])
+    view = view_model(receipt)
+    context = {"tenant": tenant, "patient": patient, "number": view["number_display"], "totals": view["totals"]}
+    return Email(
+        subject=f"Your receipt {view['number_display']} from {tenant.name}",
+        text=render_to_string("notifications/email/receipt.email_requested.txt", context),
+        html=render_html(receipt),
+        attachments=[(f"receipt-{view['number_display']}.pdf", render_pdf(receipt))],
+    )
+
+
 def render(row: OutboxEvent, *, tenant: Tenant, patient: Patient) -> Email:
+    if row.type == "receipt.email_requested":
+        return render_receipt(row, tenant=tenant, patient=patient)
     locale = tenant.locale or "en_IN"
     data = dict(row.payload)
     package = (
@@ -79,4 +97,6 @@ def message(email: Email, *, to: str, name: str, tenant: Tenant, event_id: str) 
     msg["Message-ID"] = f"<{event_id}.{hashlib.sha256(to.encode()).hexdigest()[:12]}@{tenant.slug}.punchcard>"
     msg.set_content(email.text)
     msg.add_alternative(email.html, subtype="html")
+    for filename, content in email.attachments:
+        msg.add_attachment(content, maintype="application", subtype="pdf", filename=filename)
     return msg

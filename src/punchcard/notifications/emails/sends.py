@@ -13,7 +13,7 @@ from django.db.models import Q
 from punchcard import clock
 from punchcard.tenancy.models import Patient
 
-from ..event_types import EMAILABLE
+from ..event_types import EMAILABLE, ON_REQUEST
 from ..models import EmailSend, EmailState, NotificationPreference, OutboxEvent
 from . import render, transport
 
@@ -63,7 +63,7 @@ def send_for_event(event_id: str) -> str:
     if connection.in_atomic_block:
         raise RuntimeError("email is never sent from inside a transaction")
     row = OutboxEvent.objects.select_related("tenant").get(event_id=event_id)
-    category = EMAILABLE.get(row.type)
+    category = EMAILABLE.get(row.type) or ON_REQUEST.get(row.type)
     if category is None:
         return "not an emailed event"
     patient = Patient.objects.filter(tenant_id=row.tenant_id, id=row.payload.get("patient_id")).first()

@@ -10,10 +10,12 @@ from .endpoints import (
     update_endpoint,
 )
 from .preferences import set_notification_preferences, set_reminder_settings
+from .receipts import email_receipt
 
 __all__ = [
     "create_endpoint",
     "delete_endpoint",
+    "email_receipt",
     "new_secret",
     "replay_delivery",
     "rotate_secret",
