@@ -1,6 +1,7 @@
 # Punchcard: build, run and test.
 #
-#   make run          migrate, load demo data on first start, serve on http://$(HOST):$(PORT)/
+#   make run          migrate, load demo data on first start, serve on http://$(HOST):$(PORT)/ with a job
+#                     worker and a once-a-minute tick (Ctrl-C stops all three)
 #   make test         run the tests on SQLite, then on PostgreSQL (see scripts/test.sh)
 #   make check        lint (ruff), format check and the layer contracts (import-linter); part of `make test`
 #   make lock         recompile requirements/*.txt (fully pinned, with hashes) from requirements/*.in
@@ -61,8 +62,10 @@ run: venv fonts
 	@echo "    API docs:  http://$(HOST):$(PORT)/api/v1/docs"
 	@echo "    Admin:     http://$(HOST):$(PORT)/admin/"
 	@echo "    Data dir:  $(PUNCHCARD_DATA)"
+	@echo "    Jobs:      a worker and a once-a-minute tick run alongside (Ctrl-C stops all)"
+	@echo "    Email:     $${PUNCHCARD_EMAIL_URL:-written to $(PUNCHCARD_DATA)/mail/}"
 	@echo
-	exec $(VENV)/bin/gunicorn punchcard.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+	exec $(VENV)/bin/punchcard serve --host $(HOST) --port $(PORT) --workers 2
 
 # --- tests and benchmarks -------------------------------------------------------------------
 test: check fonts

@@ -42,3 +42,9 @@ def frozen_at(instant: dt.datetime):
         yield instant
     finally:
         set_now(previous)
+
+
+def wall() -> dt.datetime:
+    """The machine's real time, for what a peer checks against its own clock (a webhook's signed
+    timestamp): never frozen, never used for business dates."""
+    return dt.datetime.now(dt.UTC)

@@ -55,8 +55,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",  # the login throttle (see AXES_* below)
     "csp",  # the Content-Security-Policy header (see CONTENT_SECURITY_POLICY below)
+    "django_tasks",
+    "django_tasks_db",  # the job queue's table (workers take rows with SKIP LOCKED)
     "ninja",  # serves the API docs' own Swagger UI assets: no CDN, works offline
     # Punchcard's apps in layer order (DESIGN "Layers"): each may import only those above it here.
+    "punchcard.jobs",  # periodic work and the tick (below every business app)
     "punchcard.tenancy",
     "punchcard.catalogue",
     "punchcard.ledger",
@@ -66,6 +69,7 @@ INSTALLED_APPS = [
     "punchcard.promotions",
     "punchcard.claims",
     "punchcard.reports",
+    "punchcard.notifications",  # outbox, events API, webhooks, email
     "punchcard.kernel",  # idempotency records
     "punchcard.console",
     "punchcard.cli",
@@ -135,7 +139,7 @@ def _database() -> dict:
     DATA_DIR.mkdir(parents=True, exist_ok=True)  # the embedded database lives here; a fresh clone has none
     return {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": DATA_DIR / "punchcard.sqlite3",
+        "NAME": os.environ.get("PUNCHCARD_SQLITE_PATH") or DATA_DIR / "punchcard.sqlite3",
         # IMMEDIATE: a write transaction takes the write lock when it begins, so two
         # redemptions serialise instead of failing on lock upgrade (DESIGN rule 2).
         "OPTIONS": {
@@ -148,6 +152,15 @@ def _database() -> dict:
 
 
 DATABASES = {"default": _database()}
+
+# The job queue: django-tasks with its database backend, so no broker runs (README "Jobs").
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Notifications (README "Configuration"): where email goes, and how webhooks are sent.
+EMAIL_URL = os.environ.get("PUNCHCARD_EMAIL_URL", "")  # smtp://host:port; empty: files under DATA_DIR/mail
+EMAIL_FROM = os.environ.get("PUNCHCARD_EMAIL_FROM", "Punchcard <no-reply@punchcard.local>")
+WEBHOOK_TIMEOUT = float(os.environ.get("PUNCHCARD_WEBHOOK_TIMEOUT", "15"))  # seconds per attempt
+WEBHOOK_ALLOW_PRIVATE = os.environ.get("PUNCHCARD_WEBHOOK_ALLOW_PRIVATE", "") == "1"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

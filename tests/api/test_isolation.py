@@ -89,6 +89,9 @@ def other_apps(clinic, data, service) -> dict:
     from punchcard.billing.receipts import issue_receipt
     from punchcard.claims.models import ClaimCode
     from punchcard.claims.services import create_transfer_code
+    from punchcard.domain.roles import Actor
+    from punchcard.notifications.models import Delivery, OutboxEvent
+    from punchcard.notifications.services import create_endpoint
     from punchcard.promotions.services import create_promotion
 
     tenant = clinic.tenant
@@ -126,8 +129,22 @@ def other_apps(clinic, data, service) -> dict:
     receipt = issue_receipt(
         tenant=tenant, actor=clinic.manager, kind="sale", subject_id=data["package"].order_line.order_id
     )
+    endpoint = create_endpoint(
+        tenant=tenant,
+        actor=Actor(label="test-admin", role="admin", source="tests"),
+        url="https://hooks.example.com/alpha-secret",
+        event_types=["*"],
+    )
+    delivery = Delivery.objects.create(
+        tenant=tenant,
+        endpoint=endpoint,
+        event=OutboxEvent.objects.filter(tenant=tenant).first(),
+        next_attempt_at=clinic.now,
+    )
     return {
         "more_ids": {
+            "endpoint_id": endpoint.id,
+            "delivery_id": delivery.id,
             "appointment_id": Appointment.objects.filter(tenant=tenant).first().id,
             "event_id": AppointmentEvent.objects.filter(tenant=tenant).first().id,
             "promotion_id": promotion.id,

@@ -17,6 +17,7 @@ from punchcard.claims.api import router as claims
 from punchcard.domain.errors import NotFound
 from punchcard.kernel.problems import ALL_CODES, TYPE_BASE, errors, install
 from punchcard.kernel.rendering import JSON, PROBLEM_JSON, renderer
+from punchcard.notifications.api import router as notifications
 from punchcard.packages.api import router as packages
 from punchcard.promotions.api import router as promotions
 from punchcard.reports.api import router as reports
@@ -112,6 +113,17 @@ def get_problem_type(request, code: str):
 
 
 # Each app's routes use absolute paths, so every router is mounted at the API's root.
-for router in (tenancy, catalogue, billing, packages, appointments, promotions, claims, receipts, reports):
+for router in (
+    tenancy,
+    catalogue,
+    billing,
+    packages,
+    appointments,
+    promotions,
+    claims,
+    receipts,
+    reports,
+    notifications,
+):
     api.add_router("", router)
 api.add_router("", problems_router)

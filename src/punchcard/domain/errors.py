@@ -70,6 +70,11 @@ CODES: dict[str, str] = {
     "rate_limited": "Too many failed attempts; wait before trying again.",
     # memberships (SPEC §10)
     "membership_transition_not_allowed": "The membership's status does not allow this change (the detail says why).",
+    # notifications (SPEC §12)
+    "webhook_url_refused": (
+        "The webhook URL is not an http(s) URL to a public address (loopback, private and link-local are refused)."
+    ),
+    "endpoint_disabled": "The webhook endpoint is disabled; re-enable it first.",
 }
 
 

@@ -6,9 +6,14 @@ class PackagesConfig(AppConfig):
     label = "packages"
 
     def ready(self):
+        from punchcard.jobs import registry
+        from punchcard.jobs.schedules import DailyAt
         from punchcard.ledger import reconcile
 
         from . import reconcile as checks
+        from . import tasks
 
         for check in checks.CHECKS:
             reconcile.register(check)
+        registry.register("expiry-sweep", tasks.expiry_sweep, DailyAt(tasks.DAILY_AT, zones=tasks.centre_zones))
+        registry.register("reminders", tasks.reminders, DailyAt(tasks.DAILY_AT, zones=tasks.centre_zones))

@@ -238,3 +238,29 @@ class Transfer(models.Model):
     reason = models.TextField(blank=True)
     at = models.DateTimeField()
     actor = models.CharField(max_length=200)
+
+
+class ReminderSettings(models.Model):
+    """A tenant's reminder rules: `package.expiring_soon` so many days before the last day (e.g. 14 and 3)
+    and `package.low_balance` when the sessions left fall to the threshold. Absent: the defaults."""
+
+    DEFAULT_DAYS = (14, 3)
+    DEFAULT_LOW_BALANCE = 2
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, related_name="+")
+    days_before_expiry = models.JSONField(default=list)
+    low_balance_sessions = models.PositiveIntegerField(default=DEFAULT_LOW_BALANCE)
+    updated_at = models.DateTimeField()
+
+
+class PackageNotice(models.Model):
+    """An event told once per package: `activated`, or `expiring_soon` for a number of days (key)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=32)
+    key = models.CharField(max_length=32, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["package", "kind", "key"], name="package_notice_once")]

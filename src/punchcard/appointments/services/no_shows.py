@@ -9,7 +9,7 @@ import datetime as dt
 
 from django.db import transaction
 
-from punchcard import clock
+from punchcard import clock, events
 from punchcard.domain import validation
 from punchcard.domain.errors import Conflict, InvalidInput
 from punchcard.domain.roles import Actor, Perm
@@ -103,6 +103,18 @@ def do_no_show(
     appointment.status, appointment.no_show_choice = AppointmentStatus.NO_SHOW, choice
     save_appointment(appointment, now, "status", "no_show_choice")
     audit(tenant=appointment.tenant, actor=actor, action="appointment.no_show", subject=appointment, now=now, data=data)
+    events.record(
+        "appointment.no_show",
+        tenant=appointment.tenant,
+        subject=appointment,
+        actor=actor,
+        at=now,
+        appointment_id=appointment.id,
+        external_id=appointment.external_id,
+        patient_id=appointment.patient_id,
+        package_id=appointment.package_id,
+        **data,
+    )
     return done
 
 

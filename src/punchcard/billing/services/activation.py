@@ -12,6 +12,7 @@ from punchcard import events
 from punchcard.domain import posting
 from punchcard.domain.roles import Actor
 from punchcard.ledger import services as journal
+from punchcard.packages import services as packages
 from punchcard.packages.models import Package
 from punchcard.packages.opening import open_package
 from punchcard.tenancy.models import Patient
@@ -126,4 +127,6 @@ def activate_package(
         start_date=package.start_date.isoformat(),
         claim_code_id=claim_code_id,
     )
+    if package.start_date <= package.purchased_on:  # a future start is announced by the daily reminders
+        packages.announce_activated(package, tenant=order.tenant, actor=actor, now=now)
     return package

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 
-from punchcard import clock
+from punchcard import clock, events
 from punchcard.domain import posting, validation
 from punchcard.domain.errors import Conflict, InvalidInput
 from punchcard.domain.idempotency import replay
@@ -117,6 +117,19 @@ def refund_package(
             "tax_credited": tax,
             "advances_returned": advances,
         },
+    )
+    events.record(
+        "refund.created",
+        tenant=tenant,
+        subject=refund,
+        actor=actor,
+        at=now,
+        refund_id=refund.id,
+        package_id=package.id,
+        patient_id=package.holder_id,
+        amount=amount,
+        currency=package.currency,
+        to="credit",
     )
     return refund
 

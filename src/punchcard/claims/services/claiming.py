@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.db import transaction
 
-from punchcard import clock
+from punchcard import clock, events
 from punchcard.billing import services as billing
 from punchcard.billing.models import OrderLine
 from punchcard.domain.errors import Conflict, InvalidInput, NotFound
@@ -137,5 +137,16 @@ def _claim(*, tenant: Tenant, actor: Actor, text: str, patient_id: int, now: dt.
         subject=code,
         now=now,
         data={"patient_id": patient.id, "package_id": code.package_id, "kind": code.kind},
+    )
+    events.record(
+        "claim_code.claimed",
+        tenant=tenant,
+        subject=code,
+        actor=actor,
+        at=now,
+        claim_code_id=code.id,
+        kind=code.kind,
+        patient_id=patient.id,
+        package_id=code.package_id,
     )
     return code

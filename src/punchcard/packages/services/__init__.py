@@ -10,6 +10,7 @@ and transfer). Callers import from here: `from punchcard.packages import service
 from .closing import cancel_package, close_package, complete_package
 from .corrections import adjust_sessions, void_redemption
 from .expiry import change_expiry
+from .notices import announce_activated, reminder_settings, set_reminder_settings, tell_due_notices
 from .session_ledger import MAX_SESSIONS_PER_USE, apply_entry, checked_sessions, line_by_id, lines_of, lock_package
 from .sharing import add_beneficiary, remove_beneficiary, transfer_package
 from .sweep import SWEEP_BATCH, SWEEPER, expire_due_packages
@@ -21,6 +22,7 @@ __all__ = [
     "SWEEP_BATCH",
     "add_beneficiary",
     "adjust_sessions",
+    "announce_activated",
     "apply_entry",
     "cancel_package",
     "change_expiry",
@@ -35,7 +37,10 @@ __all__ = [
     "post_hold",
     "redeem_session",
     "release_hold",
+    "reminder_settings",
     "remove_beneficiary",
+    "set_reminder_settings",
+    "tell_due_notices",
     "transfer_package",
     "void_redemption",
 ]

@@ -20,6 +20,7 @@ from punchcard.tenancy.selectors import local_date, scoped_get
 
 from .. import selectors
 from ..models import EntryKind, Hold, HoldState, Package, PackageLine, Redemption
+from .notices import note_use
 from .session_ledger import (
     apply_entry,
     checked_sessions,
@@ -139,6 +140,7 @@ def redeem_session(
     events.record(
         "redemption.created", tenant=tenant, subject=redemption, actor=actor, at=now, **redemption_facts(redemption)
     )
+    note_use(package, lines, used=sessions, tenant=tenant, actor=actor, now=now)
     return redemption
 
 
@@ -270,6 +272,7 @@ def post_hold(*, tenant: Tenant, actor: Actor, hold_id: int, now: dt.datetime | 
     events.record(
         "redemption.created", tenant=tenant, subject=redemption, actor=actor, at=now, **redemption_facts(redemption)
     )
+    note_use(package, lines_of(package), used=hold.sessions, tenant=tenant, actor=actor, now=now)
     return redemption
 
 

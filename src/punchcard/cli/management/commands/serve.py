@@ -1,4 +1,5 @@
-"""`punchcard serve [--port N]`: run the app under gunicorn, like `make run` does."""
+"""`punchcard serve [--port N] [--no-jobs]`: what `make run` runs: gunicorn serving the app, a worker for
+the job queue and a once-a-minute tick, supervised together (Ctrl-C stops all three)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 
 from punchcard.cli.base import PunchcardCommand, whole
+from punchcard.cli.supervisor import supervise
 
 
 def gunicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
@@ -26,8 +28,12 @@ def gunicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
     ]
 
 
+def punchcard_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "punchcard.cli.main", *args]
+
+
 class Command(PunchcardCommand):
-    help = "Serve Punchcard with gunicorn (run `punchcard migrate` first)."
+    help = "Serve Punchcard with gunicorn, plus a job worker and a once-a-minute tick (run `punchcard migrate` first)."
     uses_tenant = False
     uses_clock = False
     requires_system_checks = []
@@ -37,9 +43,10 @@ class Command(PunchcardCommand):
         parser.add_argument(
             "--host", default=os.environ.get("HOST", "127.0.0.1"), help="address (default: $HOST or 127.0.0.1)"
         )
-        parser.add_argument("--workers", default="2", help="worker processes (default: 2)")
+        parser.add_argument("--workers", default="2", help="web worker processes (default: 2)")
+        parser.add_argument("--no-jobs", action="store_true", help="only the web server: no job worker, no tick")
 
-    def run(self, *args, tenant, port, host, workers, **options):
+    def run(self, *args, tenant, port, host, workers, no_jobs=False, **options):
         argv = gunicorn_argv(
             host=host, port=whole(port, "port", high=65535), workers=whole(workers, "workers", high=64)
         )
@@ -48,4 +55,13 @@ class Command(PunchcardCommand):
         )
         self.stdout.flush()
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "punchcard.settings")
-        os.execv(argv[0], argv)
+        if no_jobs:
+            os.execv(argv[0], argv)
+        children = [
+            ("web", argv),
+            ("worker", punchcard_argv("worker", "--verbosity", "0")),
+            ("tick", punchcard_argv("tick", "--every", "60")),
+        ]
+        status = supervise(children, out=self.stdout._out)
+        if status:
+            sys.exit(status)
