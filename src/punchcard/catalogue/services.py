@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from punchcard import clock
+from punchcard.db import unique
 from punchcard.domain import validation
 from punchcard.domain.eligibility import Scope
 from punchcard.domain.errors import Conflict, InvalidInput
@@ -170,10 +171,12 @@ def create_plan(
     now = now or clock.now()
     code = validation.slug(code, "code")
     status = validation.choice(status, PlanStatus, "status")
+    taken = f"a plan with code {code!r} exists"
     if Plan.objects.filter(tenant=tenant, code=code).exists():
-        raise Conflict(f"a plan with code {code!r} exists", code="invalid", field="code")
+        raise Conflict(taken, code="duplicate_code", field="code")
     fields, lines, centres = _check_terms(tenant, terms)
-    plan = Plan.objects.create(tenant=tenant, code=code, status=status, created_at=now)
+    with unique(taken, field="code"):
+        plan = Plan.objects.create(tenant=tenant, code=code, status=status, created_at=now)
     version = _write_version(plan, 1, fields, lines, centres, now)
     audit(tenant=tenant, actor=actor, action="plan.create", subject=version, now=now)
     return version

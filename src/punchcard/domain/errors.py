@@ -14,6 +14,7 @@ CODES: dict[str, str] = {
     "not_found": "No such object for this tenant.",
     "forbidden": "The caller's role lacks the permission named in the detail.",
     "idempotency_conflict": "The idempotency key was used before with a different request.",
+    "duplicate_code": "Another centre, service, plan, patient or login of the tenant already has this code.",
     # catalogue
     "plan_not_on_sale": "The plan is not on sale (draft, retired or outside its sale window).",
     "plan_empty": "A plan needs at least one entitlement line with sessions.",

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from punchcard import clock, events
+from punchcard.db import unique
 from punchcard.domain import validation
 from punchcard.domain.errors import Conflict, InvalidInput, NotFound
 from punchcard.domain.money import check_amount, check_currency
@@ -63,11 +64,13 @@ def create_centre(*, tenant: Tenant, actor: Actor, name: str, code: str, timezon
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
         raise InvalidInput(f"{timezone!r} is not an IANA time zone", field="timezone") from None
+    code = validation.slug(code, "code")
+    name = validation.text(name, "name")
+    taken = f"a centre with code {code!r} exists"
     if Centre.objects.filter(tenant=tenant, code=code).exists():
-        raise Conflict(f"a centre with code {code!r} exists", code="invalid", field="code")
-    centre = Centre.objects.create(
-        tenant=tenant, name=validation.text(name, "name"), code=validation.slug(code, "code"), timezone=timezone
-    )
+        raise Conflict(taken, code="duplicate_code", field="code")
+    with unique(taken, field="code"):
+        centre = Centre.objects.create(tenant=tenant, name=name, code=code, timezone=timezone)
     audit(tenant=tenant, actor=actor, action="centre.create", subject=centre)
     return centre
 
@@ -77,15 +80,17 @@ def create_service(
     *, tenant: Tenant, actor: Actor, name: str, code: str, list_price: int, delivery_cost: int = 0
 ) -> Service:
     actor.require(Perm.EDIT_CATALOGUE)
+    code = validation.slug(code, "code")
+    taken = f"a service with code {code!r} exists"
     if Service.objects.filter(tenant=tenant, code=code).exists():
-        raise Conflict(f"a service with code {code!r} exists", code="invalid", field="code")
-    service = Service.objects.create(
-        tenant=tenant,
+        raise Conflict(taken, code="duplicate_code", field="code")
+    fields = dict(
         name=validation.text(name, "name"),
-        code=validation.slug(code, "code"),
         list_price=check_amount(list_price, field="list_price"),
         delivery_cost=check_amount(delivery_cost, field="delivery_cost"),
     )
+    with unique(taken, field="code"):
+        service = Service.objects.create(tenant=tenant, code=code, **fields)
     audit(tenant=tenant, actor=actor, action="service.create", subject=service)
     return service
 
@@ -122,17 +127,16 @@ def create_patient(
 ) -> Patient:
     actor.require(Perm.MANAGE_PATIENTS)
     ref = validation.text(external_ref, "external_ref", max_length=100)
+    taken = f"a patient with reference {ref!r} exists"
     if Patient.objects.filter(tenant=tenant, external_ref=ref).exists():
-        raise Conflict(f"a patient with reference {ref!r} exists", code="invalid", field="external_ref")
-    email = validation.email(email)
-    patient = Patient.objects.create(
-        tenant=tenant,
-        external_ref=ref,
+        raise Conflict(taken, code="duplicate_code", field="external_ref")
+    fields = dict(
         name=validation.text(name, "name"),
-        email=email,
+        email=validation.email(email),
         phone=validation.text(phone, "phone", max_length=40, required=False),
-        created_at=now or clock.now(),
     )
+    with unique(taken, field="external_ref"):
+        patient = Patient.objects.create(tenant=tenant, external_ref=ref, created_at=now or clock.now(), **fields)
     audit(tenant=tenant, actor=actor, action="patient.create", subject=patient)
     return patient
 
