@@ -257,12 +257,22 @@ def test_show_a_patient_without_packages(demo):
 
 
 def test_expire_sweeps_as_of_a_date_and_stays_reconciled(demo):
-    result = run("expire", "--as-of", "2027-06-01")
+    result = run("expire", "--as-of", "2027-06-01", "--allow-future")
     assert result.code == 0, result.err
     count = int(result.out.split("Expired ")[1].split(" ")[0])
     assert count >= 5
-    assert run("expire", "--as-of", "2027-06-01").out.startswith("Expired 0 package(s)")
+    assert run("expire", "--as-of", "2027-06-01", "--allow-future").out.startswith("Expired 0 package(s)")
     assert run("reconcile").code == 0
+
+
+def test_expire_refuses_a_future_as_of_date_without_allow_future(demo):
+    before = SessionEntry.objects.count()
+    refused(run("expire", "--as-of", "2027-06-01"), "invalid", 2)
+    assert "is after today (2026-05-20)" in run("expire", "--as-of", "2027-06-01").err
+    refused(run("expire", "--as-of", "2026-05-21T09:00+05:30"), "invalid", 2)
+    assert SessionEntry.objects.count() == before
+    assert run("expire", "--as-of", "2026-05-20").code == 0  # today is fine, and so is the past
+    assert run("expire", "--as-of", "2026-04-01").code == 0
 
 
 def test_tenant_selection(demo):
