@@ -17,6 +17,7 @@ CODES: dict[str, str] = {
     "duplicate_code": "Another centre, service, plan, patient or login of the tenant already has this code.",
     # catalogue
     "plan_not_on_sale": "The plan is not on sale (draft, retired or outside its sale window).",
+    "plan_expired": "The plan's fixed expiry date has passed: a package sold now would be expired at once.",
     "plan_empty": "A plan needs at least one entitlement line with sessions.",
     "plan_version_sold": "A sold plan version cannot be edited; a new version is made instead.",
     "currency_mismatch": "The amount's currency is not the tenant's currency.",

@@ -53,6 +53,10 @@ def upgrade_package(
     version = plan.current
     if not version.on_sale(today):
         raise RuleViolation(f"{version.name} is not on sale", code="plan_not_on_sale", field="plan_id")
+    if version.expired_on(today):
+        raise RuleViolation(
+            f"{version.name} expired on {version.fixed_expiry.isoformat()}", code="plan_expired", field="plan_id"
+        )
     granted = sum(line.granted for line in lines)
     credit = sum(line.deferred_value for line in lines)
     new_gross = split_tax(version.price, rate_bp=version.tax_rate_bp, inclusive=version.tax_inclusive).gross
