@@ -44,8 +44,7 @@ def test_duplicate_plan_code(clinic, data, admin):
 
 def test_the_database_constraint_maps_to_duplicate_code_too(clinic):
     """The race the service's check cannot see: the unique index refuses the second row."""
-    with pytest.raises(Conflict) as refused:
-        with unique("a centre with code 'bandra' exists", field="code"):
-            Centre.objects.create(tenant=clinic.tenant, name="Twin", code="bandra", timezone="UTC")
+    with pytest.raises(Conflict) as refused, unique("a centre with code 'bandra' exists", field="code"):
+        Centre.objects.create(tenant=clinic.tenant, name="Twin", code="bandra", timezone="UTC")
     assert (refused.value.code, refused.value.field) == ("duplicate_code", "code")
     assert Centre.objects.filter(tenant=clinic.tenant, code="bandra").count() == 1

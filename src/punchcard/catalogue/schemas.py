@@ -8,7 +8,6 @@ from typing import Annotated
 from pydantic import Field, StrictInt
 
 from punchcard import clock
-
 from punchcard.catalogue.models import CommissionPolicy, Plan, PlanStatus, PlanVersion
 from punchcard.catalogue.services import MAX_SESSIONS, LineSpec, PlanTerms
 from punchcard.domain.eligibility import Scope
