@@ -20,6 +20,7 @@ from punchcard.kernel.rendering import JSON, PROBLEM_JSON, renderer
 from punchcard.packages.api import router as packages
 from punchcard.promotions.api import router as promotions
 from punchcard.reports.api import router as reports
+from punchcard.tenancy.admin_api import router as tenancy_admin
 from punchcard.tenancy.api import router as tenancy
 from punchcard.tenancy.auth import api_key_auth, session_auth
 
@@ -112,6 +113,17 @@ def get_problem_type(request, code: str):
 
 
 # Each app's routes use absolute paths, so every router is mounted at the API's root.
-for router in (tenancy, catalogue, billing, packages, appointments, promotions, claims, receipts, reports):
+for router in (
+    tenancy,
+    tenancy_admin,
+    catalogue,
+    billing,
+    packages,
+    appointments,
+    promotions,
+    claims,
+    receipts,
+    reports,
+):
     api.add_router("", router)
 api.add_router("", problems_router)
