@@ -140,7 +140,13 @@ def other_apps(clinic, data, service) -> dict:
             "receipt_id": receipt.id,
         },
         # Path parameters that are names, not ids: B may use them too; only A's data must not show.
-        "path_text": {"resource_id": "appt-a-1", "name": "sales", "code": "not_found", "prefix": key.prefix},
+        "path_text": {
+            "resource_id": "appt-a-1",
+            "name": "sales",
+            "code": "not_found",
+            "prefix": key.prefix,
+            "period": "2026-02",
+        },
         # Body text that names one of A's objects: B presenting A's claim code.
         "body_text": {("POST", "/claim-codes/claim"): {"code": issued.plaintext}},
     }

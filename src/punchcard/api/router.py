@@ -17,6 +17,7 @@ from punchcard.claims.api import router as claims
 from punchcard.domain.errors import NotFound
 from punchcard.kernel.problems import ALL_CODES, TYPE_BASE, errors, install
 from punchcard.kernel.rendering import JSON, PROBLEM_JSON, renderer
+from punchcard.ledger.api import router as ledger
 from punchcard.packages.api import router as packages
 from punchcard.promotions.api import router as promotions
 from punchcard.reports.api import router as reports
@@ -117,6 +118,7 @@ for router in (
     tenancy,
     tenancy_admin,
     catalogue,
+    ledger,
     billing,
     packages,
     appointments,

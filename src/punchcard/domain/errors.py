@@ -25,6 +25,8 @@ CODES: dict[str, str] = {
     "order_not_open": "The order is already paid, cancelled or otherwise closed.",
     "overpayment": "The payment exceeds the amount still due on the order.",
     "insufficient_credit": "The patient's credit balance does not cover the amount.",
+    # the books
+    "period_not_ended": "An accounting period can be closed only after its last day (in the tenant's zone).",
     # redemption checks (SPEC §5), in the order they are evaluated
     "package_closed": "The package is completed, cancelled, refunded or upgraded.",
     "not_started": "The package's start date has not been reached.",

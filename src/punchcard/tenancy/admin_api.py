@@ -3,6 +3,7 @@ the shell. Every route needs the admin permission (reads included: they show who
 
 from ninja import Path, Query, Router
 from ninja.responses import Status
+
 from punchcard.domain.roles import Perm
 from punchcard.kernel.auth import caller
 from punchcard.kernel.idempotency import idempotent
