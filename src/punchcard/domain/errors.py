@@ -39,6 +39,7 @@ CODES: dict[str, str] = {
     "usage_cap": "The package's per-day, per-week or per-month usage cap would be exceeded.",
     "min_gap": "The minimum gap between sessions would be broken.",
     # holds, redemptions, voids
+    "backdated": "The date is before today at the centre: only a manager may back-date, with a reason.",
     "hold_resolved": "The hold was already posted or released.",
     "already_voided": "The redemption was already voided.",
     "not_voidable": "The redemption cannot be voided (its package is closed).",

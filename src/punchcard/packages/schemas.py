@@ -203,6 +203,9 @@ class RedeemIn(Input):
 
 class HoldIn(RedeemIn):
     day: Date = Field(description="the appointment's local date; every check is made against it")
+    backdate_reason: Reason | None = Field(
+        None, description="a day before today is refused (backdated) unless a manager gives the reason"
+    )
 
 
 class ReleaseIn(Input):
