@@ -29,12 +29,13 @@ DESCRIPTION = """\
 Prepaid packages for clinics: catalogue, selling, balances, redemptions, holds, voids, sharing and history.
 
 **Authentication.** `Authorization: Bearer <API key>` (keys are scoped to one tenant and one role; create
-them with `punchcard apikey create`), or a logged-in staff member's session cookie (unsafe methods then
+them with `punchcard apikey create` or `POST /api-keys`), or a logged-in staff member's session cookie (unsafe methods then
 need the CSRF token in `X-CSRFToken`). Everything is scoped to the caller's tenant: another tenant's ids
 answer 404 exactly like missing ones.
 
 **Roles.** front_desk (sell, redeem, patients), manager (+ voids, adjustments, expiry, closing, transfer,
-catalogue, money), accountant (read, money), admin (everything). A refusal is a 403 naming the permission.
+catalogue, money), accountant (read, money, closing accounting periods), admin (everything, including the
+tenant's settings, staff and API keys). A refusal is a 403 naming the permission.
 
 **Money** is `{"amount": <integer minor units>, "currency": "INR", "display": "₹8,000.00"}`; money in
 requests is an integer of minor units. Dates are `YYYY-MM-DD` (local to the centre); times are ISO 8601
