@@ -30,8 +30,8 @@ Prepaid packages for clinics: catalogue, selling, balances, redemptions, holds, 
 
 **Authentication.** `Authorization: Bearer <API key>` (keys are scoped to one tenant and one role; create
 them with `punchcard apikey create` or `POST /api-keys`), or a logged-in staff member's session cookie
-(unsafe methods then need the CSRF token in `X-CSRFToken`). Everything is scoped to the caller's tenant: another tenant's ids
-answer 404 exactly like missing ones.
+(unsafe methods then need the CSRF token in `X-CSRFToken`). Everything is scoped to the caller's tenant:
+another tenant's ids answer 404 exactly like missing ones.
 
 **Roles.** front_desk (sell, redeem, patients), manager (+ voids, adjustments, expiry, closing, transfer,
 catalogue, money), accountant (read, money, closing accounting periods), admin (everything, including the
