@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, StrictInt
 
 from punchcard.domain.roles import Perm
 from punchcard.kernel.schemas import (
+    BackdateReason,
     BodyId,
     Ctx,
     Date,
@@ -70,9 +71,7 @@ class BookIn(Input):
         "last, then the oldest — and book without one if none can cover the date; a package id: "
         "hold that one (a refusal refuses the booking); null: book without a package",
     )
-    backdate_reason: Text(2000, min_length=1) | None = Field(
-        None, description="a start before today at the centre is refused (backdated) unless a manager says why"
-    )
+    backdate_reason: BackdateReason = None
 
 
 class ApplyPackageIn(Input):
