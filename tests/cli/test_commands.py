@@ -10,6 +10,7 @@ from punchcard.domain.roles import cli_actor
 from punchcard.ledger.models import JournalEntry
 from punchcard.packages.models import Hold, Package, PackageLine, Redemption, SessionEntry
 from punchcard.tenancy import services as tenancy
+from punchcard.tenancy.models import AuditEvent
 
 from .conftest import run
 
@@ -241,6 +242,17 @@ def test_hold_post_and_release(demo):
     refused(run("release", str(second.id)), "hold_resolved", 1)
     refused(run("hold", str(package.id), "physio"), "invalid", 2, "--day DATE is required: the appointment's date")
     refused(run("hold", str(package.id), "physio", "--day", "2026-08-01"), "expired", 1)
+
+
+def test_a_hold_before_today_needs_a_backdate_reason(demo):
+    package = demo.packages["asha-physio"]
+    before = counts()
+    refused(run("hold", str(package.id), "physio", "--day", "2026-05-19"), "backdated", 1)
+    assert counts() == before
+    late = run("hold", str(package.id), "physio", "--day", "2026-05-19", "--backdate-reason", "entered a day late")
+    assert late.code == 0, late.err
+    hold = Hold.objects.filter(package=package).latest("id")
+    assert AuditEvent.objects.get(action="hold.backdate", subject_id=hold.id).reason == "entered a day late"
 
 
 def test_show_as_of_a_later_date_and_unknown_patient(demo):
