@@ -9,9 +9,12 @@ no app's models; callers pass the model whose table they write. Run inside the c
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import psycopg
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
+
+from punchcard.domain.errors import Conflict
 
 
 def insert_rows(model, rows: list[dict], *, returning: tuple[str, ...] = ()) -> list[tuple]:
@@ -78,3 +81,25 @@ def execute_bound(sql: str, params: list, *, fetch: bool = False) -> list[tuple]
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if fetch else []
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """True when the database refused a row for a unique constraint (not a CHECK or a foreign key)."""
+    cause = exc.__cause__
+    if isinstance(cause, psycopg.errors.UniqueViolation):
+        return True
+    return "UNIQUE constraint failed" in str(exc)
+
+
+@contextmanager
+def unique(message: str, *, field: str):
+    """Run the insert in a savepoint; a unique-constraint refusal becomes Conflict `duplicate_code`.
+
+    The service checks first, for a clear message; this catches the race the check cannot see."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise Conflict(message, code="duplicate_code", field=field) from None

@@ -18,9 +18,10 @@ import pytest
 from punchcard.api.router import api
 from punchcard.billing.models import Order, Payment
 from punchcard.catalogue.models import Plan
+from punchcard.domain.roles import Actor
 from punchcard.packages.models import Beneficiary, Hold, Redemption, SessionEntry
-from punchcard.tenancy.models import AuditEvent, Patient, Role, Service
-from punchcard.tenancy.services import create_patient, create_service
+from punchcard.tenancy.models import ApiKey, AuditEvent, Patient, Role, Service
+from punchcard.tenancy.services import create_api_key, create_patient, create_service
 
 from ..clinic import Clinic
 from .conftest import Api, api_key, seed
@@ -69,6 +70,7 @@ def tenant_a(db) -> dict:
             "line_id": package.lines.first().id,
             "practitioner_id": clinic.front_desk.staff_id,
             "credited_staff_id": clinic.manager.staff_id,
+            "staff_id": clinic.manager.staff_id,
             # query filters
             "patient": secret_patient.id,
             "centre": clinic.centre.id,
@@ -89,7 +91,6 @@ def other_apps(clinic, data, service) -> dict:
     from punchcard.billing.receipts import issue_receipt
     from punchcard.claims.models import ClaimCode
     from punchcard.claims.services import create_transfer_code
-    from punchcard.domain.roles import Actor
     from punchcard.notifications.models import Delivery, OutboxEvent
     from punchcard.notifications.services import create_endpoint
     from punchcard.promotions.services import create_promotion
@@ -126,6 +127,9 @@ def other_apps(clinic, data, service) -> dict:
         percent_bp=1000,
     )
     issued = create_transfer_code(tenant=tenant, actor=clinic.manager, package_id=data["shared"].id)
+    key, _ = create_api_key(
+        tenant=tenant, actor=Actor(label="test-admin", role=Role.ADMIN), name="Alphaonly key", role="front_desk"
+    )
     receipt = issue_receipt(
         tenant=tenant, actor=clinic.manager, kind="sale", subject_id=data["package"].order_line.order_id
     )
@@ -152,7 +156,13 @@ def other_apps(clinic, data, service) -> dict:
             "receipt_id": receipt.id,
         },
         # Path parameters that are names, not ids: B may use them too; only A's data must not show.
-        "path_text": {"resource_id": "appt-a-1", "name": "sales", "code": "not_found"},
+        "path_text": {
+            "resource_id": "appt-a-1",
+            "name": "sales",
+            "code": "not_found",
+            "prefix": key.prefix,
+            "period": "2026-02",
+        },
         # Body text that names one of A's objects: B presenting A's claim code.
         "body_text": {("POST", "/claim-codes/claim"): {"code": issued.plaintext}},
     }
@@ -162,7 +172,19 @@ def footprint(tenant) -> dict:
     """What a write to tenant A would change."""
     return {
         model.__name__: model.objects.filter(tenant=tenant).count()
-        for model in (AuditEvent, SessionEntry, Redemption, Hold, Beneficiary, Order, Payment, Patient, Service, Plan)
+        for model in (
+            AuditEvent,
+            SessionEntry,
+            Redemption,
+            Hold,
+            Beneficiary,
+            Order,
+            Payment,
+            Patient,
+            Service,
+            Plan,
+            ApiKey,
+        )
     }
 
 

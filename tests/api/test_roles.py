@@ -12,13 +12,14 @@ import itertools
 import pytest
 
 from punchcard.api.router import api
-from punchcard.domain.roles import GRANTS, ROLES, Perm
+from punchcard.domain.roles import GRANTS, ROLES, Actor, Perm
 
 from .conftest import Api
 
 pytestmark = pytest.mark.django_db
 
 _n = itertools.count(1)
+ADMIN_ACTOR = Actor(label="test-admin", role="admin", source="tests")
 
 
 def fresh_package(clinic, data, plan="physio", patient=None):
@@ -61,6 +62,28 @@ WRITES = [
         Perm.ADMIN,
         lambda c, d: ("/centres", {"name": "New", "code": f"c{next(_n)}", "timezone": "UTC"}),
     ),
+    (
+        "PATCH",
+        "/centres/{centre_id}",
+        Perm.ADMIN,
+        lambda c, d: (f"/centres/{c.other_centre.id}", {"name": f"Koramangala {next(_n)}"}),
+    ),
+    ("PATCH", "/tenant", Perm.ADMIN, lambda c, d: ("/tenant", {"name": f"Clinic {next(_n)}"})),
+    (
+        "POST",
+        "/staff",
+        Perm.ADMIN,
+        lambda c, d: ("/staff", {"name": "New", "role": "front_desk", "email": f"s{next(_n)}@clinic.example"}),
+    ),
+    ("PATCH", "/staff/{staff_id}", Perm.ADMIN, lambda c, d: (f"/staff/{new_staff(c).id}", {"role": "manager"})),
+    (
+        "POST",
+        "/staff/{staff_id}/deactivate",
+        Perm.ADMIN,
+        lambda c, d: (f"/staff/{new_staff(c).id}/deactivate", {"reason": "left"}),
+    ),
+    ("POST", "/api-keys", Perm.ADMIN, lambda c, d: ("/api-keys", {"name": "scheduler", "role": "front_desk"})),
+    ("POST", "/api-keys/{prefix}/revoke", Perm.ADMIN, lambda c, d: (f"/api-keys/{new_key(c)}/revoke", None)),
     (
         "POST",
         "/services",
@@ -228,8 +251,28 @@ WRITES = [
 ]
 
 MONEY_READS = {"/packages/{package_id}/money", "/patients/{patient_id}/credit"}
+ADMIN_READS = {"/tenant", "/staff", "/api-keys"}
 # The routers this matrix covers (other apps' routes are covered by their own tests and the generated ones).
-CORE = ("punchcard_tenancy_api_", "punchcard_catalogue_api_", "punchcard_billing_api_", "punchcard_packages_api_")
+CORE = (
+    "punchcard_tenancy_api_",
+    "punchcard_tenancy_admin_api_",
+    "punchcard_catalogue_api_",
+    "punchcard_billing_api_",
+    "punchcard_packages_api_",
+)
+
+
+def new_staff(clinic):
+    from punchcard.tenancy.services import create_staff_member
+
+    return create_staff_member(tenant=clinic.tenant, actor=ADMIN_ACTOR, name=f"Staff {next(_n)}", role="front_desk")
+
+
+def new_key(clinic):
+    from punchcard.tenancy.services import create_api_key
+
+    key, _ = create_api_key(tenant=clinic.tenant, actor=ADMIN_ACTOR, name=f"key {next(_n)}", role="front_desk")
+    return key.prefix
 
 
 def _shared_with_kiran(clinic, data):
@@ -273,7 +316,7 @@ def test_read_routes_need_read_and_money_routes_need_read_money(clinic, data, ke
         )
         for role in ROLES:
             reply = Api(keys[role]).get(path)
-            needs = Perm.READ_MONEY if template in MONEY_READS else Perm.READ
+            needs = Perm.READ_MONEY if template in MONEY_READS else Perm.ADMIN if template in ADMIN_READS else Perm.READ
             if needs in GRANTS[role]:
                 assert reply.status == 200, (template, role, reply.body)
             else:

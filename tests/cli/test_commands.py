@@ -10,6 +10,7 @@ from punchcard.domain.roles import cli_actor
 from punchcard.ledger.models import JournalEntry
 from punchcard.packages.models import Hold, Package, PackageLine, Redemption, SessionEntry
 from punchcard.tenancy import services as tenancy
+from punchcard.tenancy.models import AuditEvent
 
 from .conftest import run
 
@@ -243,6 +244,17 @@ def test_hold_post_and_release(demo):
     refused(run("hold", str(package.id), "physio", "--day", "2026-08-01"), "expired", 1)
 
 
+def test_a_hold_before_today_needs_a_backdate_reason(demo):
+    package = demo.packages["asha-physio"]
+    before = counts()
+    refused(run("hold", str(package.id), "physio", "--day", "2026-05-19"), "backdated", 1)
+    assert counts() == before
+    late = run("hold", str(package.id), "physio", "--day", "2026-05-19", "--backdate-reason", "entered a day late")
+    assert late.code == 0, late.err
+    hold = Hold.objects.filter(package=package).latest("id")
+    assert AuditEvent.objects.get(action="hold.backdate", subject_id=hold.id).reason == "entered a day late"
+
+
 def test_show_as_of_a_later_date_and_unknown_patient(demo):
     later = run("show", "P-1001", "--as-of", "2026-07-09")
     assert later.code == 0
@@ -257,12 +269,22 @@ def test_show_a_patient_without_packages(demo):
 
 
 def test_expire_sweeps_as_of_a_date_and_stays_reconciled(demo):
-    result = run("expire", "--as-of", "2027-06-01")
+    result = run("expire", "--as-of", "2027-06-01", "--allow-future")
     assert result.code == 0, result.err
     count = int(result.out.split("Expired ")[1].split(" ")[0])
     assert count >= 5
-    assert run("expire", "--as-of", "2027-06-01").out.startswith("Expired 0 package(s)")
+    assert run("expire", "--as-of", "2027-06-01", "--allow-future").out.startswith("Expired 0 package(s)")
     assert run("reconcile").code == 0
+
+
+def test_expire_refuses_a_future_as_of_date_without_allow_future(demo):
+    before = SessionEntry.objects.count()
+    refused(run("expire", "--as-of", "2027-06-01"), "invalid", 2)
+    assert "is after today (2026-05-20)" in run("expire", "--as-of", "2027-06-01").err
+    refused(run("expire", "--as-of", "2026-05-21T09:00+05:30"), "invalid", 2)
+    assert SessionEntry.objects.count() == before
+    assert run("expire", "--as-of", "2026-05-20").code == 0  # today is fine, and so is the past
+    assert run("expire", "--as-of", "2026-04-01").code == 0
 
 
 def test_tenant_selection(demo):

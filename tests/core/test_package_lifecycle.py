@@ -666,7 +666,16 @@ def test_a_hold_booked_for_a_grace_day_is_flagged_in_grace_when_posted():
     clock.set_now(local(2026, 4, 1, 11))
     posted = services.post_hold(tenant=clinic.tenant, actor=clinic.front_desk, hold_id=hold.id)
     assert (posted.day, posted.in_grace) == (D(2026, 4, 1), True)
-    on_time = clinic.hold(package, "physio", D(2026, 4, 1) - dt.timedelta(days=2))  # a day within validity
+    assert refused(lambda: clinic.hold(package, "physio", D(2026, 3, 30)), "backdated")  # the past: refused
+    on_time = services.place_hold(  # ...unless a manager back-dates it, with a reason
+        tenant=clinic.tenant,
+        actor=clinic.manager,
+        package_id=package.id,
+        service_id=clinic.services["physio"].id,
+        centre_id=clinic.centre.id,
+        day=D(2026, 3, 30),
+        backdate_reason="seen on 30 March, entered late",
+    )
     assert services.post_hold(tenant=clinic.tenant, actor=clinic.front_desk, hold_id=on_time.id).in_grace is False
     ends_reconciled(clinic, package)
 

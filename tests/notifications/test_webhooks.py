@@ -189,8 +189,8 @@ def test_private_and_odd_targets_are_refused(clinic, admin, url):
 
 
 def test_a_sandbox_tenant_may_target_loopback(clinic, admin):
-    clinic.tenant.settings = {**clinic.tenant.settings, "sandbox": True}
-    clinic.tenant.save(update_fields=["settings"])
+    clinic.tenant.sandbox = True
+    clinic.tenant.save(update_fields=["sandbox"])
     assert admin.post("/webhook-endpoints", {"url": "http://127.0.0.1:9/x", "event_types": ["*"]}).status == 201
 
 

@@ -38,8 +38,8 @@ def worker_env(**extra) -> dict:
 
 
 def test_a_worker_killed_mid_delivery_leads_to_exactly_one_more_delivery(clinic, data, admin, receiver):
-    clinic.tenant.settings = {"sandbox": True}  # the receiver is on loopback
-    clinic.tenant.save(update_fields=["settings"])
+    clinic.tenant.sandbox = True  # the receiver is on loopback
+    clinic.tenant.save(update_fields=["sandbox"])
     hook = receiver("hang", hang_seconds=2.0)
     endpoint = register(admin, hook.url)
     clinic.redeem(data["package"], "physio")

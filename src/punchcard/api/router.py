@@ -17,10 +17,12 @@ from punchcard.claims.api import router as claims
 from punchcard.domain.errors import NotFound
 from punchcard.kernel.problems import ALL_CODES, TYPE_BASE, errors, install
 from punchcard.kernel.rendering import JSON, PROBLEM_JSON, renderer
+from punchcard.ledger.api import router as ledger
 from punchcard.notifications.api import router as notifications
 from punchcard.packages.api import router as packages
 from punchcard.promotions.api import router as promotions
 from punchcard.reports.api import router as reports
+from punchcard.tenancy.admin_api import router as tenancy_admin
 from punchcard.tenancy.api import router as tenancy
 from punchcard.tenancy.auth import api_key_auth, session_auth
 
@@ -28,12 +30,13 @@ DESCRIPTION = """\
 Prepaid packages for clinics: catalogue, selling, balances, redemptions, holds, voids, sharing and history.
 
 **Authentication.** `Authorization: Bearer <API key>` (keys are scoped to one tenant and one role; create
-them with `punchcard apikey create`), or a logged-in staff member's session cookie (unsafe methods then
-need the CSRF token in `X-CSRFToken`). Everything is scoped to the caller's tenant: another tenant's ids
-answer 404 exactly like missing ones.
+them with `punchcard apikey create` or `POST /api-keys`), or a logged-in staff member's session cookie
+(unsafe methods then need the CSRF token in `X-CSRFToken`). Everything is scoped to the caller's tenant:
+another tenant's ids answer 404 exactly like missing ones.
 
 **Roles.** front_desk (sell, redeem, patients), manager (+ voids, adjustments, expiry, closing, transfer,
-catalogue, money), accountant (read, money), admin (everything). A refusal is a 403 naming the permission.
+catalogue, money), accountant (read, money, closing accounting periods), admin (everything, including the
+tenant's settings, staff and API keys). A refusal is a 403 naming the permission.
 
 **Money** is `{"amount": <integer minor units>, "currency": "INR", "display": "₹8,000.00"}`; money in
 requests is an integer of minor units. Dates are `YYYY-MM-DD` (local to the centre); times are ISO 8601
@@ -115,7 +118,9 @@ def get_problem_type(request, code: str):
 # Each app's routes use absolute paths, so every router is mounted at the API's root.
 for router in (
     tenancy,
+    tenancy_admin,
     catalogue,
+    ledger,
     billing,
     packages,
     appointments,

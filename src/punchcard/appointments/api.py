@@ -130,6 +130,7 @@ def book(request, payload: BookIn):
         practitioner_id=payload.practitioner_id,
         beneficiary_id=payload.beneficiary_id,
         package_id=payload.package_id,
+        backdate_reason=payload.backdate_reason,
     )
     return Status(201, _out(p, appointment.id))
 

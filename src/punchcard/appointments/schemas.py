@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, StrictInt
 
 from punchcard.domain.roles import Perm
 from punchcard.kernel.schemas import (
+    BackdateReason,
     BodyId,
     Ctx,
     Date,
@@ -70,6 +71,7 @@ class BookIn(Input):
         "last, then the oldest — and book without one if none can cover the date; a package id: "
         "hold that one (a refusal refuses the booking); null: book without a package",
     )
+    backdate_reason: BackdateReason = None
 
 
 class ApplyPackageIn(Input):

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from punchcard.domain.eligibility import Scope, UsageCaps
-from punchcard.domain.expiry import ExpiryMode, ExpiryRule
+from punchcard.domain.expiry import ExpiryKind, ExpiryMode, ExpiryRule
 from punchcard.tenancy.models import Centre, Service, Tenant
 
 
@@ -109,6 +109,33 @@ class PlanVersion(models.Model):
 
     def blackout_set(self) -> frozenset[dt.date]:
         return frozenset(dt.date.fromisoformat(d) for d in self.blackout_dates)
+
+    @property
+    def fixed_expiry(self) -> dt.date | None:
+        """The fixed expiry date every package of this version shares, if its rule is a fixed date."""
+        rule = self.expiry_rule
+        return rule.fixed_date if rule.kind is ExpiryKind.FIXED_DATE else None
+
+    def expired_on(self, day: dt.date) -> bool:
+        """True when a package sold on `day` would be expired at once (its fixed expiry has passed)."""
+        fixed = self.fixed_expiry
+        return fixed is not None and day > fixed
+
+    def sale_warnings(self, today: dt.date) -> list[str]:
+        """What is wrong with the sale window against a fixed expiry (shown with the plan, never silent)."""
+        fixed = self.fixed_expiry
+        if fixed is None:
+            return []
+        if today > fixed:
+            return [f"the fixed expiry {fixed.isoformat()} has passed: the plan cannot be sold"]
+        if self.sale_to is None:
+            return [f"the plan has no last sale date and expires on {fixed.isoformat()}: it cannot be sold after that"]
+        if self.sale_to > fixed:
+            return [
+                f"the last sale date {self.sale_to.isoformat()} is after the fixed expiry {fixed.isoformat()}: "
+                "sales after the expiry are refused"
+            ]
+        return []
 
     def on_sale(self, day: dt.date) -> bool:
         return (

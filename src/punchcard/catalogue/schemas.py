@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictInt
 
+from punchcard import clock
 from punchcard.catalogue.models import CommissionPolicy, Plan, PlanStatus, PlanVersion
 from punchcard.catalogue.services import MAX_SESSIONS, LineSpec, PlanTerms
 from punchcard.domain.eligibility import Scope
@@ -169,6 +170,9 @@ class PlanVersionOut(Schema):
     total_sessions: int
     created_at: dt.datetime
     lines: list[PlanLineOut]
+    warnings: list[str] = Field(
+        description="what is wrong with the sale window, e.g. a last sale date after the fixed expiry"
+    )
 
     @classmethod
     def of(cls, version: PlanVersion, ctx: Ctx) -> PlanVersionOut:
@@ -207,6 +211,7 @@ class PlanVersionOut(Schema):
             commission_policy=version.commission_policy,
             total_sessions=sum(line.sessions + line.bonus_sessions for line in lines),
             created_at=version.created_at,
+            warnings=version.sale_warnings(ctx.tenant.today(clock.now())),
             lines=[
                 PlanLineOut(
                     id=line.id,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from punchcard import clock
+from punchcard.db import unique
 from punchcard.domain import validation
 from punchcard.domain.eligibility import Scope
 from punchcard.domain.errors import Conflict, InvalidInput
@@ -145,6 +146,17 @@ def _check_terms(tenant: Tenant, terms: PlanTerms) -> tuple[dict, list[tuple[Lin
     return fields, lines, centres
 
 
+def _refuse_expired(version: PlanVersion, today: dt.date) -> None:
+    """A plan whose fixed expiry has passed cannot go on sale: every package would be expired at once."""
+    if version.expired_on(today):
+        raise Conflict(
+            f"{version.name} expired on {version.fixed_expiry.isoformat()}: it cannot be put on sale; "
+            "give it a later fixed expiry first",
+            code="plan_expired",
+            field="status",
+        )
+
+
 def _write_version(plan: Plan, number: int, fields: dict, lines, centres, now) -> PlanVersion:
     version = PlanVersion.objects.create(tenant=plan.tenant, plan=plan, number=number, created_at=now, **fields)
     version.centres.set(centres)
@@ -170,11 +182,15 @@ def create_plan(
     now = now or clock.now()
     code = validation.slug(code, "code")
     status = validation.choice(status, PlanStatus, "status")
+    taken = f"a plan with code {code!r} exists"
     if Plan.objects.filter(tenant=tenant, code=code).exists():
-        raise Conflict(f"a plan with code {code!r} exists", code="invalid", field="code")
+        raise Conflict(taken, code="duplicate_code", field="code")
     fields, lines, centres = _check_terms(tenant, terms)
-    plan = Plan.objects.create(tenant=tenant, code=code, status=status, created_at=now)
+    with unique(taken, field="code"):
+        plan = Plan.objects.create(tenant=tenant, code=code, status=status, created_at=now)
     version = _write_version(plan, 1, fields, lines, centres, now)
+    if status == PlanStatus.ON_SALE:
+        _refuse_expired(version, tenant.today(now))
     audit(tenant=tenant, actor=actor, action="plan.create", subject=version, now=now)
     return version
 
@@ -208,6 +224,8 @@ def set_plan_status(*, tenant: Tenant, actor: Actor, plan_id: int, status: str, 
     actor.require(Perm.EDIT_CATALOGUE)
     plan = scoped_get(Plan, tenant=tenant, pk=plan_id, field="plan_id")
     plan.status = validation.choice(status, PlanStatus, "status").value
+    if plan.status == PlanStatus.ON_SALE:
+        _refuse_expired(plan.current, tenant.today(now or clock.now()))
     plan.save(update_fields=["status"])
     audit(tenant=tenant, actor=actor, action="plan.status", subject=plan, data={"status": plan.status}, now=now)
     return plan

@@ -115,6 +115,7 @@ class PunchcardCommand(BaseCommand):
         slug = options.pop("tenant", None)
         tenant = self.resolve_tenant(slug) if self.uses_tenant else None
         as_of = self.parse_as_of(options.get("as_of"), tenant) if self.uses_clock else None
+        self.started_at = clock.now()  # the clock before --as-of moves it: "today" for commands that ask
         with clock.frozen_at(as_of) if as_of is not None else nullcontext():
             self.run(*args, tenant=tenant, **options)
 

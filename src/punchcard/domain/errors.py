@@ -14,8 +14,10 @@ CODES: dict[str, str] = {
     "not_found": "No such object for this tenant.",
     "forbidden": "The caller's role lacks the permission named in the detail.",
     "idempotency_conflict": "The idempotency key was used before with a different request.",
+    "duplicate_code": "Another centre, service, plan, patient or login of the tenant already has this code.",
     # catalogue
     "plan_not_on_sale": "The plan is not on sale (draft, retired or outside its sale window).",
+    "plan_expired": "The plan's fixed expiry date has passed: a package sold now would be expired at once.",
     "plan_empty": "A plan needs at least one entitlement line with sessions.",
     "plan_version_sold": "A sold plan version cannot be edited; a new version is made instead.",
     "currency_mismatch": "The amount's currency is not the tenant's currency.",
@@ -23,6 +25,8 @@ CODES: dict[str, str] = {
     "order_not_open": "The order is already paid, cancelled or otherwise closed.",
     "overpayment": "The payment exceeds the amount still due on the order.",
     "insufficient_credit": "The patient's credit balance does not cover the amount.",
+    # the books
+    "period_not_ended": "An accounting period can be closed only after its last day (in the tenant's zone).",
     # redemption checks (SPEC §5), in the order they are evaluated
     "package_closed": "The package is completed, cancelled, refunded or upgraded.",
     "not_started": "The package's start date has not been reached.",
@@ -35,6 +39,7 @@ CODES: dict[str, str] = {
     "usage_cap": "The package's per-day, per-week or per-month usage cap would be exceeded.",
     "min_gap": "The minimum gap between sessions would be broken.",
     # holds, redemptions, voids
+    "backdated": "The date is before today at the centre: only a manager may back-date, with a reason.",
     "hold_resolved": "The hold was already posted or released.",
     "already_voided": "The redemption was already voided.",
     "not_voidable": "The redemption cannot be voided (its package is closed).",

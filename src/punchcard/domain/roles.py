@@ -36,6 +36,7 @@ class Perm(StrEnum):
     TRANSFER = "transfer"
     EDIT_CATALOGUE = "edit_catalogue"
     READ_MONEY = "read_money"  # journal, credit balances, reports
+    CLOSE_PERIODS = "close_periods"  # close an accounting period (accountant, admin)
     ADMIN = "admin"  # users, API keys, tenant settings
 
 
@@ -50,7 +51,7 @@ _MANAGER = _FRONT_DESK | {
     Perm.EDIT_CATALOGUE,
     Perm.READ_MONEY,
 }
-_ACCOUNTANT = {Perm.READ, Perm.READ_MONEY}
+_ACCOUNTANT = {Perm.READ, Perm.READ_MONEY, Perm.CLOSE_PERIODS}
 
 GRANTS: dict[str, frozenset[Perm]] = {
     Role.FRONT_DESK: frozenset(_FRONT_DESK),

@@ -69,6 +69,11 @@ def _in_range(value: dt.date) -> dt.date:
 
 Date = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_in_range)]
 
+BackdateReason = Annotated[
+    Reason | None,
+    Field(description="a date before today at the centre is refused (backdated) unless a manager gives the reason"),
+]
+
 
 class Input(Schema):
     """A request body: unknown fields are refused, so a typo is a 422 rather than silently ignored."""

@@ -1,6 +1,8 @@
 """The journal for a period, as CSV (one row per posting) and as a beancount ledger (SPEC §8.5).
 
 Amounts leave in major units as exact decimals ("615.39"); account names come from the tenant's chart.
+Both say which accounting periods are closed: a CSV column per row, a comment and entry metadata in
+beancount; a late entry carries the day it belongs to (`original_date`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from punchcard.domain import spreadsheet
 from punchcard.domain.money import currency_exponent
 from punchcard.tenancy.models import Tenant
 
+from . import periods
 from .models import Account, JournalEntry
 
 CSV_COLUMNS = [
@@ -30,6 +33,8 @@ CSV_COLUMNS = [
     "package",
     "patient_ref",
     "centre",
+    "period_status",  # closed | open: the entry's accounting period (closed: final, nothing posts into it)
+    "original_date",  # a late entry: the day it belongs to, in a period closed before it was posted
 ]
 
 
@@ -52,7 +57,9 @@ def export_csv(tenant: Tenant, date_from: dt.date, date_to: dt.date, out: TextIO
     writer = spreadsheet.writer(out)
     writer.writerow(CSV_COLUMNS)
     debits = credits = 0
+    through = periods.closed_through(tenant)
     for entry in entries(tenant, date_from, date_to):
+        status = "closed" if through is not None and entry.date <= through else "open"
         for p in entry.postings.all():
             debit, credit = (p.amount, 0) if p.amount > 0 else (0, -p.amount)
             debits, credits = debits + debit, credits + credit
@@ -71,6 +78,8 @@ def export_csv(tenant: Tenant, date_from: dt.date, date_to: dt.date, out: TextIO
                     p.package_id or "",
                     p.patient.external_ref if p.patient else "",
                     entry.centre.code if entry.centre else "",
+                    status,
+                    entry.original_date.isoformat() if entry.original_date else "",
                 ]
             )
     return debits, credits
@@ -97,6 +106,8 @@ def export_beancount(tenant: Tenant, date_from: dt.date, date_to: dt.date, out: 
         names = {a.id: f"{beancount_name(a)}{a.code}" for a in accounts}
     out.write(f'option "title" {_quote(tenant.name + " — Punchcard journal")}\n')
     out.write(f'option "operating_currency" "{tenant.currency}"\n\n')
+    closed = periods.closed_labels(tenant, date_from, date_to)
+    out.write(f"; closed accounting periods: {', '.join(closed) if closed else 'none'} (nothing posts into them)\n\n")
     for account in accounts:
         out.write(f"{date_from.isoformat()} open {names[account.id]} {tenant.currency}\n")
     out.write("\n")
@@ -105,6 +116,8 @@ def export_beancount(tenant: Tenant, date_from: dt.date, date_to: dt.date, out: 
         count += 1
         out.write(f'{entry.date.isoformat()} * "Punchcard" {_quote(entry.memo)}\n')
         out.write(f'  entry: "{entry.id}"\n  event: "{entry.event_type}:{entry.event_id}"\n')
+        if entry.original_date:
+            out.write(f'  original_date: "{entry.original_date.isoformat()}"\n')
         for p in entry.postings.all():
             out.write(f"  {names[p.account_id]}  {_major(p.amount, entry.currency)} {entry.currency}\n")
         out.write("\n")

@@ -45,6 +45,8 @@ class JournalEntry(models.Model):
     reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     total_debit = models.BigIntegerField()
     total_credit = models.BigIntegerField()
+    # A late entry: the day it belongs to, which fell in a closed period (`date` is then the first open day).
+    original_date = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -73,3 +75,22 @@ class Posting(models.Model):
     class Meta:
         constraints = [models.CheckConstraint(condition=~Q(amount=0), name="posting_non_zero")]
         indexes = [models.Index(fields=["account", "package"]), models.Index(fields=["tenant", "patient"])]
+
+
+class AccountingPeriod(models.Model):
+    """A closed accounting period (a calendar month in the tenant's zone): nothing posts into it any more.
+
+    Only closed months have a row; the closed ones always run without a gap up to the latest."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField()  # its first day
+    closed_at = models.DateTimeField()
+    closed_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["month"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "month"], name="accounting_period_unique")]
+
+    @property
+    def label(self) -> str:
+        return self.month.strftime("%Y-%m")

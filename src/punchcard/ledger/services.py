@@ -1,4 +1,8 @@
-"""Writes to the journal. Called from inside other services' transactions, never on their own."""
+"""Writes to the journal. Called from inside other services' transactions, never on their own.
+
+`record` and `reverse_entries` are the only ways entries are written (besides the expiry sweep's bulk
+writer, which asks `periods` the same question): neither ever dates an entry inside a closed period.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from punchcard.domain import posting as rules
 from punchcard.domain.posting import DEFAULT_CHART, Posting, Role
 from punchcard.tenancy.models import Centre, Patient, Tenant
 
+from . import periods
 from .models import Account, JournalEntry
 from .models import Posting as PostingRow
 
@@ -51,12 +56,14 @@ def record(
         return None
     ids = accounts(tenant)
     debit = sum(p.amount for p in postings if p.amount > 0)
+    date, original = periods.posting_date(tenant, date)  # never into a closed period
     entry = JournalEntry.objects.create(
         tenant=tenant,
         at=at,
         date=date,
+        original_date=original,
         kind=kind,
-        memo=memo[:300],
+        memo=periods.late_memo(memo, original),
         currency=tenant.currency,
         event_type=event[0],
         event_id=event[1],
@@ -93,6 +100,7 @@ def reverse_entries(
 ) -> list[JournalEntry]:
     """Reverse every entry an event caused (e.g. a voided redemption's recognition and commission)."""
     made = []
+    date, late = periods.posting_date(tenant, date)  # never into a closed period
     for original in JournalEntry.objects.filter(
         tenant=tenant, event_type=event[0], event_id=event[1], reverses__isnull=True
     ).prefetch_related("postings"):
@@ -101,8 +109,9 @@ def reverse_entries(
             tenant=tenant,
             at=at,
             date=date,
+            original_date=late,
             kind=kind,
-            memo=memo[:300],
+            memo=periods.late_memo(memo, late),
             currency=original.currency,
             event_type=reversal_event[0],
             event_id=reversal_event[1],

@@ -1,5 +1,5 @@
 """Where a webhook may be sent (SSRF): only http(s), and only to public addresses unless the tenant is a
-sandbox (`settings["sandbox"]`) or the operator sets PUNCHCARD_WEBHOOK_ALLOW_PRIVATE=1. Checked when an
+sandbox (`Tenant.sandbox`) or the operator sets PUNCHCARD_WEBHOOK_ALLOW_PRIVATE=1. Checked when an
 endpoint is saved (a literal address or localhost) and again, on the resolved addresses, before every
 attempt (a name may resolve elsewhere later)."""
 
@@ -15,7 +15,7 @@ from punchcard.domain.errors import InvalidInput
 
 
 def private_allowed(tenant) -> bool:
-    return bool(settings.WEBHOOK_ALLOW_PRIVATE or (tenant.settings or {}).get("sandbox"))
+    return bool(settings.WEBHOOK_ALLOW_PRIVATE or tenant.sandbox)
 
 
 def _refuse(message: str):

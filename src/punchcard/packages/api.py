@@ -206,6 +206,7 @@ def place_hold(request, package_id: Id, payload: HoldIn):
         service_id=payload.service_id,
         centre_id=payload.centre_id,
         day=payload.day,
+        backdate_reason=payload.backdate_reason,
         person_id=payload.person_id,
         sessions=payload.sessions,
         practitioner_id=payload.practitioner_id,

@@ -9,6 +9,7 @@ from pydantic import Field, StrictInt
 
 from punchcard.domain.status import PackageStatus
 from punchcard.kernel.schemas import (
+    BackdateReason,
     BodyId,
     Ctx,
     Date,
@@ -203,6 +204,7 @@ class RedeemIn(Input):
 
 class HoldIn(RedeemIn):
     day: Date = Field(description="the appointment's local date; every check is made against it")
+    backdate_reason: BackdateReason = None
 
 
 class ReleaseIn(Input):

@@ -89,5 +89,7 @@ def get_report(request, name: str, params: Query[ReportParams]):
         response = HttpResponse(output.to_csv(report), content_type="text/csv; charset=utf-8")
         stamp = dt.date.today().isoformat() if not report.filters.get("date_to") else report.filters["date_to"]
         response["Content-Disposition"] = f'attachment; filename="{report.name}-{stamp}.csv"'
+        # CSV has no room for notes: the closed accounting periods the report overlaps go in a header.
+        response["Closed-Periods"] = ",".join(report.extra.get("closed_periods", [])) or "none"
         return response
     return output.to_json(report)

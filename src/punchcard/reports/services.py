@@ -14,6 +14,7 @@ from punchcard.catalogue.models import Plan
 from punchcard.domain import validation
 from punchcard.domain.errors import InvalidInput, NotFound
 from punchcard.domain.roles import Actor, Perm
+from punchcard.ledger import periods
 from punchcard.tenancy.models import Centre, Tenant
 
 from . import registry
@@ -95,4 +96,11 @@ def run_report(
     )
     report = definition.run(params)
     report.currency = tenant.currency
+    closed = periods.closed_labels(tenant, date_from, date_to)
+    report.extra["closed_periods"] = closed
+    if closed:
+        report.notes.append(
+            f"Closed accounting periods: {', '.join(closed)} — their figures are final; "
+            "later corrections are posted in the first open period."
+        )
     return report

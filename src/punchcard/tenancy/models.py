@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 
 from django.conf import settings
@@ -20,10 +21,30 @@ class Tenant(models.Model):
     locale = models.CharField(max_length=16, default="en_IN")
     # Tenant settings: no-show fees, default no-show choice, loyalty tiers... (validated by services)
     settings = models.JSONField(default=dict, blank=True)
+    # The zone the books are kept in (accounting periods end at its midnight); blank: the first centre's.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    # A sandbox tenant (for trying things out, e.g. with the memberships test clock); never a real clinic.
+    sandbox = models.BooleanField(default=False)
     created_at = models.DateTimeField()
 
     def __str__(self):
         return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        if self.time_zone:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        cached = self.__dict__.get("_first_centre_zone")
+        if cached is None:
+            centre = self.centres.order_by("id").first() if self.pk else None
+            cached = centre.zone if centre else zoneinfo.ZoneInfo("UTC")
+            if centre is not None:
+                self.__dict__["_first_centre_zone"] = cached
+        return cached
+
+    def today(self, now) -> dt.date:
+        """The tenant's local date at an instant."""
+        return now.astimezone(self.zone).date()
 
 
 def validate_zone(value: str) -> None:

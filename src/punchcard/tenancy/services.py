@@ -9,11 +9,15 @@ import secrets
 import zoneinfo
 
 from babel import Locale, UnknownLocaleError
+from babel.numbers import list_currencies
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from punchcard import clock, events
+from punchcard.db import unique
 from punchcard.domain import validation
 from punchcard.domain.errors import Conflict, InvalidInput, NotFound
 from punchcard.domain.money import check_amount, check_currency
@@ -40,19 +44,56 @@ def audit(
     )
 
 
-@transaction.atomic
-def create_tenant(*, name: str, slug: str, currency: str = "INR", locale: str = "en_IN", now=None) -> Tenant:
+def check_zone(value, field: str) -> str:
+    """An IANA time zone name, or InvalidInput naming the field."""
     try:
-        Locale.parse(locale)
-    except (UnknownLocaleError, ValueError, TypeError):
-        raise InvalidInput(f"{locale!r} is not a known locale", field="locale") from None
-    tenant = Tenant.objects.create(
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InvalidInput(f"{value!r} is not an IANA time zone (e.g. Asia/Kolkata)", field=field) from None
+    return value
+
+
+def check_locale(value, field: str = "locale") -> str:
+    """A locale Babel knows; 'en-IN' is accepted and stored as 'en_IN'."""
+    try:
+        Locale.parse(value.replace("-", "_") if isinstance(value, str) else value)
+    except (UnknownLocaleError, ValueError, TypeError, AttributeError):
+        raise InvalidInput(f"{value!r} is not a known locale (e.g. en_IN)", field=field) from None
+    return value.replace("-", "_")
+
+
+def _known_currency(value) -> str:
+    code = check_currency(value)
+    if code not in list_currencies():
+        raise InvalidInput(f"{code!r} is not an ISO 4217 currency code", field="currency")
+    return code
+
+
+@transaction.atomic
+def create_tenant(
+    *,
+    name: str,
+    slug: str,
+    currency: str = "INR",
+    locale: str = "en_IN",
+    time_zone: str = "",
+    sandbox: bool = False,
+    now=None,
+) -> Tenant:
+    locale = check_locale(locale)
+    slug = validation.slug(slug, "slug")
+    taken = f"a tenant with slug {slug!r} exists"
+    if Tenant.objects.filter(slug=slug).exists():
+        raise Conflict(taken, code="duplicate_code", field="slug")
+    fields = dict(
         name=validation.text(name, "name"),
-        slug=validation.slug(slug, "slug"),
-        currency=check_currency(currency),
+        currency=_known_currency(currency),
         locale=locale,
-        created_at=now or clock.now(),
+        time_zone=check_zone(time_zone, "time_zone") if time_zone else "",
+        sandbox=bool(sandbox),
     )
+    with unique(taken, field="slug"):
+        tenant = Tenant.objects.create(slug=slug, created_at=now or clock.now(), **fields)
     # The ledger answers with the tenant's chart of accounts, in this transaction.
     events.record("tenant.created", tenant=tenant, subject=tenant, slug=tenant.slug, currency=tenant.currency)
     return tenant
@@ -61,15 +102,14 @@ def create_tenant(*, name: str, slug: str, currency: str = "INR", locale: str = 
 @transaction.atomic
 def create_centre(*, tenant: Tenant, actor: Actor, name: str, code: str, timezone: str) -> Centre:
     actor.require(Perm.ADMIN)
-    try:
-        zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        raise InvalidInput(f"{timezone!r} is not an IANA time zone", field="timezone") from None
+    check_zone(timezone, "timezone")
+    code = validation.slug(code, "code")
+    name = validation.text(name, "name")
+    taken = f"a centre with code {code!r} exists"
     if Centre.objects.filter(tenant=tenant, code=code).exists():
-        raise Conflict(f"a centre with code {code!r} exists", code="invalid", field="code")
-    centre = Centre.objects.create(
-        tenant=tenant, name=validation.text(name, "name"), code=validation.slug(code, "code"), timezone=timezone
-    )
+        raise Conflict(taken, code="duplicate_code", field="code")
+    with unique(taken, field="code"):
+        centre = Centre.objects.create(tenant=tenant, name=name, code=code, timezone=timezone)
     audit(tenant=tenant, actor=actor, action="centre.create", subject=centre)
     return centre
 
@@ -79,15 +119,17 @@ def create_service(
     *, tenant: Tenant, actor: Actor, name: str, code: str, list_price: int, delivery_cost: int = 0
 ) -> Service:
     actor.require(Perm.EDIT_CATALOGUE)
+    code = validation.slug(code, "code")
+    taken = f"a service with code {code!r} exists"
     if Service.objects.filter(tenant=tenant, code=code).exists():
-        raise Conflict(f"a service with code {code!r} exists", code="invalid", field="code")
-    service = Service.objects.create(
-        tenant=tenant,
+        raise Conflict(taken, code="duplicate_code", field="code")
+    fields = dict(
         name=validation.text(name, "name"),
-        code=validation.slug(code, "code"),
         list_price=check_amount(list_price, field="list_price"),
         delivery_cost=check_amount(delivery_cost, field="delivery_cost"),
     )
+    with unique(taken, field="code"):
+        service = Service.objects.create(tenant=tenant, code=code, **fields)
     audit(tenant=tenant, actor=actor, action="service.create", subject=service)
     return service
 
@@ -124,17 +166,16 @@ def create_patient(
 ) -> Patient:
     actor.require(Perm.MANAGE_PATIENTS)
     ref = validation.text(external_ref, "external_ref", max_length=100)
+    taken = f"a patient with reference {ref!r} exists"
     if Patient.objects.filter(tenant=tenant, external_ref=ref).exists():
-        raise Conflict(f"a patient with reference {ref!r} exists", code="invalid", field="external_ref")
-    email = validation.email(email)
-    patient = Patient.objects.create(
-        tenant=tenant,
-        external_ref=ref,
+        raise Conflict(taken, code="duplicate_code", field="external_ref")
+    fields = dict(
         name=validation.text(name, "name"),
-        email=email,
+        email=validation.email(email),
         phone=validation.text(phone, "phone", max_length=40, required=False),
-        created_at=now or clock.now(),
     )
+    with unique(taken, field="external_ref"):
+        patient = Patient.objects.create(tenant=tenant, external_ref=ref, created_at=now or clock.now(), **fields)
     audit(tenant=tenant, actor=actor, action="patient.create", subject=patient)
     return patient
 
@@ -172,20 +213,42 @@ def create_staff_member(
     is_practitioner: bool = False,
     username: str | None = None,
     password: str | None = None,
+    email: str = "",
 ) -> StaffMember:
+    """A person who works for the tenant; with a username (their email by default), a login.
+
+    Django's password validators apply to the password; without one the login is unusable until set."""
     actor.require(Perm.ADMIN)
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    email = validation.email(email)
+    username = validation.text(username, "username", max_length=150, required=False) or email
+    name = validation.text(name, "name")
     user = None
     if username:
         User = get_user_model()
+        taken = f"the username {username!r} is taken"
         if User.objects.filter(username=username).exists():
-            raise Conflict(f"the username {username!r} is taken", code="invalid", field="username")
-        user = User.objects.create_user(username=username, password=password, is_staff=False)
+            raise Conflict(taken, code="duplicate_code", field="username")
+        if password is not None:  # None: no usable password until one is set (`punchcard changepassword`)
+            try:
+                validate_password(password, User(username=username, email=email))
+            except ValidationError as exc:
+                raise InvalidInput(f"the password is refused: {' '.join(exc.messages)}", field="password") from None
+        with unique(taken, field="username"):
+            user = User.objects.create_user(username=username, email=email, password=password, is_staff=False)
+    elif password:
+        raise InvalidInput("a password needs a username or an email to log in with", field="password")
     member = StaffMember.objects.create(
-        tenant=tenant, user=user, name=validation.text(name, "name"), role=role, is_practitioner=is_practitioner
+        tenant=tenant, user=user, name=name, role=role, is_practitioner=bool(is_practitioner)
     )
-    audit(tenant=tenant, actor=actor, action="staff.create", subject=member, data={"role": role})
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action="staff.create",
+        subject=member,
+        data={"role": role, "username": username or None},
+    )
     return member
 
 

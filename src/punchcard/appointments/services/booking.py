@@ -26,7 +26,7 @@ from punchcard.domain.roles import Actor, Perm
 from punchcard.packages import services as packages
 from punchcard.packages.models import Hold
 from punchcard.tenancy.models import Centre, Patient, Service, StaffMember, Tenant
-from punchcard.tenancy.selectors import scoped_get
+from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 
 from .. import selectors
@@ -92,6 +92,7 @@ def create_appointment(
     beneficiary: Patient | None = None,
     package_id=AUTO,
     status: str = AppointmentStatus.BOOKED,
+    backdate_reason: str | None = None,
     now: dt.datetime,
     source_updated_at: dt.datetime | None = None,
     compare_existing: bool = True,
@@ -132,9 +133,9 @@ def create_appointment(
     appointment.tenant, appointment.centre, appointment.service = tenant, centre, service
     if status == AppointmentStatus.BOOKED:
         if package_id == AUTO:
-            place_best_hold(appointment, actor=actor, now=now)
+            place_best_hold(appointment, actor=actor, now=now, backdate_reason=backdate_reason)
         elif package_id is not None:
-            place_hold(appointment, package_id, actor=actor, now=now)
+            place_hold(appointment, package_id, actor=actor, now=now, backdate_reason=backdate_reason)
     if appointment.package_id:
         save_appointment(appointment, now, "package")
     audit(
@@ -143,11 +144,13 @@ def create_appointment(
         action="appointment.book",
         subject=appointment,
         now=now,
+        reason=backdate_reason or "",
         data={
             "external_id": external_id,
             "package_id": appointment.package_id,
             "status": status,
             "day": selectors.appointment_day(appointment).isoformat(),
+            **({"backdated": True} if backdate_reason else {}),
         },
     )
     return appointment, True
@@ -167,11 +170,15 @@ def book_appointment(
     practitioner_id: int | None = None,
     beneficiary_id: int | None = None,
     package_id=AUTO,
+    backdate_reason: str | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
     """Book an appointment. package_id: AUTO (default) pre-selects the patient's package by the rule and
     books without one when none can cover it; an id holds that package (a refusal refuses the booking);
-    None books without a package. The same external id with the same details returns the first booking."""
+    None books without a package. The same external id with the same details returns the first booking.
+
+    A booking on a day before today at the centre is refused (`backdated`) unless a manager gives
+    `backdate_reason`, which is audited with the booking and its hold."""
     actor.require(Perm.REDEEM)
     now = now or clock.now()
     external_id = validation.text(external_id, "external_id", max_length=200)
@@ -185,6 +192,20 @@ def book_appointment(
         practitioner_id=practitioner_id,
         beneficiary_id=beneficiary_id,
     )
+    day, today = local_date(start, centre), local_date(now, centre)
+    if day < today:
+        if not (backdate_reason or "").strip():
+            existing = Appointment.objects.filter(tenant=tenant, external_id=external_id).exists()
+            if not existing:  # a repeat of a booking made earlier answers as before
+                raise RuleViolation(
+                    f"{day.isoformat()} is before today ({today.isoformat()}) at {centre.name}: "
+                    "a manager can back-date the booking with a reason",
+                    code="backdated",
+                    field="start",
+                )
+        else:
+            actor.require(Perm.ADJUST)
+            backdate_reason = validation.reason(backdate_reason, field="backdate_reason")
     appointment, _ = create_appointment(
         tenant=tenant,
         actor=actor,
@@ -197,6 +218,7 @@ def book_appointment(
         practitioner=practitioner,
         beneficiary=beneficiary,
         package_id=package_id,
+        backdate_reason=backdate_reason,
         now=now,
     )
     return appointment

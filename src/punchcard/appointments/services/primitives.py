@@ -58,8 +58,18 @@ def not_removable(appointment: Appointment, redemption: Redemption, doing: str =
 # ---------------------------------------------------------------- the hold on the appointment's date
 
 
-def place_hold(appointment: Appointment, package_id: int, *, actor: Actor, now: dt.datetime) -> Hold:
-    """Hold a session of this package for the appointment's local date; every check is made at that date."""
+def place_hold(
+    appointment: Appointment,
+    package_id: int,
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    backdate_reason: str | None = None,
+    restoring: bool = False,
+) -> Hold:
+    """Hold a session of this package for the appointment's local date; every check is made at that date.
+
+    A date before today is refused unless a manager gives `backdate_reason` (or an undo is `restoring`)."""
     hold = packages.place_hold(
         tenant=appointment.tenant,
         actor=actor,
@@ -70,13 +80,22 @@ def place_hold(appointment: Appointment, package_id: int, *, actor: Actor, now: 
         person_id=appointment.person_id,
         practitioner_id=appointment.practitioner_id,
         appointment=appointment,
+        backdate_reason=backdate_reason,
+        restoring=restoring,
         now=now,
     )
     appointment.package_id = package_id
     return hold
 
 
-def place_best_hold(appointment: Appointment, *, actor: Actor, now: dt.datetime, strict: bool = False) -> Hold | None:
+def place_best_hold(
+    appointment: Appointment,
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    strict: bool = False,
+    backdate_reason: str | None = None,
+) -> Hold | None:
     """Hold on the first candidate package that passes every check at the appointment's date.
 
     Not strict (booking): no usable package books without one. Strict (apply_package): the reason the
@@ -89,7 +108,10 @@ def place_best_hold(appointment: Appointment, *, actor: Actor, now: dt.datetime,
     )
     for summary in candidates:
         try:
-            return place_hold(appointment, summary.package.id, actor=actor, now=now)  # a savepoint each
+            hold = place_hold(  # a savepoint each
+                appointment, summary.package.id, actor=actor, now=now, backdate_reason=backdate_reason
+            )
+            return hold
         except RuleViolation as refusal:
             first_refusal = first_refusal or refusal
     if strict:
@@ -116,7 +138,7 @@ def restore_hold(appointment: Appointment, *, actor: Actor, now: dt.datetime) ->
     if appointment.package_id is None:
         return False
     try:
-        place_hold(appointment, appointment.package_id, actor=actor, now=now)
+        place_hold(appointment, appointment.package_id, actor=actor, now=now, restoring=True)
         return True
     except RuleViolation:
         appointment.package_id = None

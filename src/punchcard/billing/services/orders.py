@@ -89,6 +89,13 @@ def place_order(
                 code="plan_not_on_sale",
                 field=f"items[{i}].plan_id",
             )
+        if version.expired_on(today):
+            raise RuleViolation(
+                f"{version.name} expired on {version.fixed_expiry.isoformat()}: a package sold now would be "
+                "expired at once",
+                code="plan_expired",
+                field=f"items[{i}].plan_id",
+            )
         start = item.start_date or today
         if not isinstance(start, dt.date) or isinstance(start, dt.datetime):
             raise InvalidInput("start_date must be a date", field=f"items[{i}].start_date")

@@ -58,6 +58,10 @@ def upgrade_package(
     version = plan.current
     if not version.on_sale(today):
         raise RuleViolation(f"{version.name} is not on sale", code="plan_not_on_sale", field="plan_id")
+    if version.expired_on(today):
+        raise RuleViolation(
+            f"{version.name} expired on {version.fixed_expiry.isoformat()}", code="plan_expired", field="plan_id"
+        )
     granted = sum(line.granted for line in lines)
     deferred = sum(line.deferred_value for line in lines)
     tax_back = sold_tax(package).tax_on(deferred)

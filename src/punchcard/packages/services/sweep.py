@@ -14,6 +14,7 @@ from punchcard.db import execute_bound, insert_rows
 from punchcard.domain import posting, validation
 from punchcard.domain.expiry import Validity, validity_on
 from punchcard.domain.roles import Actor
+from punchcard.ledger import periods
 from punchcard.ledger import services as journal
 from punchcard.ledger.models import JournalEntry
 from punchcard.ledger.models import Posting as PostingRow
@@ -185,15 +186,18 @@ def _expire_batch(ids: list[int], *, as_of: dt.date | None, now: dt.datetime, te
     _move_line_balances(changes)
 
     journal_rows = []
+    cutoffs = {tid: periods.closed_through(tenants[tid]) for tid in {p.tenant_id for p, _, _ in breakages}}
     for package, today, postings in breakages:
         debit = sum(p.amount for p in postings if p.amount > 0)
+        day, late = periods.move_past(today, cutoffs[package.tenant_id])  # never into a closed period
         journal_rows.append(
             {
                 "tenant_id": package.tenant_id,
                 "at": now,
-                "date": today,
+                "date": day,
+                "original_date": late,
                 "kind": "breakage",
-                "memo": f"package {package.id} expired with sessions left",
+                "memo": periods.late_memo(f"package {package.id} expired with sessions left", late),
                 "currency": tenants[package.tenant_id].currency,
                 "event_type": "package_expiry",
                 "event_id": package.id,

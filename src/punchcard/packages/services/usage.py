@@ -10,13 +10,14 @@ from django.db import transaction
 from punchcard import clock, events
 from punchcard.domain import validation
 from punchcard.domain.eligibility import LineBalance, Request, check_use
-from punchcard.domain.errors import Conflict
+from punchcard.domain.errors import Conflict, RuleViolation
 from punchcard.domain.expiry import ExpiryKind, Validity, last_valid_day, validity_on
 from punchcard.domain.idempotency import replay
 from punchcard.domain.money import value_of_next
 from punchcard.domain.roles import Actor, Perm
 from punchcard.tenancy.models import Centre, Patient, Service, Tenant
 from punchcard.tenancy.selectors import local_date, scoped_get
+from punchcard.tenancy.services import audit
 
 from .. import selectors
 from ..models import EntryKind, Hold, HoldState, Package, PackageLine, Redemption
@@ -50,6 +51,38 @@ def _check(
     return check_use(rules, balances, Request(day, centre.id, service.id, person.id, sessions), uses)
 
 
+def _backdating(actor: Actor, day: dt.date, today: dt.date, centre: Centre, reason: str | None) -> str | None:
+    """None for today or later; for an earlier day, the manager's reason — or a refusal.
+
+    A use dated in the past would be checked against that day, so a package expired since could still be
+    spent: only a manager may do it, explicitly and with a reason (audited with the hold or redemption)."""
+    if day >= today:
+        return None
+    if reason is None or not str(reason).strip():
+        raise RuleViolation(
+            f"{day.isoformat()} is before today ({today.isoformat()}) at {centre.name}: "
+            "a manager can back-date it with a reason",
+            code="backdated",
+            field="day",
+            day=day.isoformat(),
+            today=today.isoformat(),
+        )
+    actor.require(Perm.ADJUST)
+    return validation.reason(reason, field="backdate_reason")
+
+
+def _audit_backdate(tenant: Tenant, actor: Actor, subject, reason: str, day: dt.date, today: dt.date, now) -> None:
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action=f"{subject._meta.model_name}.backdate",
+        subject=subject,
+        reason=reason,
+        now=now,
+        data={"day": day.isoformat(), "today": today.isoformat()},
+    )
+
+
 def _note_first_use(package: Package, day: dt.date) -> None:
     """After-first-use expiry starts counting at the first redemption."""
     if package.first_used_on is not None:
@@ -79,9 +112,11 @@ def redeem_session(
     practitioner_id: int | None = None,
     appointment=None,
     idempotency_key: str | None = None,
+    backdate_reason: str | None = None,
     now: dt.datetime | None = None,
 ) -> Redemption:
-    """Use sessions now (walk-in or manual), every check of SPEC §5 at the centre's local date."""
+    """Use sessions now (walk-in or manual), every check of SPEC §5 at the centre's local date. An `at`
+    on an earlier day needs a manager's `backdate_reason`."""
     actor.require(Perm.REDEEM)
     now = now or clock.now()
     sessions = checked_sessions(sessions)
@@ -105,6 +140,8 @@ def redeem_session(
                 sessions=sessions,
             )
     day = local_date(at or now, centre)
+    today = local_date(now, centre)
+    backdated = _backdating(actor, day, today, centre, backdate_reason)
     lines = lines_of(package)
     decision = _check(package, lines, day=day, centre=centre, service=service, person=person, sessions=sessions)
     line = line_by_id(lines, decision.line_id)
@@ -137,6 +174,8 @@ def redeem_session(
     )
     recognise(package, line, redemption, now)
     _note_first_use(package, day)
+    if backdated:
+        _audit_backdate(tenant, actor, redemption, backdated, day, today, now)
     events.record(
         "redemption.created", tenant=tenant, subject=redemption, actor=actor, at=now, **redemption_facts(redemption)
     )
@@ -158,9 +197,14 @@ def place_hold(
     practitioner_id: int | None = None,
     appointment=None,
     idempotency_key: str | None = None,
+    backdate_reason: str | None = None,
+    restoring: bool = False,
     now: dt.datetime | None = None,
 ) -> Hold:
-    """Reserve sessions for a booked appointment; every check is made against the appointment's date."""
+    """Reserve sessions for a booked appointment; every check is made against the appointment's date.
+
+    A day before today at the centre is refused (`backdated`) unless a manager gives `backdate_reason`;
+    `restoring` is for undo paths putting back the hold an appointment had (its date was checked then)."""
     actor.require(Perm.REDEEM)
     now = now or clock.now()
     sessions = checked_sessions(sessions)
@@ -184,6 +228,8 @@ def place_hold(
                 sessions=sessions,
                 day=day,
             )
+    today = local_date(now, centre)
+    backdated = None if restoring else _backdating(actor, day, today, centre, backdate_reason)
     lines = lines_of(package)
     decision = _check(package, lines, day=day, centre=centre, service=service, person=person, sessions=sessions)
     line = line_by_id(lines, decision.line_id)
@@ -202,7 +248,9 @@ def place_hold(
         placed_by=actor.label,
         idempotency_key=idempotency_key,
     )
-    apply_entry(line, kind=EntryKind.HOLD, actor=actor, now=now, held=sessions, hold=hold)
+    apply_entry(line, kind=EntryKind.HOLD, actor=actor, now=now, held=sessions, hold=hold, reason=backdated or "")
+    if backdated:
+        _audit_backdate(tenant, actor, hold, backdated, day, today, now)
     events.record("hold.placed", tenant=tenant, subject=hold, actor=actor, at=now, **hold_facts(hold))
     return hold
 

@@ -17,6 +17,11 @@ class Command(PunchcardCommand):
     def add_command_arguments(self, parser):
         add_use_arguments(parser)
         parser.add_argument("--day", metavar="DATE", help="the appointment's local date (YYYY-MM-DD)")
+        parser.add_argument(
+            "--backdate-reason",
+            metavar="TEXT",
+            help="a day before today: why (manager; the command line acts as admin)",
+        )
 
     def run(
         self,
@@ -30,6 +35,7 @@ class Command(PunchcardCommand):
         sessions="1",
         practitioner=None,
         idempotency_key=None,
+        backdate_reason=None,
         **options,
     ):
         if not day:
@@ -55,6 +61,7 @@ class Command(PunchcardCommand):
             sessions=use["sessions"],
             practitioner_id=use["practitioner"].id if use["practitioner"] else None,
             idempotency_key=idempotency_key,
+            backdate_reason=backdate_reason,
         )
         self.stdout.write(
             f"Held {hold.sessions} × {use['service'].name} on package {use['package'].id} for "
