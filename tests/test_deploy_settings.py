@@ -21,7 +21,10 @@ def punchcard(tmp_path, *args, **env):
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("PUNCHCARD_") and k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+        # As an operator's shell would be: none of the test run's own settings (the browser tests set
+        # DJANGO_ALLOW_ASYNC_UNSAFE for their process, which `check --deploy` rightly refuses).
+        if not k.startswith("PUNCHCARD_")
+        and k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     clean.update(PUNCHCARD_DATA=str(tmp_path), **env)
     return subprocess.run([str(PUNCHCARD), *args], env=clean, capture_output=True, text=True, timeout=120)
