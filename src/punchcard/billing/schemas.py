@@ -36,6 +36,9 @@ class OrderIn(Input):
     centre_id: BodyId
     items: list[OrderItemIn] = Field(min_length=1, max_length=20)
     credited_staff_id: BodyId | None = Field(None, description="staff member credited with the sale (commission)")
+    promotion_code: Text(64, min_length=1) | None = Field(
+        None, description="a promotion code the patient gave (see GET /promotions/quote); letters' case is ignored"
+    )
 
 
 class PaymentIn(Input):

@@ -292,6 +292,7 @@ def sell_package(
     reference: str = "",
     credited_staff_id: int | None = None,
     idempotency_key: str | None = None,
+    promotion_code: str | None = None,
     now: dt.datetime | None = None,
 ) -> Package:
     """Front-desk shortcut: one plan, paid in full at once. The same key returns the same package."""
@@ -303,6 +304,7 @@ def sell_package(
         items=[OrderItem(plan_id=plan_id, start_date=start_date)],
         credited_staff_id=credited_staff_id,
         idempotency_key=idempotency_key,
+        promotion_code=promotion_code,
         now=now,
     )
     if order.due > 0 and order.status == OrderStatus.OPEN:
