@@ -16,6 +16,9 @@ from .errors import InvalidInput
 
 MAX_REASON = 2000
 MAX_IDEMPOTENCY_KEY = 200
+# Dates and times are kept between these years: far enough for any clinic, and never near the
+# database's or Python's own limits (year 9999 at -12:00 is year 10000 in UTC).
+MIN_YEAR, MAX_YEAR = 1900, 2999
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -107,6 +110,8 @@ def instant(value, field: str, *, optional: bool = False, parse: bool = False) -
         raise InvalidInput(f"{field} must be a date and time with its time zone", field=field)
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(f"{field} needs a time zone offset", field=field)
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise InvalidInput(f"{field} must be between the years {MIN_YEAR} and {MAX_YEAR}", field=field)
     return value
 
 
