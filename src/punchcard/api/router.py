@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from ninja import NinjaAPI, Router, Schema
 
+from punchcard.api.openapi import finish_openapi
 from punchcard.appointments.api import router as appointments
 from punchcard.billing.api import router as billing
 from punchcard.billing.receipts_api import router as receipts
 from punchcard.catalogue.api import router as catalogue
 from punchcard.claims.api import router as claims
 from punchcard.domain.errors import NotFound
+from punchcard.kernel.parsing import JsonParser
 from punchcard.kernel.problems import ALL_CODES, TYPE_BASE, errors, install
-from punchcard.kernel.rendering import JSON, PROBLEM_JSON, renderer
+from punchcard.kernel.rendering import renderer
 from punchcard.packages.api import router as packages
 from punchcard.promotions.api import router as promotions
 from punchcard.reports.api import router as reports
@@ -59,17 +61,6 @@ class PunchcardAPI(NinjaAPI):
         return finish_openapi(schema)
 
 
-def finish_openapi(schema: dict) -> dict:
-    """Error responses are problem details (application/problem+json), as the handlers send them."""
-    for item in schema.get("paths", {}).values():
-        for operation in item.values():
-            for status, response in operation.get("responses", {}).items():
-                content = response.get("content", {})
-                if int(status) >= 400 and JSON in content:
-                    content[PROBLEM_JSON] = content.pop(JSON)
-    return schema
-
-
 api = PunchcardAPI(
     title="Punchcard API",
     version="1",
@@ -77,6 +68,7 @@ api = PunchcardAPI(
     urls_namespace="api-v1",
     auth=[api_key_auth, session_auth],
     renderer=renderer,
+    parser=JsonParser(),
 )
 install(api)
 

@@ -16,6 +16,7 @@ from .errors import InvalidInput
 
 MAX_REASON = 2000
 MAX_IDEMPOTENCY_KEY = 200
+MAX_EMAIL = 254  # RFC 5321's limit on a forward path, and the database column's
 # Dates and times are kept between these years: far enough for any clinic, and never near the
 # database's or Python's own limits (year 9999 at -12:00 is year 10000 in UTC).
 MIN_YEAR, MAX_YEAR = 1900, 2999
@@ -61,7 +62,7 @@ def slug(value, field: str) -> str:
 
 def email(value, field: str = "email") -> str:
     """An email address, or "" when none is given."""
-    address = text(value, field, required=False)
+    address = text(value, field, required=False, max_length=MAX_EMAIL)
     if address and not _EMAIL.match(address):
         raise InvalidInput(f"{address!r} is not an email address", field=field)
     return address

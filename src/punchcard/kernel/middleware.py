@@ -6,6 +6,8 @@ Under /api/v1/ this middleware
   RequestDataTooBig, a 500 or an HTML 400);
 - refuses a body whose Content-Type is not JSON with 415 (a form, text or XML body is never parsed as
   JSON); the FHIR routes also take `application/fhir+json`;
+- refuses NUL anywhere in the path, the query or a JSON body's text with 422 naming the parameter
+  (PostgreSQL cannot store it; the document states it as a pattern on every text);
 - answers HEAD like GET without the body, and OPTIONS with 204 and `Allow`;
 - turns any other non-JSON error response (405 with its `Allow`, a 404 of the URL resolver, …) into
   problem+json with the same status.
@@ -15,6 +17,10 @@ answered by gunicorn itself; they are listed in the README and the API descripti
 """
 
 from __future__ import annotations
+
+import json
+import re
+from urllib.parse import parse_qsl, unquote
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -76,6 +82,44 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
+# A JSON string escape \u0000 (an odd number of backslashes before u0000): NUL in a JSON text.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _nul_path(value, path: str) -> str | None:
+    """The JSON path of the first text (or key) holding NUL in a parsed body, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return path or "body"
+        where = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else key)
+        found = _nul_path(item, where)
+        if found:
+            return found
+    return None
+
+
+def _nul_refusal(request: HttpRequest) -> HttpResponse | None:
+    field = None
+    if "\x00" in unquote(request.path):
+        field = "path"
+    else:
+        for name, value in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                field = name.replace("\x00", "") or "query"
+                break
+    if field is None and request.method in BODY_METHODS and _JSON_NUL.search(request.body):
+        try:
+            field = _nul_path(json.loads(request.body), "") or "body"
+        except ValueError:
+            field = None  # not JSON after all: the route answers that
+    if field is None:
+        return None
+    return problem(status=422, code="invalid", detail=f"{field}: text must not contain NUL characters", field=field)
+
+
 def _is_json(response: HttpResponse) -> bool:
     media = response.get("Content-Type", "").split(";")[0].strip().lower()
     return media == "application/json" or media.endswith("+json")
@@ -113,7 +157,7 @@ class ApiContractMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith(API_PREFIX):
             return self.get_response(request)
-        refused = _refusal(request)
+        refused = _refusal(request) or _nul_refusal(request)
         if refused is not None:
             return refused
         head = request.method == "HEAD"
