@@ -218,7 +218,7 @@ def pay_out_credit(request, patient_id: Id, payload: PayoutIn):
         tenant=p.tenant,
         actor=p.actor,
         patient_id=patient_id,
-        method=payload.method.value,
+        method=payload.method,
         amount=payload.amount,
         reference=payload.reference,
         idempotency_key=key_of(request),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StrictInt
 
@@ -180,7 +180,7 @@ class RefundOut(Schema):
 
 
 class PayoutIn(Input):
-    method: PaymentMethod = Field(description="cash, card, bank_transfer or external (not credit)")
+    method: Literal["cash", "card", "bank_transfer", "external"] = Field(description="how the credit is paid out")
     amount: PositiveAmount
     reference: Text(200) = ""
 

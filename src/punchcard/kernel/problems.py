@@ -110,7 +110,15 @@ def _field_of(loc: tuple) -> str | None:
     return out or None
 
 
+_NOT_A_NUMBER = {"int_parsing", "int_type"}
+
+
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    path_words = [e for e in exc.errors if tuple(e.get("loc", ()))[:1] == ("path",)]
+    if path_words and len(path_words) == len(exc.errors) and all(e.get("type") in _NOT_A_NUMBER for e in path_words):
+        # /appointments/None: a path segment that is not a number names no resource.
+        field = _field_of(tuple(path_words[0]["loc"]))
+        return problem(status=404, code="not_found", detail=f"no such resource: {request.path}", field=field)
     items = []
     for error in exc.errors:
         loc = tuple(error.get("loc", ()))

@@ -18,11 +18,18 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictB
 
 from punchcard.domain.money import MAX_AMOUNT, format_money
 from punchcard.domain.roles import Perm
+from punchcard.domain.validation import EMAIL_PATTERN
 
 MAX_ID = 2**63 - 1  # ids are int64 in the database
 
 # Text anywhere in the API (bodies, paths, queries) never holds NUL: PostgreSQL cannot store it.
 NO_NUL = "^[^\\x00]*$"
+# Required text is stripped, so it needs one character that is not white space.
+NOT_BLANK = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+# Codes (centres, services, plans): as punchcard.domain.validation.slug checks them.
+SLUG = "^[a-z0-9][a-z0-9_-]{0,63}$"
+# An email address as punchcard.domain.validation.email checks it, or none.
+EMAIL = EMAIL_PATTERN
 
 
 # Path and query parameters arrive as text, so these convert "12" → 12 (and refuse "12.5", "x").
@@ -46,17 +53,21 @@ def _storable(value: str) -> str:
     return value
 
 
-def Text(max_length: int, *, min_length: int = 0):  # a type factory, named like the types it makes
+def Text(max_length: int, *, min_length: int = 0, pattern: str | None = None):  # a type factory
+    """Text up to `max_length`; `pattern` is what the service checks, stated in the document."""
+    stated = pattern or (NOT_BLANK if min_length else NO_NUL)
     return Annotated[
         str,
-        Field(min_length=min_length, max_length=max_length, json_schema_extra={"pattern": NO_NUL}),
+        Field(min_length=min_length, max_length=max_length, json_schema_extra={"pattern": stated}),
         AfterValidator(_storable),
     ]
 
 
 Reason = Annotated[
     str,
-    Field(min_length=1, max_length=2000, description="why; kept in the history", json_schema_extra={"pattern": NO_NUL}),
+    Field(
+        min_length=1, max_length=2000, description="why; kept in the history", json_schema_extra={"pattern": NOT_BLANK}
+    ),
     AfterValidator(_storable),
 ]
 
