@@ -46,7 +46,10 @@ and writes nothing; the same key with a different request is a 409 `idempotency_
 request is not remembered, so it can be retried with its key. Keys are kept for 48 hours.
 
 **Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `code`, the offending
-`field` when there is one, and for 422 every field error in `errors`. See `GET /problems`.
+`field` when there is one, and for 422 every field error in `errors`. See `GET /problems`. A body over
+2.5 MB is a 413, a body that is not `application/json` (UTF-8) a 415, NUL in any text a 422, an undeclared
+method a 405 with `Allow`. The HTTP server refuses a request line over 4094 bytes (414), more than 100
+header fields or one over 8190 bytes (431) and unparseable requests (400) before the API sees them.
 
 **Lists** are paginated by cursor: `?limit=` (1–200, default 50) and `?cursor=` (the previous page's
 `next_cursor`, opaque); `next_cursor` is null on the last page. A package's status is derived (from its
