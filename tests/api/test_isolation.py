@@ -206,6 +206,8 @@ def sample(schema: dict, name: str, a: dict, named: list):
     if name in a["lists"]:
         named.append(name)
         return a["lists"][name]
+    if "const" in schema:
+        return schema["const"]
     if "enum" in schema:
         return schema["enum"][0]
     kind = schema.get("type")

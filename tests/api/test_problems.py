@@ -142,13 +142,17 @@ def test_unknown_enum_values_are_422(clinic, data, desk, manager):
         "/packages/9223372036854775808",
         "/packages/-3",
         "/packages/0",
-        "/packages/abc",
-        "/packages/1.5",
         "/packages/99999999999999999999999999",
     ],
 )
 def test_path_ids_out_of_int64_are_422(manager, clinic, path):
     assert_problem(manager.get(path), 422, "invalid", "package_id")
+
+
+@pytest.mark.parametrize("path", ["/packages/abc", "/packages/1.5", "/appointments/None"])
+def test_a_path_segment_that_is_not_a_number_names_no_resource(manager, clinic, path):
+    """Found by schemathesis' stateful links: a null id from a list became /appointments/None (was a 422)."""
+    assert_problem(manager.get(path), 404, "not_found")
 
 
 @pytest.mark.parametrize("text", ["nul\x00byte", "lone \ud800 surrogate"])

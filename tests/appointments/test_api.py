@@ -250,3 +250,27 @@ def test_an_appointment_response_is_mapped_from_rows_its_selector_loaded(world, 
     assert (first.redemption.person.id, first.beneficiary.id) == (clinic.asha.id, clinic.asha.id)
     assert [c.external_id for c in first.charges] == [arrived.external_id]
     assert [c.staff.id for c in first.commissions] == [practitioner.id]
+
+
+@pytest.mark.parametrize(
+    "start, end, field",
+    [
+        ("9999-12-31T23:59:00-12:00", None, "start"),  # a valid FHIR instant, year 10000 in UTC
+        ("1850-01-01T10:00:00+05:30", None, "start"),
+        ("2026-03-10T10:00:00+05:30", "9999-12-31T23:59:00-12:00", "end"),
+    ],
+)
+def test_a_fhir_instant_out_of_range_names_the_field_and_the_event_is_kept(world, start, end, field):
+    clinic, _, package = world
+    scheduler = _key(clinic, "front_desk")
+    resource = r4_appointment(id="APT-far", start=start, end=end)
+    if end is None:
+        resource.pop("end")
+    status, body = scheduler.call("POST", "/fhir/Appointment", resource, content_type="application/fhir+json")
+    assert status == 422, body
+    assert body["code"] == "invalid" and body["field"] == field, body
+    assert "between the years 1900 and 2999" in body["detail"]
+    status, kept = scheduler.call("GET", f"/appointment-events/{body['context']['event_id']}")
+    assert status == 200 and kept["status"] == "rejected" and kept["error_code"] == "invalid"
+    assert balance(package) == (0, 0, 5)
+    assert_reconciled(clinic.tenant)

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from ninja import NinjaAPI, Router, Schema
 
+from punchcard.api.openapi import finish_openapi
 from punchcard.appointments.api import router as appointments
 from punchcard.billing.api import router as billing
 from punchcard.billing.receipts_api import router as receipts
 from punchcard.catalogue.api import router as catalogue
 from punchcard.claims.api import router as claims
 from punchcard.domain.errors import NotFound
+from punchcard.kernel.parsing import JsonParser
 from punchcard.kernel.problems import ALL_CODES, TYPE_BASE, errors, install
-from punchcard.kernel.rendering import JSON, PROBLEM_JSON, renderer
+from punchcard.kernel.rendering import renderer
 from punchcard.ledger.api import router as ledger
 from punchcard.notifications.api import router as notifications
 from punchcard.packages.api import router as packages
@@ -48,7 +50,10 @@ and writes nothing; the same key with a different request is a 409 `idempotency_
 request is not remembered, so it can be retried with its key. Keys are kept for 48 hours.
 
 **Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `code`, the offending
-`field` when there is one, and for 422 every field error in `errors`. See `GET /problems`.
+`field` when there is one, and for 422 every field error in `errors`. See `GET /problems`. A body over
+2.5 MB is a 413, a body that is not `application/json` (UTF-8) a 415, NUL in any text a 422, an undeclared
+method a 405 with `Allow`. The HTTP server refuses a request line over 4094 bytes (414), more than 100
+header fields or one over 8190 bytes (431) and unparseable requests (400) before the API sees them.
 
 **Lists** are paginated by cursor: `?limit=` (1–200, default 50) and `?cursor=` (the previous page's
 `next_cursor`, opaque); `next_cursor` is null on the last page. A package's status is derived (from its
@@ -63,17 +68,6 @@ class PunchcardAPI(NinjaAPI):
         return finish_openapi(schema)
 
 
-def finish_openapi(schema: dict) -> dict:
-    """Error responses are problem details (application/problem+json), as the handlers send them."""
-    for item in schema.get("paths", {}).values():
-        for operation in item.values():
-            for status, response in operation.get("responses", {}).items():
-                content = response.get("content", {})
-                if int(status) >= 400 and JSON in content:
-                    content[PROBLEM_JSON] = content.pop(JSON)
-    return schema
-
-
 api = PunchcardAPI(
     title="Punchcard API",
     version="1",
@@ -81,6 +75,7 @@ api = PunchcardAPI(
     urls_namespace="api-v1",
     auth=[api_key_auth, session_auth],
     renderer=renderer,
+    parser=JsonParser(),
 )
 install(api)
 

@@ -6,8 +6,6 @@ Mount with `api.add_router("", router)` in punchcard.api.router (paths below are
 Each write is one service call; the response re-reads the appointment.
 """
 
-import json
-
 from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.responses import Status
@@ -17,6 +15,7 @@ from punchcard.domain.roles import Perm
 from punchcard.kernel.auth import caller
 from punchcard.kernel.idempotency import idempotent
 from punchcard.kernel.pagination import paginate
+from punchcard.kernel.parsing import loads
 from punchcard.kernel.problems import READ, WRITE, domain_error, errors
 from punchcard.kernel.schemas import Ctx, Id, Page, patient_ref, ref
 from punchcard.tenancy.models import Patient, StaffMember
@@ -301,7 +300,7 @@ def _body(request: HttpRequest):
     if len(request.body) > MAX_EVENT_BYTES:
         raise InvalidInput(f"an event is at most {MAX_EVENT_BYTES} bytes", field="body")
     try:
-        return json.loads(request.body or b"null")
+        return loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError):
         return request.body.decode("utf-8", "replace")  # kept as text; parsing refuses it
 

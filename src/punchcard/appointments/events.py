@@ -48,7 +48,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 
 from punchcard import clock
 from punchcard.domain import validation
@@ -356,6 +356,11 @@ def ingest(
         except DomainError as error:
             _reject(error, **fields)
             raise
+        except (DataError, OverflowError):
+            # A value that passed every check and still cannot be stored: kept for review like any refusal.
+            refusal = InvalidInput("a value in the event is out of range or cannot be stored", field="body")
+            _reject(refusal, **fields)
+            raise refusal from None
     raise AssertionError("unreachable")
 
 

@@ -35,6 +35,7 @@ from fhir.resources.appointment import Appointment as R5Appointment
 from fhir.resources.R4B.appointment import Appointment as R4Appointment
 from pydantic import ValidationError
 
+from punchcard.domain import validation
 from punchcard.domain.errors import InvalidInput
 from punchcard.domain.roles import Actor
 from punchcard.tenancy.models import Tenant
@@ -124,11 +125,7 @@ def _centre_code(model) -> str | None:
 
 
 def _aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(f"{field} needs a time zone offset", field=field)
-    return value
+    return validation.instant(value, field, optional=True)
 
 
 def parse(resource, fhir_version: str | None = None) -> Incoming:

@@ -10,6 +10,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, StrictInt
 
 from punchcard.domain.roles import Perm
 from punchcard.kernel.schemas import (
+    MAX_ID,
+    NOT_BLANK,
     BackdateReason,
     BodyId,
     Ctx,
@@ -26,7 +28,7 @@ from punchcard.kernel.schemas import (
 )
 from punchcard.packages.schemas import HoldOut, RedemptionOut
 
-from .events import STATUS_MAP
+from .events import MAX_REF, STATUS_MAP
 from .models import AppointmentCharge, AppointmentEvent, CommissionCredit
 from .selectors import AppointmentView
 
@@ -48,7 +50,17 @@ def _in_range(value: dt.datetime) -> dt.datetime:
     return value
 
 
-Instant = Annotated[dt.datetime, BeforeValidator(_iso_instant), AfterValidator(_in_range)]
+# The same rule as the document states it: ISO 8601 with an offset, years 1900–2999 (format: date-time
+# adds the calendar and the seconds).
+INSTANT_PATTERN = (
+    r"^(19[0-9]{2}|2[0-9]{3})-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+Instant = Annotated[
+    dt.datetime,
+    BeforeValidator(_iso_instant),
+    AfterValidator(_in_range),
+    Field(json_schema_extra={"pattern": INSTANT_PATTERN}),
+]
 ExternalId = Text(200, min_length=1)
 PackageChoice = BodyId | Literal["auto"]
 
@@ -322,6 +334,8 @@ class CommissionTotalOut(Schema):
 # ---------------------------------------------------------------- event bodies (read raw, documented here)
 
 FHIR_JSON = "application/fhir+json"
+_REF = {"type": "string", "minLength": 1, "maxLength": MAX_REF, "pattern": NOT_BLANK}
+_TIME = {"type": "string", "format": "date-time", "pattern": INSTANT_PATTERN}
 JSON_EVENT_BODY = {
     "content": {
         "application/json": {
@@ -329,27 +343,33 @@ JSON_EVENT_BODY = {
                 "type": "object",
                 "required": ["external_id", "status", "patient", "service", "start"],
                 "properties": {
-                    "event_id": {"type": "string", "description": "dedupe key (else a hash of the body)"},
-                    "external_id": {"type": "string"},
+                    "event_id": {**_REF, "description": "dedupe key (else a hash of the body)"},
+                    "external_id": _REF,
                     "status": {"type": "string", "enum": sorted(STATUS_MAP)},
-                    "patient": {"type": "string", "description": "Patient.external_ref"},
-                    "beneficiary": {"type": "string"},
-                    "service": {"type": "string", "description": "Service.code"},
-                    "centre": {"type": "string", "description": "Centre.code"},
-                    "start": {"type": "string", "format": "date-time"},
-                    "end": {"type": "string", "format": "date-time"},
-                    "practitioner": {"type": ["integer", "string"], "description": "StaffMember id"},
-                    "updated_at": {"type": "string", "format": "date-time"},
+                    "patient": {**_REF, "description": "Patient.external_ref"},
+                    "beneficiary": _REF,
+                    "service": {**_REF, "description": "Service.code"},
+                    "centre": {**_REF, "description": "Centre.code"},
+                    "start": _TIME,
+                    "end": _TIME,
+                    "practitioner": {
+                        "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_ID}, _REF],
+                        "description": "StaffMember id",
+                    },
+                    "updated_at": _TIME,
                 },
             }
         }
     },
     "required": True,
 }
+_FHIR_APPOINTMENT = {
+    "type": "object",
+    "description": "a FHIR R4/R4B/R5 Appointment",
+    "required": ["resourceType"],
+    "properties": {"resourceType": {"const": "Appointment"}},
+}
 FHIR_EVENT_BODY = {
-    "content": {
-        FHIR_JSON: {"schema": {"type": "object", "description": "a FHIR R4/R4B/R5 Appointment"}},
-        "application/json": {"schema": {"type": "object"}},
-    },
+    "content": {FHIR_JSON: {"schema": _FHIR_APPOINTMENT}, "application/json": {"schema": _FHIR_APPOINTMENT}},
     "required": True,
 }

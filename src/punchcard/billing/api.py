@@ -64,6 +64,7 @@ def create_order(request, payload: OrderIn):
         centre_id=payload.centre_id,
         items=[services.OrderItem(plan_id=i.plan_id, start_date=i.start_date) for i in payload.items],
         credited_staff_id=payload.credited_staff_id,
+        promotion_code=payload.promotion_code,
         idempotency_key=key_of(request),
     )
     return Status(201, OrderOut.of(selectors.order(p.tenant, order.id), Ctx(p)))
@@ -221,7 +222,7 @@ def pay_out_credit(request, patient_id: Id, payload: PayoutIn):
         tenant=p.tenant,
         actor=p.actor,
         patient_id=patient_id,
-        method=payload.method.value,
+        method=payload.method,
         amount=payload.amount,
         reference=payload.reference,
         idempotency_key=key_of(request),

@@ -86,13 +86,35 @@ def get(request, receipt_id: Id):
     return ReceiptOut.of(receipts.get_receipt(p.tenant, receipt_id))
 
 
-@router.get("/receipts/{int:receipt_id}/html", response={200: str, **READ})
+@router.get(
+    "/receipts/{int:receipt_id}/html",
+    response=READ,
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The receipt as an HTML page",
+                "content": {"text/html": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
 def html(request, receipt_id: Id):
     p = caller(request, Perm.READ)
     return page_with_inline_styles(receipts.render_html(receipts.get_receipt(p.tenant, receipt_id)))
 
 
-@router.get("/receipts/{int:receipt_id}/pdf", response={200: str, **READ})
+@router.get(
+    "/receipts/{int:receipt_id}/pdf",
+    response=READ,
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The receipt as a PDF document",
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
 def pdf(request, receipt_id: Id):
     p = caller(request, Perm.READ)
     receipt = receipts.get_receipt(p.tenant, receipt_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StrictInt
 
@@ -36,6 +36,9 @@ class OrderIn(Input):
     centre_id: BodyId
     items: list[OrderItemIn] = Field(min_length=1, max_length=20)
     credited_staff_id: BodyId | None = Field(None, description="staff member credited with the sale (commission)")
+    promotion_code: Text(64, min_length=1) | None = Field(
+        None, description="a promotion code the patient gave (see GET /promotions/quote); letters' case is ignored"
+    )
 
 
 class PaymentIn(Input):
@@ -179,7 +182,7 @@ class RefundOut(Schema):
 
 
 class PayoutIn(Input):
-    method: PaymentMethod = Field(description="cash, card, bank_transfer or external (not credit)")
+    method: Literal["cash", "card", "bank_transfer", "external"] = Field(description="how the credit is paid out")
     amount: PositiveAmount
     reference: Text(200) = ""
 

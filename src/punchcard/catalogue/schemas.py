@@ -12,7 +12,7 @@ from punchcard.catalogue.models import CommissionPolicy, Plan, PlanStatus, PlanV
 from punchcard.catalogue.services import MAX_SESSIONS, LineSpec, PlanTerms
 from punchcard.domain.eligibility import Scope
 from punchcard.domain.expiry import ExpiryKind, ExpiryMode, ExpiryUnit, Period
-from punchcard.kernel.schemas import Amount, BodyId, Ctx, Date, Flag, Input, Money, PageParams, Schema, Text
+from punchcard.kernel.schemas import SLUG, Amount, BodyId, Ctx, Date, Flag, Input, Money, PageParams, Schema, Text
 
 Sessions = Annotated[StrictInt, Field(ge=1, le=MAX_SESSIONS)]
 Bonus = Annotated[StrictInt, Field(ge=0, le=MAX_SESSIONS)]
@@ -111,7 +111,7 @@ class TermsIn(Input):
 
 
 class PlanIn(TermsIn):
-    code: Text(64, min_length=1) = Field(description="the SKU: lower-case letters, digits, '-' or '_'")
+    code: Text(64, min_length=1, pattern=SLUG) = Field(description="the SKU: lower-case letters, digits, '-' or '_'")
     status: PlanStatus = PlanStatus.ON_SALE
 
 

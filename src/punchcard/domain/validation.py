@@ -16,8 +16,15 @@ from .errors import InvalidInput
 
 MAX_REASON = 2000
 MAX_IDEMPOTENCY_KEY = 200
+MAX_EMAIL = 254  # RFC 5321's limit on a forward path, and the database column's
+# Dates and times are kept between these years: far enough for any clinic, and never near the
+# database's or Python's own limits (year 9999 at -12:00 is year 10000 in UTC).
+MIN_YEAR, MAX_YEAR = 1900, 2999
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# An email address, or none: the exact regular expression the OpenAPI document states (checked
+# before stripping, as a JSON Schema validator checks it).
+EMAIL_PATTERN = r"^[ \t]*([^@ \t\r\n\f\v\x00]+@[^@ \t\r\n\f\v\x00]+\.[^@ \t\r\n\f\v\x00]+)?[ \t]*$"
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 E = TypeVar("E", bound=Enum)
 
@@ -58,10 +65,15 @@ def slug(value, field: str) -> str:
 
 def email(value, field: str = "email") -> str:
     """An email address, or "" when none is given."""
-    address = text(value, field, required=False)
-    if address and not _EMAIL.match(address):
-        raise InvalidInput(f"{address!r} is not an email address", field=field)
-    return address
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be text", field=field)
+    if len(value) > MAX_EMAIL:
+        raise InvalidInput(f"{field} is longer than {MAX_EMAIL} characters", field=field)
+    if not _EMAIL.match(value):
+        raise InvalidInput(f"{value.strip()!r} is not an email address", field=field)
+    return value.strip(" \t\n")  # what the pattern allows around the address (and `$` before a last newline)
 
 
 def whole(value, field: str, *, low: int, high: int, optional: bool = False) -> int | None:
@@ -107,6 +119,8 @@ def instant(value, field: str, *, optional: bool = False, parse: bool = False) -
         raise InvalidInput(f"{field} must be a date and time with its time zone", field=field)
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(f"{field} needs a time zone offset", field=field)
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise InvalidInput(f"{field} must be between the years {MIN_YEAR} and {MAX_YEAR}", field=field)
     return value
 
 

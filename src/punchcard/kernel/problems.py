@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Schema
@@ -26,6 +27,10 @@ STATUS_OF_KIND = {"invalid": 422, "not_found": 404, "forbidden": 403, "conflict"
 # Codes only the HTTP layer answers with; the domain's own are punchcard.domain.errors.CODES.
 API_CODES: dict[str, str] = {
     "unauthenticated": "No valid API key (Authorization: Bearer …) or staff session was presented.",
+    "bad_request": "The HTTP request itself is malformed (a header, the request line).",
+    "method_not_allowed": "The resource does not answer this HTTP method; `Allow` lists the ones it does.",
+    "too_large": "The request body is larger than the server accepts.",
+    "unsupported_media_type": "The request body is not JSON (Content-Type application/json, UTF-8).",
     "internal": "An unexpected error; it is logged and is a bug.",
 }
 ALL_CODES: dict[str, str] = {**CODES, **API_CODES}
@@ -105,7 +110,15 @@ def _field_of(loc: tuple) -> str | None:
     return out or None
 
 
+_NOT_A_NUMBER = {"int_parsing", "int_type"}
+
+
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    path_words = [e for e in exc.errors if tuple(e.get("loc", ()))[:1] == ("path",)]
+    if path_words and len(path_words) == len(exc.errors) and all(e.get("type") in _NOT_A_NUMBER for e in path_words):
+        # /appointments/None: a path segment that is not a number names no resource.
+        field = _field_of(tuple(path_words[0]["loc"]))
+        return problem(status=404, code="not_found", detail=f"no such resource: {request.path}", field=field)
     items = []
     for error in exc.errors:
         loc = tuple(error.get("loc", ()))
@@ -151,6 +164,10 @@ def data_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return problem(status=422, code="invalid", detail="a value is out of range or cannot be stored")
 
 
+def too_large(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return problem(status=413, code="too_large", detail="the request body is larger than the server accepts")
+
+
 def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("unhandled error in %s %s", request.method, request.path, exc_info=exc)
     return problem(status=500, code="internal", detail="an unexpected error occurred")
@@ -163,5 +180,6 @@ def install(api) -> None:
     api.add_exception_handler(HttpError, http_error)
     api.add_exception_handler(Http404, not_found)
     api.add_exception_handler(DataError, data_error)
+    api.add_exception_handler(RequestDataTooBig, too_large)
     api.add_exception_handler(OverflowError, data_error)
     api.add_exception_handler(Exception, unexpected)

@@ -1,8 +1,10 @@
 """Types shared by every schema: ids, amounts, text, dates, money, pages.
 
-Inputs are strict where JSON has a type of its own (an amount is a JSON integer, never "5" nor
-5.0 nor true) and bounded where the database has limits, so bad input is a 422 naming the field
-rather than an error further down.
+Inputs are strict where JSON has a type of its own (an amount is a JSON number without a fraction,
+never "5" nor 5.5 nor true; 5.0 is the same JSON number as 5, see kernel.parsing) and bounded where the database has
+limits, so bad input is a 422 naming the field rather than an error further down. Each type's JSON
+Schema says exactly what it accepts (patterns for dates, cursors and NUL-free text), so a generated
+client is never surprised.
 """
 
 from __future__ import annotations
@@ -16,8 +18,19 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictB
 
 from punchcard.domain.money import MAX_AMOUNT, format_money
 from punchcard.domain.roles import Perm
+from punchcard.domain.validation import EMAIL_PATTERN
 
 MAX_ID = 2**63 - 1  # ids are int64 in the database
+
+# Text anywhere in the API (bodies, paths, queries) never holds NUL: PostgreSQL cannot store it.
+NO_NUL = "^[^\\x00]*$"
+# Required text is stripped, so it needs one character that is not white space.
+NOT_BLANK = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+# Codes (centres, services, plans): as punchcard.domain.validation.slug checks them.
+SLUG = "^[a-z0-9][a-z0-9_-]{0,63}$"
+# An email address as punchcard.domain.validation.email checks it, or none.
+EMAIL = EMAIL_PATTERN
+
 
 # Path and query parameters arrive as text, so these convert "12" → 12 (and refuse "12.5", "x").
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -40,16 +53,28 @@ def _storable(value: str) -> str:
     return value
 
 
-def Text(max_length: int, *, min_length: int = 0):  # a type factory, named like the types it makes
-    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_storable)]
+def Text(max_length: int, *, min_length: int = 0, pattern: str | None = None):  # a type factory
+    """Text up to `max_length`; `pattern` is what the service checks, stated in the document."""
+    stated = pattern or (NOT_BLANK if min_length else NO_NUL)
+    return Annotated[
+        str,
+        Field(min_length=min_length, max_length=max_length, json_schema_extra={"pattern": stated}),
+        AfterValidator(_storable),
+    ]
 
 
 Reason = Annotated[
-    str, Field(min_length=1, max_length=2000, description="why; kept in the history"), AfterValidator(_storable)
+    str,
+    Field(
+        min_length=1, max_length=2000, description="why; kept in the history", json_schema_extra={"pattern": NOT_BLANK}
+    ),
+    AfterValidator(_storable),
 ]
 
 MIN_DATE, MAX_DATE = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# YYYY-MM-DD in the years 1900–2999, as the document states it (format: date checks the calendar).
+DATE_PATTERN = r"^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 
 def _iso_date(value):
@@ -67,7 +92,12 @@ def _in_range(value: dt.date) -> dt.date:
     return value
 
 
-Date = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_in_range)]
+Date = Annotated[
+    dt.date,
+    BeforeValidator(_iso_date),
+    AfterValidator(_in_range),
+    Field(json_schema_extra={"pattern": DATE_PATTERN, "description": "YYYY-MM-DD, years 1900 to 2999"}),
+]
 
 BackdateReason = Annotated[
     Reason | None,
@@ -110,8 +140,17 @@ class Page(Schema, Generic[T]):
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
 
 
+# A cursor is a token this API issued: "p1-" then the base-36 position (see kernel.pagination).
+CURSOR_PATTERN = "^p1-[1-9a-z][0-9a-z]{0,11}$"
+
+
 class PageParams(Schema):
-    cursor: str | None = Field(None, max_length=200, description="next_cursor of the previous page")
+    cursor: str | None = Field(
+        None,
+        max_length=15,
+        pattern=CURSOR_PATTERN,
+        description="next_cursor of the previous page: an opaque token this API issued",
+    )
     limit: int = Field(50, ge=1, le=200)
 
 

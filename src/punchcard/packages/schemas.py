@@ -305,7 +305,8 @@ class HoldOut(Schema):
 class AdjustIn(Input):
     line_id: BodyId
     delta: Annotated[StrictInt, Field(ge=-1000, le=1000)] = Field(
-        description="+ goodwill sessions, − sessions removed (their value becomes breakage); not 0"
+        json_schema_extra={"not": {"const": 0}},
+        description="+ goodwill sessions, − sessions removed (their value becomes breakage); not 0",
     )
     reason: Reason
 

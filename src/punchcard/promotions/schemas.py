@@ -81,7 +81,7 @@ class QuoteParams(Schema):
     patient_id: Id
     centre_id: Id
     plan_id: list[Id] = Field(..., min_length=1, max_length=20, description="repeat for several plans")
-    promotion_code: str | None = Field(None, max_length=64)
+    promotion_code: Text(64, min_length=1) | None = None
 
 
 class QuoteOut(Schema):

@@ -66,7 +66,13 @@ def list_reports(request):
     return [ReportInfo(name=d.name, description=d.description) for d in registry.definitions()]
 
 
-@router.get("/reports/{name}", response={200: ReportOut, **READ})
+@router.get(
+    "/reports/{name}",
+    response={200: ReportOut, **READ},
+    openapi_extra={
+        "responses": {200: {"content": {"text/csv": {"schema": {"type": "string", "description": "with ?format=csv"}}}}}
+    },
+)
 def get_report(request, name: str, params: Query[ReportParams]):
     """One report, filtered by period, centre and plan; `?format=csv` for a CSV file."""
     p = caller(request, Perm.READ_MONEY)

@@ -6,11 +6,11 @@ import datetime as dt
 
 from pydantic import Field
 
-from punchcard.kernel.schemas import Amount, Ctx, Flag, Input, Money, PageParams, Schema, Text
+from punchcard.kernel.schemas import EMAIL, SLUG, Amount, Ctx, Flag, Input, Money, PageParams, Schema, Text
 from punchcard.tenancy.models import Centre, Patient, Service
 
 Name = Text(200, min_length=1)
-Code = Text(64, min_length=1)
+Code = Text(64, min_length=1, pattern=SLUG)
 
 
 class CentreIn(Input):
@@ -67,13 +67,13 @@ class ServiceOut(Schema):
 class PatientIn(Input):
     external_ref: Text(100, min_length=1) = Field(description="the clinic's own reference; unique per tenant")
     name: Name
-    email: Text(254) = ""
+    email: Text(254, pattern=EMAIL) = ""
     phone: Text(40) = ""
 
 
 class PatientPatch(Input):
     name: Name | None = None
-    email: Text(254) | None = None
+    email: Text(254, pattern=EMAIL) | None = None
     phone: Text(40) | None = None
 
 

@@ -21,6 +21,7 @@ class Command(PunchcardCommand):
         parser.add_argument("--method", default="cash", help="cash, card or bank_transfer (default: cash)")
         parser.add_argument("--reference", default="", help="payment reference (receipt, card authorisation)")
         parser.add_argument("--staff", metavar="ID", help="staff member credited with the sale")
+        parser.add_argument("--promotion-code", metavar="CODE", help="a promotion code the patient gave")
         parser.add_argument("--idempotency-key", metavar="KEY", help="repeat-safe key: the same key sells once")
 
     def run(
@@ -35,6 +36,7 @@ class Command(PunchcardCommand):
         reference="",
         staff=None,
         idempotency_key=None,
+        promotion_code=None,
         **options,
     ):
         buyer = self.patient(tenant, patient)
@@ -54,6 +56,7 @@ class Command(PunchcardCommand):
             reference=reference,
             credited_staff_id=credited.id if credited else None,
             idempotency_key=idempotency_key,
+            promotion_code=promotion_code,
         )
         summary = selectors.summarize(package)
         expiry = wording.expiry_text(tenant, summary)
