@@ -120,7 +120,7 @@ def manager_key(db, in_process_requests):
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=10, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=10, deadline=None, suppress_health_check=HEALTH, derandomize=True)
 def test_every_operation_conforms_to_its_schema(case, manager_key):
     # No explicit checks: every check schemathesis.toml enables, with its per-operation settings.
     case.call_and_validate(headers=AUTH)
@@ -138,4 +138,8 @@ def test_stateful_links_between_operations(manager_key):
             # As call_and_validate does: the checks learn which headers were given explicitly.
             case.validate_response(response, headers=AUTH, additional_checks=additional_checks, transport_kwargs=kwargs)
 
-    Workflow.run(settings=settings(max_examples=15, stateful_step_count=6, deadline=None, suppress_health_check=HEALTH))
+    Workflow.run(
+        settings=settings(
+            max_examples=15, stateful_step_count=6, deadline=None, suppress_health_check=HEALTH, derandomize=True
+        )
+    )

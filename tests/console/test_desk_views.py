@@ -9,6 +9,7 @@ import pytest
 
 from punchcard.appointments.models import Appointment, AppointmentStatus
 from punchcard.domain.roles import cli_actor
+from punchcard.notifications.models import OutboxEvent
 from punchcard.packages.models import Redemption
 from punchcard.promotions.services import create_promotion
 from tests.scenario import assert_reconciled
@@ -142,3 +143,20 @@ def test_a_sale_with_a_promotion_code_and_a_wrong_code_next_to_its_field(as_role
     package = kiran.packages.order_by("-id").first()
     assert package.price_gross == 405000  # ₹4,500 less 10 %
     assert_reconciled(demo.tenant)
+
+
+def test_the_patient_page_leads_to_the_managers_work_and_a_receipt_is_emailed_on_request(as_role, demo):
+    asha = demo.patients["asha"]
+    package = demo.packages["asha-physio"]
+    desk_page = as_role("dev").get(f"/patients/{asha.id}/").content.decode()
+    assert f'href="/manage/packages/{package.id}/"' in desk_page
+    assert "Ask a manager to void" in desk_page  # the desk asks; a manager approves with their own login
+    manager_page = as_role("meera").get(f"/patients/{asha.id}/").content.decode()
+    assert ">Void</a>" in manager_page
+    redemption = Redemption.objects.filter(package=package, voided_at__isnull=True).order_by("id").first()
+    issued = as_role("dev").post(f"/receipts/redemption/{redemption.id}/issue/")
+    receipt_url = issued["Location"]
+    emailed = as_role("dev").post(f"{receipt_url}email/", follow=True)
+    assert "on its way to the patient" in emailed.content.decode()
+    event = OutboxEvent.objects.get(tenant=demo.tenant, type="receipt.email_requested")
+    assert event.payload["patient_id"] == asha.id

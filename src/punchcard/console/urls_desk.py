@@ -23,4 +23,5 @@ urlpatterns = [
     path("receipts/<int:receipt_id>/", receipts.receipt, name="receipt"),
     path("receipts/<int:receipt_id>/html/", receipts.receipt_html, name="receipt_html"),
     path("receipts/<int:receipt_id>/pdf/", receipts.receipt_pdf, name="receipt_pdf"),
+    path("receipts/<int:receipt_id>/email/", receipts.receipt_email, name="receipt_email"),
 ]

@@ -8,7 +8,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field, StrictBool, StrictInt
 
-from punchcard.kernel.schemas import Input, PageParams, Text
+from punchcard.kernel.schemas import CURSOR_PATTERN, Input, PageParams, Text
 
 
 class EventOut(Schema):
@@ -19,9 +19,17 @@ class EventOut(Schema):
     data: dict[str, Any]
 
 
+# After an event (its id) or a position this API issued (kernel.schemas.CURSOR_PATTERN, unanchored here).
+AFTER_PATTERN = "^(evt_[0-9a-f]{32}|" + CURSOR_PATTERN.strip("^$") + ")$"
+
+
 class EventFilters(Schema):
     type: str | None = Field(None, max_length=64, description="only this event type")
-    after: str | None = Field(None, max_length=200, description="an event id, or the previous page's next_cursor")
+    after: str | None = Field(
+        None,
+        pattern=AFTER_PATTERN,
+        description="an event id (evt_…), or the previous page's next_cursor (a token this API issued)",
+    )
     limit: int = Field(100, ge=1, le=500)
 
 

@@ -3,6 +3,7 @@ and print it, as the HTML page or the PDF that billing.receipts renders."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from punchcard.billing import receipts
 from punchcard.domain.errors import DomainError
+from punchcard.notifications.services.receipts import email_receipt
 
 from ..access import desk_view
 from ..refusals import refusal
@@ -32,6 +34,20 @@ def receipt(request, receipt_id: int):
     desk = request.desk
     found = receipts.get_receipt(desk.tenant, receipt_id)
     return render(request, "console/receipt.html", {"desk": desk, "receipt": found})
+
+
+@require_POST
+@desk_view()
+def receipt_email(request, receipt_id: int):
+    """The receipt emailed to the patient named on it: recorded now, sent by the worker after commit."""
+    desk = request.desk
+    try:
+        email_receipt(tenant=desk.tenant, actor=desk.actor, receipt_id=receipt_id)
+    except DomainError as error:
+        messages.error(request, refusal(error, tenant=desk.tenant).message)
+    else:
+        messages.success(request, "The receipt is on its way to the patient's email address.")
+    return redirect("console:receipt", receipt_id=receipt_id)
 
 
 @xframe_options_sameorigin
