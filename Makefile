@@ -26,7 +26,7 @@ DBS ?= sqlite,postgres
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 
-export PUNCHCARD_DATA PYTEST_ARGS
+export PUNCHCARD_DATA PYTEST_ARGS HOST PORT
 export PUNCHCARD_TEST_DATABASES := $(DBS)
 
 .PHONY: venv fonts run test check lock bench bench-quick clean

@@ -60,6 +60,8 @@ class Command(PunchcardCommand):
         self.print_logins(f"from ${PASSWORD_ENV}" if os.environ.get(PASSWORD_ENV) else password)
 
     def print_logins(self, password: str) -> None:
-        self.stdout.write(f"Console logins at http://127.0.0.1:8000/ (password: {password}):")
+        # Where `make run` serves (its HOST and PORT are exported to this command).
+        where = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}/"
+        self.stdout.write(f"Console logins at {where} (password: {password}):")
         for role, username in LOGINS:
             self.stdout.write(f"  {role:<11} {username}")
