@@ -164,3 +164,13 @@ def test_the_period_command(clinic, march):
     assert "was closed already" in run("period", "close", "2026-03", "--tenant", slug).out
     listed = run("period", "list", "--tenant", slug).out
     assert "2026-03" in listed and "closed" in listed and "open (current)" in listed
+
+
+def test_a_month_before_the_books_began_is_refused_naming_it_and_never_answers_500(clinic, march):
+    # Found by the outside schemathesis run: closing 1900-01 after March was closed answered 500.
+    accountant = Api(api_key(clinic, "accountant"))
+    assert accountant.post("/accounting-periods/2026-03/close").status == 200
+    before = accountant.post("/accounting-periods/1900-01/close")
+    assert (before.status, before.body["field"]) == (422, "period")
+    assert "books begin in 2026-03" in before.body["detail"]
+    assert list(AccountingPeriod.objects.values_list("month", flat=True)) == [dt.date(2026, 3, 1)]

@@ -26,7 +26,8 @@ from punchcard.tenancy.services import audit
 
 from .models import AccountingPeriod, JournalEntry
 
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# A month of the years 1900–2999, as the document states it (the dates' own range).
+_PERIOD = re.compile(r"^(19\d{2}|2\d{3})-(0[1-9]|1[0-2])$")
 PERIOD_PATTERN = _PERIOD.pattern
 
 
@@ -133,11 +134,17 @@ def close_period(*, tenant: Tenant, actor: Actor, period: str, now=None) -> tupl
             code="period_not_ended",
             field="period",
         )
+    first = first_month(tenant)
+    if month < first:
+        raise InvalidInput(
+            f"{tenant.name}'s books begin in {label(first)}: there is nothing to close before that",
+            field="period",
+        )
     done = AccountingPeriod.objects.filter(tenant=tenant, month=month).first()
     if done is not None:
         return done, []  # closed already: nothing changes
-    latest = AccountingPeriod.objects.filter(tenant=tenant).aggregate(m=Max("month"))["m"]
-    start = next_month(latest) if latest else min(first_month(tenant), month)
+    # From the books' first month: a month an entry reached after later ones were closed is closed too.
+    start = first
     closed_now, row = [], None
     while start <= month:
         row, made = AccountingPeriod.objects.get_or_create(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import Field, StrictBool, StrictInt
 
 from punchcard.kernel.schemas import CURSOR_PATTERN, Input, PageParams, Text
+
+from .event_types import EMAILABLE, EVENT_TYPES
 
 
 class EventOut(Schema):
@@ -40,15 +42,22 @@ class EventPage(Schema):
     )
 
 
+# The types an endpoint may ask for: the catalogue, or "*" for every one.
+EventTypeName = Literal[(*EVENT_TYPES, "*")]
+EmailableEvent = Literal[tuple(sorted(EMAILABLE))]
+# An http(s) URL; whether its host is a public address is checked on saving and before each attempt.
+WebhookUrl = Annotated[Text(2000, min_length=1), Field(pattern=r"^https?://[^\s/?#]+[^\s]*$")]
+
+
 class EndpointIn(Input):
-    url: Text(2000, min_length=1)
-    event_types: list[Text(64, min_length=1)] = Field(min_length=1, max_length=50, description='types, or ["*"]')
+    url: WebhookUrl
+    event_types: list[EventTypeName] = Field(min_length=1, max_length=50, description='types, or ["*"]')
     description: Text(500) = ""
 
 
 class EndpointPatch(Input):
-    url: Text(2000, min_length=1) | None = None
-    event_types: list[Text(64, min_length=1)] | None = Field(None, min_length=1, max_length=50)
+    url: WebhookUrl | None = None
+    event_types: list[EventTypeName] | None = Field(None, min_length=1, max_length=50)
     description: Text(500) | None = None
     enabled: StrictBool | None = None
 
@@ -119,7 +128,7 @@ class PreferencesOut(Schema):
 class ReminderSettingsIn(Input):
     days_before_expiry: list[StrictInt] | None = Field(None, max_length=5, description="e.g. [14, 3]")
     low_balance_sessions: StrictInt | None = Field(None, ge=0, le=1000)
-    email_events: list[Text(64)] | None = Field(None, max_length=10)
+    email_events: list[EmailableEvent] | None = Field(None, max_length=10)
 
 
 class ReminderSettingsOut(Schema):
