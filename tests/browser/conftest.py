@@ -52,8 +52,21 @@ def page(chromium):
     context = chromium.new_context(viewport={"width": 1024, "height": 768}, locale="en-IN")
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # Whatever the Content-Security-Policy blocked on any page of the test (an inline script, handler or style)
+    # is a page that does not work as written: the browser's own report fails the test.
+    blocked = []
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text
+            and blocked.append(
+                f"{message.location.get('url')}:{message.location.get('lineNumber')} {message.text[:80]}"
+            )
+        ),
+    )
     yield page
     context.close()
+    assert blocked == [], blocked
 
 
 @pytest.fixture

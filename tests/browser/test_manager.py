@@ -84,6 +84,9 @@ def test_the_manager_sees_the_liability_chart(page, demo):
     page.get_by_role("link", name="Liability").click()
     chart = page.get_by_role("img", name=re.compile("Liability roll-forward"))
     assert chart.count() == 1 and "Closing balance" in chart.text_content()
+    # The chart is drawn with its own stylesheet (allowed by its hash), not as a black box: a bar is coloured.
+    fill = chart.locator("rect.rect.reactive").first.evaluate("node => getComputedStyle(node).fill")
+    assert fill not in ("rgb(0, 0, 0)", "none", ""), fill
     assert_accessible(page)
     screenshot(page, "manage-liability")
     page.goto(f"{demo.url}/manage/catalogue/")

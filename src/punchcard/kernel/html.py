@@ -10,15 +10,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from html import unescape
 
 from django.http import HttpResponse
 
 _STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S | re.I)
 
 
-def style_hashes(html: str) -> list[str]:
-    """CSP sources for each <style> block of a document: 'sha256-…' of its exact text."""
-    digests = (hashlib.sha256(block.encode()).digest() for block in _STYLE.findall(html))
+def style_hashes(html: str, *, in_svg: bool = False) -> list[str]:
+    """CSP sources for each <style> block of a document: 'sha256-…' of its text as the browser reads it —
+    exactly as written in HTML; with entities decoded inside inline SVG (XML text: `&gt;` is `>`)."""
+    blocks = _STYLE.findall(html)
+    if in_svg:
+        blocks = [unescape(block) for block in blocks]
+    digests = (hashlib.sha256(block.encode()).digest() for block in blocks)
     return [f"'sha256-{base64.b64encode(d).decode()}'" for d in digests]
 
 

@@ -3,6 +3,7 @@ and print it, as the HTML page or the PDF that billing.receipts renders."""
 
 from __future__ import annotations
 
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from punchcard.billing import receipts
 from punchcard.domain.errors import DomainError
+from punchcard.kernel.html import page_with_inline_styles
 from punchcard.notifications.services.receipts import email_receipt
 
 from ..access import desk_view
@@ -51,9 +53,10 @@ def receipt_email(request, receipt_id: int):
 
 
 @xframe_options_sameorigin
+@csp_replace({"frame-ancestors": ["'self'"]})  # shown in the receipt page's frame, and only there
 @desk_view()
 def receipt_html(request, receipt_id: int):
-    return HttpResponse(receipts.render_html(receipts.get_receipt(request.desk.tenant, receipt_id)))
+    return page_with_inline_styles(receipts.render_html(receipts.get_receipt(request.desk.tenant, receipt_id)))
 
 
 @desk_view()
