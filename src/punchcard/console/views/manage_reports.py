@@ -71,7 +71,8 @@ def close_period(request):
         context = _reports_context(desk, errors={"period": forms.in_clinic_words(desk.tenant, error)}, asked=asked)
         return render(request, "console/manage/reports.html", context, status=403 if error.kind == "forbidden" else 422)
     if closed_now:
-        messages.success(request, f"Closed {', '.join(closed_now)}: nothing more posts into it.")
+        them = "it" if len(closed_now) == 1 else "them"
+        messages.success(request, f"Closed {', '.join(closed_now)}: nothing more posts into {them}.")
     else:
         messages.info(request, f"{asked} was closed already; nothing changed.")
     return redirect("console:manage-reports")
