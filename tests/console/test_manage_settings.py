@@ -101,11 +101,21 @@ def test_an_endpoints_deliveries_are_listed_and_one_is_replayed(demo, as_staff):
     assert replayed.status_code == 200 and "sent again" in replayed.content.decode()
     assert delivery.state == DeliveryState.PENDING and delivery.attempts == 0
     assert AuditEvent.objects.filter(tenant=demo.tenant, action="webhook.replay").count() == 1
-    # A disabled endpoint's delivery is refused in words, and stays as it was.
+    # A disabled endpoint's delivery is refused in words, and stays as it was, until it is enabled again.
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(disabled_at=NOW, disabled_reason="the receiver answered 410")
+    assert "the receiver answered 410" in admin.get("/manage/webhooks/").content.decode()
+    disabled = admin.post(f"/manage/deliveries/{delivery.id}/replay/")
+    assert disabled.status_code == 422 and "re-enable it to replay" in disabled.content.decode()
+    assert AuditEvent.objects.filter(tenant=demo.tenant, action="webhook.replay").count() == 1
+    enabled = admin.post(f"/manage/webhooks/{endpoint.id}/enable/", follow=True)
+    endpoint.refresh_from_db()
+    assert endpoint.disabled_at is None and "deliveries to it resume" in enabled.content.decode()
+    assert admin.post(f"/manage/deliveries/{delivery.id}/replay/").status_code == 302
+    assert AuditEvent.objects.filter(tenant=demo.tenant, action="webhook.replay").count() == 2
     admin.post(f"/manage/webhooks/{endpoint.id}/delete/")
     refused = admin.post(f"/manage/deliveries/{delivery.id}/replay/")
     assert refused.status_code == 422 and "re-enable it to replay" in refused.content.decode()
-    assert AuditEvent.objects.filter(tenant=demo.tenant, action="webhook.replay").count() == 1
+    assert AuditEvent.objects.filter(tenant=demo.tenant, action="webhook.replay").count() == 2
 
 
 # ---------------------------------------------------------------- accounting periods

@@ -50,6 +50,7 @@ urlpatterns = [
     path("manage/webhooks/", manage_webhooks.endpoints, name="manage-webhooks"),
     path("manage/webhooks/new/", manage_webhooks.endpoint_create, name="manage-webhook-create"),
     path("manage/webhooks/<int:endpoint_id>/rotate/", manage_webhooks.endpoint_rotate, name="manage-webhook-rotate"),
+    path("manage/webhooks/<int:endpoint_id>/enable/", manage_webhooks.endpoint_enable, name="manage-webhook-enable"),
     path("manage/webhooks/<int:endpoint_id>/delete/", manage_webhooks.endpoint_delete, name="manage-webhook-delete"),
     path(
         "manage/webhooks/<int:endpoint_id>/deliveries/",

@@ -1,5 +1,6 @@
 """The admin's webhook endpoints (SPEC §12): list them with their latest delivery, add one (its `whsec_…`
-secret shown once), rotate the secret (shown once), delete; an endpoint's deliveries with a replay button."""
+secret shown once), rotate the secret (shown once), re-enable, delete; an endpoint's deliveries with a replay
+button."""
 
 from __future__ import annotations
 
@@ -105,6 +106,19 @@ def endpoint_delete(request, endpoint_id: int):
         request,
         lambda: services.delete_endpoint(tenant=desk.tenant, actor=desk.actor, endpoint_id=endpoint_id),
         "Endpoint deleted: nothing more is sent to it.",
+    )
+    return refused or redirect(ENDPOINTS)
+
+
+@require_POST
+@desk_view(Perm.ADMIN)
+def endpoint_enable(request, endpoint_id: int):
+    """Re-enable an endpoint a 410 (or an admin) disabled: deliveries resume, and its deliveries can be replayed."""
+    desk = request.desk
+    _, refused = _act(
+        request,
+        lambda: services.update_endpoint(tenant=desk.tenant, actor=desk.actor, endpoint_id=endpoint_id, enabled=True),
+        "Endpoint enabled: deliveries to it resume.",
     )
     return refused or redirect(ENDPOINTS)
 
