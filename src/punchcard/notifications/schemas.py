@@ -19,9 +19,17 @@ class EventOut(Schema):
     data: dict[str, Any]
 
 
+# What ?after= accepts: an event's id, or a cursor this API returned (the kernel's cursor pattern).
+AFTER_PATTERN = "^(evt_[0-9a-f]{32}|p1-[1-9a-z][0-9a-z]{0,11})$"
+
+
 class EventFilters(Schema):
     type: str | None = Field(None, max_length=64, description="only this event type")
-    after: str | None = Field(None, max_length=200, description="an event id, or the previous page's next_cursor")
+    after: str | None = Field(
+        None,
+        pattern=AFTER_PATTERN,
+        description="an event id (evt_…), or the previous page's next_cursor",
+    )
     limit: int = Field(100, ge=1, le=500)
 
 

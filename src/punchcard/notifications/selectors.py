@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from punchcard.domain.errors import InvalidInput
+from punchcard.domain.errors import NotFound
 from punchcard.kernel.pagination import decode_cursor, encode_cursor
 
 from .models import Attempt, OutboxEvent
@@ -17,7 +17,7 @@ def events_after(tenant, *, type: str | None, after: str | None, limit: int) -> 
         if after.startswith("evt_"):
             seen = OutboxEvent.objects.filter(tenant=tenant, event_id=after).values_list("id", flat=True).first()
             if seen is None:
-                raise InvalidInput(f"no event {after}", field="after")
+                raise NotFound(f"no event {after}", field="after")
         else:
             seen = decode_cursor(after)
         rows = rows.filter(id__gt=seen)
