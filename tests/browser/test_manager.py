@@ -128,3 +128,39 @@ def test_every_manager_page_passes_the_accessibility_check(page, demo):
         assert page.get_by_role("heading", level=1).count() == 1, url
         assert_accessible(page)
         screenshot(page, name)
+
+
+def test_the_admin_adds_a_webhook_endpoint_and_the_accountant_closes_a_month(page, demo):
+    """The settings pages in the browser: the secret shown once, the deliveries page, a period closed."""
+    log_in(page, demo, "sameer")
+    page.goto(f"{demo.url}/manage/webhooks/")
+    assert_accessible(page)
+    page.get_by_label("URL (https://…)").fill("https://hooks.example.com/clinic")
+    page.get_by_label("Every event").check()
+    page.get_by_role("button", name="Add the endpoint").click()
+    page.get_by_text("Copy it now").wait_for()
+    secret = page.locator("section[role=status] code").inner_text()
+    assert secret.startswith("whsec_")
+    assert_accessible(page)
+    screenshot(page, "manage-webhooks")
+    page.get_by_role("link", name="Deliveries to https://hooks.example.com/clinic").click()
+    page.get_by_role("heading", level=1).wait_for()
+    assert_accessible(page)
+    page.goto(f"{demo.url}/manage/webhooks/")
+    assert secret not in page.content()
+    page.goto(f"{demo.url}/manage/staff/")
+    assert_accessible(page)
+    screenshot(page, "manage-staff-admin")
+
+    page.context.clear_cookies()
+    log_in(page, demo, "ritu")
+    page.goto(f"{demo.url}/manage/reports/")
+    assert_accessible(page)
+    buttons = page.get_by_role("button", name=re.compile(r"^Close "))
+    assert buttons.count() >= 1
+    last = buttons.first.inner_text()  # the latest ended month: the list is newest first
+    buttons.first.click()
+    page.get_by_text(re.compile("nothing more posts into")).wait_for()
+    assert page.get_by_role("button", name=last).count() == 0
+    assert_accessible(page)
+    screenshot(page, "manage-periods")

@@ -48,6 +48,7 @@ def test_every_manager_page_answers_for_the_admin(demo, as_staff):
         "/manage/promotions/",
         "/manage/claim-codes/",
         "/manage/staff/",
+        "/manage/webhooks/",
         "/manage/no-show-fees/",
         *(
             f"/manage/reports/{name}/"

@@ -11,6 +11,7 @@ from .views import (
     manage_reports,
     manage_sharing,
     manage_void,
+    manage_webhooks,
 )
 
 urlpatterns = [
@@ -29,6 +30,7 @@ urlpatterns = [
     path("manage/redemptions/<int:redemption_id>/void/", manage_void.void, name="manage-void"),
     path("manage/reports/", manage_reports.reports, name="manage-reports"),
     path("manage/reports/journal/", manage_reports.journal, name="manage-journal"),
+    path("manage/reports/close-period/", manage_reports.close_period, name="manage-close-period"),
     path("manage/reports/<slug:name>/", manage_reports.report, name="manage-report"),
     path("manage/catalogue/", manage_catalogue.catalogue_list, name="manage-catalogue"),
     path("manage/catalogue/new/", manage_catalogue.plan_edit, name="manage-plan-new"),
@@ -41,7 +43,20 @@ urlpatterns = [
     path("manage/claim-codes/", manage_offers.claim_order, name="manage-claim-order"),
     path("manage/staff/", manage_admin.staff, name="manage-staff"),
     path("manage/staff/new/", manage_admin.staff_create, name="manage-staff-create"),
+    path("manage/staff/<int:staff_id>/role/", manage_admin.staff_role, name="manage-staff-role"),
+    path("manage/staff/<int:staff_id>/deactivate/", manage_admin.staff_deactivate, name="manage-staff-deactivate"),
     path("manage/api-keys/new/", manage_admin.api_key_create, name="manage-api-key-create"),
     path("manage/api-keys/<str:prefix>/revoke/", manage_admin.api_key_revoke, name="manage-api-key-revoke"),
+    path("manage/webhooks/", manage_webhooks.endpoints, name="manage-webhooks"),
+    path("manage/webhooks/new/", manage_webhooks.endpoint_create, name="manage-webhook-create"),
+    path("manage/webhooks/<int:endpoint_id>/rotate/", manage_webhooks.endpoint_rotate, name="manage-webhook-rotate"),
+    path("manage/webhooks/<int:endpoint_id>/enable/", manage_webhooks.endpoint_enable, name="manage-webhook-enable"),
+    path("manage/webhooks/<int:endpoint_id>/delete/", manage_webhooks.endpoint_delete, name="manage-webhook-delete"),
+    path(
+        "manage/webhooks/<int:endpoint_id>/deliveries/",
+        manage_webhooks.deliveries,
+        name="manage-webhook-deliveries",
+    ),
+    path("manage/deliveries/<int:delivery_id>/replay/", manage_webhooks.delivery_replay, name="manage-delivery-replay"),
     path("manage/no-show-fees/", manage_admin.no_show_fees, name="manage-no-show-fees"),
 ]

@@ -1,8 +1,10 @@
-"""The admin's settings: staff and their roles, API keys (the secret shown once), the no-show fees."""
+"""The admin's settings: staff and their roles (hire, change a role, deactivate), API keys (the secret shown
+once), the no-show fees."""
 
 from __future__ import annotations
 
-from django.shortcuts import render
+from django.contrib import messages
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from punchcard.appointments import selectors as appointment_selectors
@@ -11,6 +13,7 @@ from punchcard.domain.errors import InvalidInput
 from punchcard.domain.roles import ROLES, Perm, Role
 from punchcard.packages import wording
 from punchcard.tenancy import services as tenancy
+from punchcard.tenancy import staffing
 from punchcard.tenancy.models import ApiKey, StaffMember
 
 from ..access import desk_view
@@ -63,6 +66,47 @@ def staff_create(request):
         do=do,
         done="Staff member added.",
         to=STAFF,
+    )
+
+
+def _staff_change(request, staff_id: int, *, do, done: str):
+    """A change to one staff member; a refusal shows on their row (the service names `staff_id` or the field)."""
+    desk = request.desk
+    try:
+        do()
+    except forms.DomainError as error:
+        context = _staff_context(desk, refused_id=staff_id, refused=forms.in_clinic_words(desk.tenant, error))
+        status = {"forbidden": 403, "not_found": 404}.get(error.kind, 422)
+        return render(request, "console/manage/staff.html", context, status=status)
+    messages.success(request, done)
+    return redirect(STAFF)
+
+
+@require_POST
+@desk_view(Perm.ADMIN)
+def staff_role(request, staff_id: int):
+    desk = request.desk
+    return _staff_change(
+        request,
+        staff_id,
+        done="Role changed: it applies from their next page.",
+        do=lambda: staffing.update_staff_member(
+            tenant=desk.tenant, actor=desk.actor, staff_id=staff_id, role=request.POST.get("role", "")
+        ),
+    )
+
+
+@require_POST
+@desk_view(Perm.ADMIN)
+def staff_deactivate(request, staff_id: int):
+    desk = request.desk
+    return _staff_change(
+        request,
+        staff_id,
+        done="Deactivated: their login no longer works; what they sold and delivered stays theirs.",
+        do=lambda: staffing.deactivate_staff_member(
+            tenant=desk.tenant, actor=desk.actor, staff_id=staff_id, reason=request.POST.get("reason", "")
+        ),
     )
 
 

@@ -1,20 +1,24 @@
 """Reports for the accountant and the manager (SPEC §11): every registered report with its filters, a chart
-where one helps, a CSV download; and the journal for a period as CSV for the accountant's books."""
+where one helps, a CSV download; the journal for a period as CSV for the accountant's books; the accounting
+periods, and closing an ended one."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 
+from babel.dates import format_date
+from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from punchcard import clock
 from punchcard.catalogue import selectors as catalogue_selectors
 from punchcard.domain.errors import DomainError, InvalidInput
 from punchcard.domain.roles import Perm
 from punchcard.kernel.html import style_hashes
-from punchcard.ledger import exports
+from punchcard.ledger import exports, periods
 from punchcard.packages import wording
 from punchcard.reports import registry
 from punchcard.reports.output import cell, to_csv
@@ -36,9 +40,43 @@ EXTRA_FILTERS = {
 FILTER_KEYS = ("from", "to", "centre", "plan", "period", "by", "package", "days", "as_of", "limit")
 
 
+def _reports_context(desk, **more) -> dict:
+    return {
+        "desk": desk,
+        "definitions": registry.definitions(),
+        # Newest first: the month to close is at the top.
+        "periods": [
+            {"state": s, "name": format_date(s.month, format="MMMM yyyy", locale=desk.tenant.locale)}
+            for s in reversed(periods.periods(desk.tenant))
+        ],
+        "can_close": desk.can(Perm.CLOSE_PERIODS),
+        "errors": {},
+        **more,
+    }
+
+
 @desk_view(Perm.READ_MONEY)
 def reports(request):
-    return render(request, "console/manage/reports.html", {"desk": request.desk, "definitions": registry.definitions()})
+    return render(request, "console/manage/reports.html", _reports_context(request.desk))
+
+
+@require_POST
+@desk_view(Perm.CLOSE_PERIODS)
+def close_period(request):
+    """Close an ended month (and every earlier open one): nothing posts into it afterwards."""
+    desk = request.desk
+    asked = request.POST.get("period", "")
+    try:
+        _, closed_now = periods.close_period(tenant=desk.tenant, actor=desk.actor, period=asked)
+    except DomainError as error:
+        context = _reports_context(desk, errors={"period": forms.in_clinic_words(desk.tenant, error)}, asked=asked)
+        return render(request, "console/manage/reports.html", context, status=403 if error.kind == "forbidden" else 422)
+    if closed_now:
+        them = "it" if len(closed_now) == 1 else "them"
+        messages.success(request, f"Closed {', '.join(closed_now)}: nothing more posts into {them}.")
+    else:
+        messages.info(request, f"{asked} was closed already; nothing changed.")
+    return redirect("console:manage-reports")
 
 
 def _filters(query, *, today=None) -> dict:
