@@ -40,11 +40,25 @@ def _no_nul(schema: dict, components: dict, seen: set[str]) -> None:
             _no_nul(schema[key], components, seen)
 
 
+# Answered by gunicorn before the request reaches Punchcard (its own short page, not a problem): the
+# document says so on every operation, so a client is told of them too (README, "The HTTP contract").
+_SERVER_PAGE = {"text/html": {"schema": {"type": "string"}}}
+SERVER_LIMITS = {
+    "414": {
+        "description": "The request line is over 4094 bytes (a query too long): gunicorn's page",
+        "content": _SERVER_PAGE,
+    },
+    "431": {"description": "Over 100 header fields, or one over 8190 bytes: gunicorn's page", "content": _SERVER_PAGE},
+}
+
+
 def finish_openapi(schema: dict) -> dict:
     components = schema.get("components", {}).get("schemas", {})
     seen: set[str] = set()
     for item in schema.get("paths", {}).values():
         for operation in item.values():
+            for status, limit in SERVER_LIMITS.items():
+                operation.setdefault("responses", {}).setdefault(status, dict(limit))
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if int(status) >= 400 and JSON in content:
