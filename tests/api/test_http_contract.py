@@ -144,3 +144,11 @@ def test_receipts_and_reports_document_their_media_types(anonymous):
         "application/json",
         "text/csv",
     }
+
+
+def test_a_parameter_given_twice_is_refused_naming_it_unless_the_document_makes_it_a_list(manager):
+    # Found by the outside schemathesis run: ?limit=1&limit=2 was accepted and the last value kept.
+    twice = manager.call("GET", "/plans?limit=1&limit=2")
+    assert_problem(twice, 422, "invalid")
+    assert twice.body["field"] == "limit"
+    assert manager.call("GET", "/plans?limit=2").status == 200

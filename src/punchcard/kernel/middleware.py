@@ -125,6 +125,22 @@ def _nul_refusal(request: HttpRequest) -> HttpResponse | None:
     return problem(status=422, code="invalid", detail=f"{field}: text must not contain NUL characters", field=field)
 
 
+# The only query parameters the document declares as arrays (given once per value). Any other parameter
+# is one value: given twice, the request is not what the document describes, so it is refused rather than
+# silently keeping the last value.
+REPEATABLE_QUERY = frozenset({"plan_id"})
+
+
+def _repeat_refusal(request: HttpRequest) -> HttpResponse | None:
+    seen: set[str] = set()
+    for name, _ in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True):
+        if name in seen and name not in REPEATABLE_QUERY:
+            detail = f"{name}: give the parameter once (it takes one value)"
+            return problem(status=422, code="invalid", detail=detail, field=name)
+        seen.add(name)
+    return None
+
+
 def _is_json(response: HttpResponse) -> bool:
     media = response.get("Content-Type", "").split(";")[0].strip().lower()
     return media == "application/json" or media.endswith("+json")
@@ -162,7 +178,7 @@ class ApiContractMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith(API_PREFIX):
             return self.get_response(request)
-        refused = _refusal(request) or _nul_refusal(request)
+        refused = _refusal(request) or _nul_refusal(request) or _repeat_refusal(request)
         if refused is not None:
             return refused
         head = request.method == "HEAD"
