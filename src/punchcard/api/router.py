@@ -27,6 +27,7 @@ from punchcard.reports.api import router as reports
 from punchcard.tenancy.admin_api import router as tenancy_admin
 from punchcard.tenancy.api import router as tenancy
 from punchcard.tenancy.auth import api_key_auth, session_auth
+from punchcard.tenancy.testclock_api import router as test_clock
 
 DESCRIPTION = """\
 Prepaid packages for clinics: catalogue, selling, balances, redemptions, holds, voids, sharing and history.
@@ -124,6 +125,7 @@ for router in (
     receipts,
     reports,
     notifications,
+    test_clock,
 ):
     api.add_router("", router)
 api.add_router("", problems_router)

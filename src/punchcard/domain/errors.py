@@ -80,6 +80,11 @@ CODES: dict[str, str] = {
         "The webhook URL is not an http(s) URL to a public address (loopback, private and link-local are refused)."
     ),
     "endpoint_disabled": "The webhook endpoint is disabled; re-enable it first.",
+    # the test clock (SPEC §10.4)
+    "test_clock_live_tenant": "Only a sandbox tenant has a test clock: a live tenant's time is the real time.",
+    "test_clock_backwards": "A test clock only moves forward: the instant is before the sandbox's clock.",
+    "test_clock_span_too_long": "One advance moves a test clock at most 5 years.",
+    "test_clock_busy": "Another advance of this sandbox's clock is running; try again when it has finished.",
 }
 
 
