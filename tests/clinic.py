@@ -20,8 +20,8 @@ from punchcard.catalogue.services import LineSpec, PlanTerms, create_plan
 from punchcard.domain.roles import Actor
 from punchcard.packages import services as packages
 from punchcard.tenancy import services as tenancy
-from punchcard.tenancy.testclock import start_clock
 from punchcard.tenancy.models import Role
+from punchcard.tenancy.testclock import start_clock
 
 KOLKATA = zoneinfo.ZoneInfo("Asia/Kolkata")
 _serial = itertools.count(1)

@@ -7,7 +7,7 @@ How an advance steps. The steps are the instants at which a daily job falls due 
 task called directly, in-process, with the slot's arguments and `tenant_id` (not through the worker
 queue); then the catch-up jobs (every-N-minutes: outbox delivery, the idempotency purge) run once, so what
 the step's jobs recorded goes out as of the same step. Then the clock is set to the step. A year is
-about three steps a day per zone, not 525,600 minutes.
+two steps a day for a clinic in one zone (00:05 there, 00:05 UTC), not 525,600 minutes.
 
 Safe to interrupt, one advance at a time. The jobs run as the worker runs them (outside any transaction,
 each its own transactions; they are idempotent), and the clock moves only after a step's jobs are done:
@@ -109,9 +109,9 @@ def advance_test_clock(*, tenant: Tenant, to, actor: Actor, budget: float | None
     actor.require(Perm.ADVANCE_TEST_CLOCK)
     if not tenant.sandbox:
         raise live_refusal(tenant)
+    to = instant_for(tenant, to)
     if clock.is_frozen():
         raise RuntimeError("the clock is frozen (set_now / --as-of): a test clock cannot advance under a freeze")
-    to = instant_for(tenant, to)
     row = start_clock(tenant=tenant)
     token, leased_until = _take_lease(row.pk, wait=wait)
     try:
