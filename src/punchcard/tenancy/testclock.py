@@ -5,8 +5,9 @@ How an advance steps. The steps are the instants at which a daily job falls due 
 `schedule.between`, in each of the tenant's centres' zones, day by day), and finally `to`. At each step,
 `clock.now()` is the step's instant (`clock.tenant_time`) and the jobs due then run in name order, each
 task called directly, in-process, with the slot's arguments and `tenant_id` (not through the worker
-queue); then the catch-up jobs (every-N-minutes: outbox delivery, the idempotency purge) run once, so what
-the step's jobs recorded goes out as of the same step. Then the clock is set to the step. A year is
+queue); then the catch-up jobs (every-N-minutes: outbox delivery, the idempotency purge) run once, so the
+webhooks of what the step's jobs recorded go out as of the same step (email is queued per event and sent
+by the worker, as always). Then the clock is set to the step. A year is
 two steps a day for a clinic in one zone (00:05 there, 00:05 UTC), not 525,600 minutes.
 
 Safe to interrupt, one advance at a time. The jobs run as the worker runs them (outside any transaction,
@@ -16,7 +17,7 @@ carries on. Advances of one tenant are serialised by a lease on its `TestClock` 
 under FOR NO KEY UPDATE, in real time so a crashed advance frees the clock by itself); a second advance
 waits for the first and then goes on from where it left the clock, so each slot runs once. `budget`
 bounds the real time one call may take (the API's, so a request ends in time): it stops at a step,
-`done` false, and the next call continues.
+`done` false, and the next call continues. Call it outside any transaction, as the worker runs jobs.
 """
 
 from __future__ import annotations
