@@ -12,6 +12,7 @@ from ninja import NinjaAPI, Router, Schema
 from punchcard.api.openapi import finish_openapi
 from punchcard.appointments.api import router as appointments
 from punchcard.billing.api import router as billing
+from punchcard.billing.providers_api import router as payment_providers
 from punchcard.billing.receipts_api import router as receipts
 from punchcard.catalogue.api import router as catalogue
 from punchcard.claims.api import router as claims
@@ -126,6 +127,7 @@ for router in (
     reports,
     notifications,
     test_clock,
+    payment_providers,
 ):
     api.add_router("", router)
 api.add_router("", problems_router)

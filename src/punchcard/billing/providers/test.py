@@ -55,7 +55,7 @@ def _token_of(reference: str) -> str:
 class TestProvider(PaymentProvider):
     __test__ = False  # not a pytest test class
     name = "test"
-    label = "test"
+    label = "test processor"
     unattended = True
 
     # ------------------------------------------------------------------ methods

@@ -15,6 +15,7 @@ import uuid
 from django.db import IntegrityError, transaction
 
 from punchcard import clock
+from punchcard.domain import validation
 from punchcard.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from punchcard.domain.roles import Actor, Perm
 from punchcard.tenancy.models import Tenant
@@ -35,8 +36,10 @@ from ..models import (
 from .charges import RETURNED, refund_charge
 from .orders import record_payment
 
-# Back to a page of this server only: a path, never another host (no open redirect).
-_RETURN_PATH = re.compile(r"^/(?!/)[!-~]{0,499}$")
+# Back to a page of this server only: a path of printable characters, never `//host` or `/\host` (no open
+# redirect). The API's schema states the same pattern.
+RETURN_PATH = r"^/([!-.0-\[\]-~][!-\[\]-~]*)?$"
+_RETURN_PATH = re.compile(RETURN_PATH)
 
 
 def start_checkout(
@@ -46,13 +49,15 @@ def start_checkout(
     order_id: int,
     provider: str,
     return_url: str,
+    idempotency_key: str | None = None,
     now: dt.datetime | None = None,
 ) -> Checkout:
-    """A payment page for what is due on the order; send the patient to `checkout.redirect_url`."""
+    """A payment page for what is due on the order; send the patient to `checkout.redirect_url`. The same
+    key gives the same page (the provider answers it with the same session)."""
     actor.require(Perm.SELL)
     now = now or clock.now()
     gateway = providers.get(provider)
-    if not isinstance(return_url, str) or not _RETURN_PATH.match(return_url) or "\\" in return_url:
+    if not isinstance(return_url, str) or len(return_url) > 500 or not _RETURN_PATH.fullmatch(return_url):
         raise InvalidInput("return_url is a path on this server, e.g. /portal/orders/12", field="return_url")
     order = scoped_get(Order, tenant=tenant, pk=order_id, field="order_id")
     if order.status not in (OrderStatus.OPEN, OrderStatus.PAY_LATER) or order.due <= 0:
@@ -63,8 +68,10 @@ def start_checkout(
         amount=order.due,
         currency=order.currency,
         description=f"order {order.number}",
-        idempotency_key=f"checkout:{order.id}:{uuid.uuid4().hex}",
+        idempotency_key=f"checkout:{order.id}:{validation.idempotency_key(idempotency_key) or uuid.uuid4().hex}",
     )
+    if existing := Checkout.objects.filter(session=session.id).first():
+        return existing
     with transaction.atomic():
         checkout = Checkout.objects.create(
             tenant=tenant,
