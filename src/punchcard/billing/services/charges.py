@@ -65,7 +65,7 @@ def _claim(*, method: PaymentMethod, kind: str, amount: int, currency: str, key:
     return replay(existing, what="charge", **fields)
 
 
-def _settle(attempt: PaymentAttempt, result, now: dt.datetime) -> PaymentAttempt:
+def settle(attempt: PaymentAttempt, result, now: dt.datetime) -> PaymentAttempt:
     """Record the provider's answer once (a webhook may have recorded it first: the first answer stands)."""
     with transaction.atomic():
         PaymentAttempt.objects.filter(pk=attempt.pk, outcome=AttemptOutcome.PENDING).update(
@@ -116,7 +116,7 @@ def charge(
     if attempt.outcome != AttemptOutcome.PENDING:  # settled meanwhile by a concurrent call
         return attempt
     result = providers.get(method.provider).charge(method=method, amount=amount, currency=currency, idempotency_key=key)
-    return _settle(attempt, result, now)
+    return settle(attempt, result, now)
 
 
 def charge_method(
@@ -162,7 +162,7 @@ def refund_charge(
         result = providers.get(method.provider).refund(
             tenant=method.tenant, reference=charge.reference, amount=amount, idempotency_key=key
         )
-        attempt = _settle(attempt, result, now)
+        attempt = settle(attempt, result, now)
     return result_of(attempt)
 
 

@@ -31,10 +31,10 @@ from ..models import (
     Order,
     OrderStatus,
     PaymentAttempt,
-    PaymentMethod,
 )
 from .charges import RETURNED, refund_charge
 from .orders import record_payment
+from .payment_methods import record_method
 
 # Back to a page of this server only: a path of printable characters, never `//host` or `/\host` (no open
 # redirect). The API's schema states the same pattern.
@@ -105,7 +105,7 @@ def complete_checkout(*, session: str, token: str | None = None, now: dt.datetim
     ended = providers.get(checkout.provider).complete_checkout(tenant=tenant, session_id=session, token=token)
     actor = Actor(label=f"{checkout.started_by} (checkout)", role=checkout.started_role, source="checkout")
     key = f"checkout:{session}"
-    attempt = _record_charge(checkout, ended, key, now) if ended.method else None
+    attempt = _record_charge(checkout, ended, key, actor, now) if ended.method else None
     status = CheckoutStatus.FAILED
     if attempt is not None and attempt.outcome == AttemptOutcome.SUCCEEDED:
         try:
@@ -134,26 +134,14 @@ def complete_checkout(*, session: str, token: str | None = None, now: dt.datetim
     return checkout
 
 
-def _record_charge(checkout: Checkout, ended, key: str, now: dt.datetime) -> PaymentAttempt:
+def _record_charge(checkout: Checkout, ended, key: str, actor: Actor, now: dt.datetime) -> PaymentAttempt:
     """The method the patient used and the charge made on it, as the provider reports them (once per key)."""
     if existing := PaymentAttempt.objects.filter(tenant=checkout.tenant, idempotency_key=key).first():
         return existing
     stored, charge = ended.method, ended.charge
     try:
         with transaction.atomic():
-            method = PaymentMethod.objects.create(
-                tenant=checkout.tenant,
-                patient_id=checkout.order.patient_id,
-                provider=checkout.provider,
-                reference=stored.reference,
-                tender=stored.tender,
-                brand=stored.brand,
-                last4=stored.last4,
-                expiry_month=stored.expiry_month,
-                expiry_year=stored.expiry_year,
-                created_at=now,
-                created_by=f"{checkout.started_by} (checkout)",
-            )
+            method = record_method(checkout.tenant, actor, checkout.order.patient, checkout.provider, stored, now)
             return PaymentAttempt.objects.create(
                 tenant=checkout.tenant,
                 method=method,

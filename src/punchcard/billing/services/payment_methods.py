@@ -52,13 +52,14 @@ def add_payment_method(
             field="token",
         )
     try:
-        return _record(tenant, actor, patient, gateway.name, stored, key, digest, now)
+        return record_method(tenant, actor, patient, gateway.name, stored, now, key=key, digest=digest)
     except IntegrityError:  # the same key at the same moment: the first one stands
         return replay(PaymentMethod.objects.get(tenant=tenant, idempotency_key=key), request_hash=digest)
 
 
 @transaction.atomic
-def _record(tenant, actor, patient, provider, stored, key, digest, now) -> PaymentMethod:
+def record_method(tenant, actor, patient, provider, stored, now, *, key=None, digest="") -> PaymentMethod:
+    """The method a provider stored, kept for the patient and audited (also for a checkout's card)."""
     method = PaymentMethod.objects.create(
         tenant=tenant,
         patient=patient,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import replace
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -22,14 +23,9 @@ from punchcard.tenancy.models import Tenant
 from punchcard.tenancy.services import audit
 
 from .. import providers
-from ..models import AttemptOutcome, PaymentAttempt, ProviderAccount, ProviderEvent
-from ..providers import WEBHOOK_TYPES
-
-SETTLES = {
-    "charge.succeeded": AttemptOutcome.SUCCEEDED,
-    "charge.failed": AttemptOutcome.FAILED,
-    "refund.succeeded": AttemptOutcome.SUCCEEDED,
-}
+from ..models import PaymentAttempt, ProviderAccount, ProviderEvent
+from ..providers import WEBHOOK_TYPES, ChargeResult
+from .charges import settle
 
 
 @transaction.atomic
@@ -120,17 +116,12 @@ def _settle_from(tenant: Tenant, event) -> PaymentAttempt | None:
     attempt = PaymentAttempt.objects.filter(Q(tenant=tenant) & match).order_by("id").first()
     if attempt is None:
         return None
-    outcome = SETTLES[event.type]
-    failure = ""
-    if outcome == AttemptOutcome.FAILED:
+    if event.type == "charge.failed":
         given = event.data.get("failure_code")
-        failure = given if given in providers.FAILURE_CODES else "processing_error"
-    PaymentAttempt.objects.filter(pk=attempt.pk, outcome=AttemptOutcome.PENDING).update(
-        outcome=outcome,
-        reference=reference if isinstance(reference, str) and reference else attempt.reference,
-        failure_code=failure,
-        message=providers.FAILURE_CODES.get(failure, ""),
-        settled_at=clock.now(),
-    )
-    attempt.refresh_from_db()
-    return attempt
+        answer = ChargeResult.failed(
+            given if given in providers.FAILURE_CODES else "processing_error", amount=attempt.amount
+        )
+    else:
+        answer = ChargeResult(ok=True, reference="", amount=attempt.amount)
+    reference = reference if isinstance(reference, str) and reference else attempt.reference
+    return settle(attempt, replace(answer, reference=reference), clock.now())
