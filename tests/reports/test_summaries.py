@@ -15,6 +15,7 @@ import threading
 import zoneinfo
 
 import pytest
+from django.core.management import call_command
 from django.db import connections, transaction
 
 from punchcard.domain.roles import Actor, Role
@@ -150,6 +151,18 @@ def test_summaries_and_the_live_tail_give_the_full_scans_figures(story):  # noqa
     assert_summaries_equal_scans(clinic, centres, plans)
     assert liability(clinic.tenant, **at_thamel).extra == fourth.extra
     assert_reconciled(clinic.tenant)
+
+
+@pytest.mark.django_db
+def test_the_command_folds_up_to_the_latest_rows(capsys):
+    clinic = Clinic.open(now=local(2026, 3, 1, 9))
+    plan = clinic.plan("physio-5", price=500000, scope="all", lines=[clinic.line("physio", sessions=5)])
+    clinic.redeem(clinic.sell(plan), "physio", now=local(2026, 3, 2, 10))
+    call_command("summaries", timeout="60")
+    assert caught_up()
+    assert "session_entry" in capsys.readouterr().out
+    span = dict(date_from=D(2026, 3, 1), date_to=D(2026, 3, 31))
+    assert usage(clinic.tenant, **span).totals == {"redemptions": 1, "sessions": 1, "value": 100000}
 
 
 def test_the_job_runs_every_five_minutes():

@@ -13,15 +13,15 @@ Which ids are safe to fold. Ids are drawn from a sequence when a row is inserted
 commit in their own order: on PostgreSQL, id 100 may still be uncommitted when id 101 is visible. A
 watermark moved to 101 then would leave 100 out of the summary (it is not above the watermark) and out
 of the live tail (same reason) once it commits. So the highest visible id only becomes a *candidate*;
-a later run records the *barrier*, the next transaction id not yet assigned
-(`pg_snapshot_xmax(pg_current_snapshot())`): every transaction that drew an id at or below the
-candidate had its transaction id by then (a transaction draws an id inside the INSERT that writes the
-row, which assigns its transaction id; the barrier is read at least SETTLE later). The candidate is
-folded once no transaction older than the barrier is still running
-(`pg_snapshot_xmin(pg_current_snapshot()) >= barrier`): all of them have committed or rolled back, so
-every id up to the candidate that will ever exist is visible. A long transaction (an import, a batch)
-only delays the fold, never corrupts it, unlike a fixed time lag. On SQLite writers serialise
-(`BEGIN IMMEDIATE`): the highest visible id is safe at once.
+a later run (at least SETTLE later) records the *barrier*, the next transaction id PostgreSQL will
+assign: a transaction draws an id inside the INSERT that writes the row, which gives it a transaction
+id at once, so every transaction that drew an id up to the candidate has a transaction id below the
+barrier. The candidate is folded by the first run that finds no transaction of this database below the
+barrier still running (pg_stat_activity's `backend_xid`): all of them have committed or rolled back,
+so every id up to the candidate that will ever exist is visible. A long transaction (an import, a
+batch) only delays the fold, never corrupts it, which a fixed time lag could not promise. The fold
+runs every five minutes, so it trails the ledgers by ten to fifteen minutes; the live tail covers them.
+On SQLite writers serialise (`BEGIN IMMEDIATE`): the highest visible id is safe at once.
 """
 
 from __future__ import annotations
@@ -337,6 +337,11 @@ def fold_summaries(*, now: dt.datetime | None = None) -> dict[str, int]:
             mark.folded_to, mark.folded_at = target, now
         mark.save()
     return written
+
+
+def latest_ids() -> dict[str, int]:
+    """The highest id of each source visible now."""
+    return {source.name: source.model.objects.aggregate(m=Max("id"))["m"] or 0 for source in SOURCES}
 
 
 def folded_to(source: str) -> int:
