@@ -8,8 +8,10 @@ barrier, fold; see reports.summaries), and waits for transactions still open bel
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
+from punchcard import clock
 from punchcard.cli.base import PunchcardCommand
 from punchcard.reports.summaries import SETTLE, fold_summaries, folded_to, latest_ids
 
@@ -30,14 +32,16 @@ class Command(PunchcardCommand):
             self.fail("--timeout must be a number of seconds up to 86400", code="invalid")
         goal = latest_ids()
         written = dict.fromkeys(goal, 0)
-        deadline = time.monotonic() + limit
+        started, began = clock.now(), time.monotonic()
         while True:
-            for source, rows in fold_summaries().items():
+            # The clock's instant moved on by the time waited: a candidate's barrier comes SETTLE after it.
+            now = started + dt.timedelta(seconds=time.monotonic() - began)
+            for source, rows in fold_summaries(now=now).items():
                 written[source] += rows
             behind = [source for source, top in goal.items() if folded_to(source) < top]
             if not behind:
                 break
-            if time.monotonic() > deadline:
+            if time.monotonic() - began > limit:
                 self.fail(f"still behind after {limit:g} s (a transaction left open?): {', '.join(behind)}")
             time.sleep(SETTLE.total_seconds() * 1.5)
         table = self.table("Report summaries", "Source", "Watermark", "Summary rows written")
