@@ -256,11 +256,17 @@ def receipts_of_patient(tenant: Tenant, patient_id: int, *, limit: int = 50) -> 
     """The receipts issued for a patient's orders, their visits (redemptions they used or paid for) and
     their refunds, newest first."""
     orders = Order.objects.filter(tenant=tenant, patient_id=patient_id).values("id")
-    visits = Redemption.objects.filter(tenant=tenant).filter(Q(person_id=patient_id) | Q(package__holder_id=patient_id))
+    # A union of two index lookups (used by the patient; of a package they hold), not an OR across the join.
+    redemptions = Redemption.objects.filter(tenant=tenant)
+    visits = (
+        redemptions.filter(person_id=patient_id)
+        .values("id")
+        .union(redemptions.filter(package__holder_id=patient_id).values("id"))
+    )
     refunds = Refund.objects.filter(tenant=tenant, patient_id=patient_id).values("id")
     found = Receipt.objects.filter(tenant=tenant).filter(
         Q(kind=ReceiptKind.SALE, subject_id__in=orders)
-        | Q(kind=ReceiptKind.REDEMPTION, subject_id__in=visits.values("id"))
+        | Q(kind=ReceiptKind.REDEMPTION, subject_id__in=visits)
         | Q(kind=ReceiptKind.REFUND, subject_id__in=refunds)
     )
     return list(found.order_by("-number")[:limit])

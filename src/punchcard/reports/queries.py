@@ -16,7 +16,7 @@ import datetime as dt
 import zoneinfo
 
 from django.apps import apps
-from django.db.models import BigIntegerField, Case, IntegerField, OuterRef, Subquery, Sum, Value, When
+from django.db.models import BigIntegerField, Case, F, IntegerField, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from punchcard.packages.models import EntryKind, Redemption, SessionEntry
@@ -33,6 +33,41 @@ def case(*whens: When) -> Case:
 def total(expr) -> Coalesce:
     """SUM(expr), 0 over no rows."""
     return Coalesce(Sum(expr, output_field=BigIntegerField()), ZERO, output_field=BigIntegerField())
+
+
+def added(parts) -> dict:
+    """Figures of several parts (a summary and its live tail) added key by key."""
+    out: dict = {}
+    for figures in parts:
+        for key, value in figures.items():
+            out[key] = out.get(key, 0) + value
+    return out
+
+
+def grouped(rows, paths: dict[str, str], figures: dict) -> list[dict]:
+    """`rows` grouped by the dimensions (name → path), with the figures (name → aggregate) of each group."""
+    found = rows.values(**{f"k_{name}": F(path) for name, path in paths.items()}).annotate(
+        **{f"f_{name}": aggregate for name, aggregate in figures.items()}
+    )
+    return [
+        {**{name: row[f"k_{name}"] for name in paths}, **{name: row[f"f_{name}"] or 0 for name in figures}}
+        for row in found.order_by()
+    ]
+
+
+def merged(parts, dimensions, figures) -> list[dict]:
+    """Grouped rows of several parts (a summary and its live tail) with the same dimensions, their figures
+    added; groups that add up to nothing (a redemption folded, its void not yet) dropped; ordered by the
+    dimensions, blanks last."""
+    out: dict[tuple, dict] = {}
+    for rows in parts:
+        for row in rows:
+            key = tuple(row[name] for name in dimensions)
+            into = out.setdefault(key, {**{name: row[name] for name in dimensions}, **dict.fromkeys(figures, 0)})
+            for name in figures:
+                into[name] += row[name]
+    kept = [row for row in out.values() if any(row[name] for name in figures)]
+    return sorted(kept, key=lambda row: tuple((row[name] is None, row[name]) for name in dimensions))
 
 
 def applied_filters(**kw) -> dict:

@@ -12,10 +12,13 @@ from django.db.models import F, Q, Sum, When
 
 from punchcard.claims.models import ClaimCode, ClaimStatus
 from punchcard.domain.posting import Role
+from punchcard.ledger import services as journal
 from punchcard.ledger.models import Posting
 from punchcard.packages.models import EntryKind, SessionEntry
-from punchcard.reports.queries import applied_filters, case, day_start, reporting_zone, total
+from punchcard.reports.models import MoneyDay, SessionInterval
+from punchcard.reports.queries import added, applied_filters, case, day_start, reporting_zone, total
 from punchcard.reports.registry import Column, Params, Report, register
+from punchcard.reports.summaries import POSTINGS, SESSION_ENTRIES, folded_to, session_cause
 from punchcard.tenancy.models import Tenant
 
 MONEY_BUCKETS = [  # (key, label, entry kinds, sign: + adds to the liability)
@@ -28,25 +31,25 @@ MONEY_BUCKETS = [  # (key, label, entry kinds, sign: + adds to the liability)
 ]
 
 
-def _money_roll(postings, date_from: dt.date, date_to: dt.date) -> dict:
-    """Opening, the movements by bucket, closing — liability positive (deferred revenue is a credit)."""
+def _money_figures(rows, date_from: dt.date, date_to: dt.date) -> dict:
+    """The roll-forward's sums over rows with a `day`, an entry `kind` and an `amount`: postings (annotated)
+    or their daily summary (MoneyDay), which add up the same way."""
     cases = {
-        f"m_{key}": total(
-            case(When(entry__kind__in=kinds, entry__date__gte=date_from, entry__date__lte=date_to, then=-F("amount")))
-        )
+        f"m_{key}": total(case(When(kind__in=kinds, day__gte=date_from, day__lte=date_to, then=-F("amount"))))
         for key, _, kinds, _ in MONEY_BUCKETS
     }
     known = set().union(*(kinds for _, _, kinds, _ in MONEY_BUCKETS))
-    figures = postings.aggregate(
-        opening=total(case(When(entry__date__lt=date_from, then=-F("amount")))),
-        closing=total(case(When(entry__date__lte=date_to, then=-F("amount")))),
-        other=total(
-            case(
-                When(~Q(entry__kind__in=known), entry__date__gte=date_from, entry__date__lte=date_to, then=-F("amount"))
-            )
-        ),
+    return rows.aggregate(
+        opening=total(case(When(day__lt=date_from, then=-F("amount")))),
+        closing=total(case(When(day__lte=date_to, then=-F("amount")))),
+        other=total(case(When(~Q(kind__in=known), day__gte=date_from, day__lte=date_to, then=-F("amount")))),
         **cases,
     )
+
+
+def _money_roll(parts, date_from: dt.date, date_to: dt.date) -> dict:
+    """Opening, the movements by bucket, closing — liability positive (deferred revenue is a credit)."""
+    figures = added(_money_figures(rows, date_from, date_to) for rows in parts)
     out = {"opening": figures["opening"]}
     for key, _, _, sign in MONEY_BUCKETS:
         out[key] = sign * figures[f"m_{key}"]  # movements shown as positive figures
@@ -58,29 +61,33 @@ def _money_roll(postings, date_from: dt.date, date_to: dt.date) -> dict:
     return out
 
 
-def _session_roll(entries, start: dt.datetime, end: dt.datetime) -> dict:
-    """Outstanding sessions (granted − redeemed − forfeited): opening, movements, closing."""
-    refunded = Q(package__refund__isnull=False)
-    upgraded = Q(package__closure="upgraded")
+def _session_figures(rows, start: dt.datetime, end: dt.datetime) -> dict:
+    """Outstanding sessions (granted − redeemed − forfeited) over rows with an instant `at`, a `kind` and a
+    `cause` (reports.summaries.session_cause): session entries, or their quarter hours (SessionInterval)."""
     in_period = Q(at__gte=start, at__lt=end)
-    from_code = Q(package__order_line__claim_code__isnull=False, kind=EntryKind.GRANT)  # made by claiming a code
     outstanding = F("granted") - F("redeemed") - F("forfeited")
-    figures = entries.aggregate(
+    return rows.aggregate(
         opening=total(case(When(at__lt=start, then=outstanding))),
         closing=total(case(When(at__lt=end, then=outstanding))),
-        sold=total(case(When(in_period & ~from_code, kind__in=[EntryKind.GRANT, EntryKind.TOP_UP], then=F("granted")))),
-        claimed=total(case(When(in_period & from_code, kind=EntryKind.GRANT, then=F("granted")))),
+        sold=total(
+            case(When(in_period & ~Q(cause="code"), kind__in=[EntryKind.GRANT, EntryKind.TOP_UP], then=F("granted")))
+        ),
+        claimed=total(case(When(in_period, kind=EntryKind.GRANT, cause="code", then=F("granted")))),
         adjusted=total(case(When(in_period, kind=EntryKind.ADJUST, then=F("granted")))),
         recognised=total(case(When(in_period, then=F("redeemed")))),
         breakage=total(
             case(
                 When(in_period, kind=EntryKind.EXPIRE, then=F("forfeited")),
-                When(in_period & ~refunded & ~upgraded, kind=EntryKind.CANCEL, then=F("forfeited")),
+                When(in_period, kind=EntryKind.CANCEL, cause="", then=F("forfeited")),
             )
         ),
-        refunded=total(case(When(in_period & refunded, kind=EntryKind.CANCEL, then=F("forfeited")))),
-        upgraded=total(case(When(in_period & upgraded, kind=EntryKind.CANCEL, then=F("forfeited")))),
+        refunded=total(case(When(in_period, kind=EntryKind.CANCEL, cause="refund", then=F("forfeited")))),
+        upgraded=total(case(When(in_period, kind=EntryKind.CANCEL, cause="upgrade", then=F("forfeited")))),
     )
+
+
+def _session_roll(parts, start: dt.datetime, end: dt.datetime) -> dict:
+    figures = added(_session_figures(rows, start, end) for rows in parts)
     figures["balanced"] = (
         figures["opening"]
         + figures["sold"]
@@ -96,22 +103,41 @@ def _session_roll(entries, start: dt.datetime, end: dt.datetime) -> dict:
 
 
 def liability(
-    tenant: Tenant, *, date_from: dt.date, date_to: dt.date, centre_id: int | None = None, plan_id: int | None = None
+    tenant: Tenant,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    centre_id: int | None = None,
+    plan_id: int | None = None,
+    scan: bool = False,
 ) -> Report:
     """Deferred revenue and outstanding sessions, rolled forward from `date_from` to `date_to`:
     opening + sold − recognised − breakage − refunded (− carried into upgrades) = closing.
 
     Packages are attributed to the centre that sold them. Value held on unclaimed claim codes is a
     liability too (sold, then claimed into packages, expired or refunded): it has its own column.
+    The figures are the summaries up to their watermarks plus the ledgers above them
+    (reports.summaries); `scan` reads the ledgers alone, from the first row.
     """
-    deferred = Posting.objects.filter(tenant=tenant, account__role=Role.DEFERRED_REVENUE)
+    posted_to = 0 if scan else folded_to(POSTINGS)
+    entered_to = 0 if scan else folded_to(SESSION_ENTRIES)
+    deferred = Posting.objects.filter(tenant=tenant, account__role=Role.DEFERRED_REVENUE, id__gt=posted_to).annotate(
+        day=F("entry__date"), kind=F("entry__kind")
+    )
     packages_side = deferred.filter(package_line__isnull=False)
     codes_side = deferred.filter(package_line__isnull=True, entry__event_type="claim_code")
-    entries = SessionEntry.objects.filter(tenant=tenant)
+    entries = SessionEntry.objects.filter(tenant=tenant, id__gt=entered_to).annotate(cause=session_cause())
+    days = MoneyDay.objects.filter(
+        tenant=tenant, account_id=journal.accounts(tenant)[Role.DEFERRED_REVENUE], upto__lte=posted_to
+    )
+    package_days, code_days = days.filter(side="package"), days.filter(side="code")
+    quarters = SessionInterval.objects.filter(tenant=tenant, upto__lte=entered_to).annotate(at=F("start"))
     if centre_id:
         packages_side = packages_side.filter(package__sold_at_id=centre_id)
         codes_side = codes_side.filter(entry__centre_id=centre_id)
         entries = entries.filter(package__sold_at_id=centre_id)
+        package_days, code_days = package_days.filter(centre_id=centre_id), code_days.filter(centre_id=centre_id)
+        quarters = quarters.filter(centre_id=centre_id)
     if plan_id:
         packages_side = packages_side.filter(package__plan_version__plan_id=plan_id)
         codes_side = codes_side.filter(
@@ -120,10 +146,16 @@ def liability(
             ).values("id")
         )
         entries = entries.filter(package__plan_version__plan_id=plan_id)
-    packages_money = _money_roll(packages_side, date_from, date_to)
-    codes_money = _money_roll(codes_side, date_from, date_to)
+        package_days, code_days = package_days.filter(plan_id=plan_id), code_days.filter(plan_id=plan_id)
+        quarters = quarters.filter(plan_id=plan_id)
+    live = ([packages_side], [codes_side], [entries])
+    packages, codes, sessions = (
+        live if scan else ([packages_side, package_days], [codes_side, code_days], [entries, quarters])
+    )
+    packages_money = _money_roll(packages, date_from, date_to)
+    codes_money = _money_roll(codes, date_from, date_to)
     zone = reporting_zone(tenant, centre_id)
-    sessions = _session_roll(entries, day_start(date_from, zone), day_start(date_to + dt.timedelta(days=1), zone))
+    sessions = _session_roll(sessions, day_start(date_from, zone), day_start(date_to + dt.timedelta(days=1), zone))
     rows = []
     session_key = {"sold", "claimed", "recognised", "breakage", "refunded", "upgraded"}
     rows.append(

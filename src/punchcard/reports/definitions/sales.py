@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, DateField, OuterRef, Subquery
-from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek, TruncYear
+from django.db.models import Count, DateField
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek, TruncYear
 
-from punchcard.billing.models import OrderLine, OrderLineKind, OrderStatus
 from punchcard.domain.errors import InvalidInput
 from punchcard.ledger.models import JournalEntry
-from punchcard.reports.queries import applied_filters, total
+from punchcard.reports.models import SalesDay
+from punchcard.reports.queries import applied_filters, grouped, merged, total
 from punchcard.reports.registry import Column, Params, Report, register
+from punchcard.reports.summaries import JOURNAL_ENTRIES, folded_to, lines_sold_by, sold_lines
 from punchcard.tenancy.models import Tenant
 
 PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth, "year": TruncYear}
@@ -23,12 +24,32 @@ SALES_DIMENSIONS = {
 }
 
 
-def _sale_date():
-    """The local date a line was sold: its sale journal entry (packages at activation, codes at payment)."""
-    entries = JournalEntry.objects.filter(tenant_id=OuterRef("order__tenant_id"), kind="sale")
-    direct = entries.filter(event_type="order_line", event_id=OuterRef("id")).values("date")[:1]
-    by_code = entries.filter(event_type="claim_code", event_id=OuterRef("claim_code__id")).values("date")[:1]
-    return Coalesce(Subquery(direct, output_field=DateField()), Subquery(by_code, output_field=DateField()))
+# The same dimensions in the daily summary (SalesDay).
+FOLDED_PATHS = {"plan": "plan__code", "period": "period", "centre": "centre__code", "staff": "staff__name"}
+
+
+def _folded_sales(tenant: Tenant, date_from, date_to, centre_id, plan_id, by, period, aggregates) -> list[dict]:
+    """Summaries up to the journal's watermark plus the lines whose sale entry is above it."""
+    entered_to = folded_to(JOURNAL_ENTRIES)
+    days = SalesDay.objects.filter(tenant=tenant, upto__lte=entered_to, day__gte=date_from, day__lte=date_to)
+    recent = JournalEntry.objects.filter(tenant=tenant, kind="sale", id__gt=entered_to)
+    live = (
+        sold_lines()
+        .filter(lines_sold_by(recent), order__tenant=tenant)
+        .filter(sold_on__gte=date_from, sold_on__lte=date_to)
+    )
+    if centre_id:
+        days, live = days.filter(centre_id=centre_id), live.filter(order__centre_id=centre_id)
+    if plan_id:
+        days, live = days.filter(plan_id=plan_id), live.filter(plan_version__plan_id=plan_id)
+    days = days.annotate(period=PERIODS[period]("day", output_field=DateField()))
+    live = live.annotate(period=PERIODS[period]("sold_on", output_field=DateField()))
+    folded = {k: total(k) for k in aggregates}  # the summary's columns are named after the figures
+    parts = [
+        grouped(days, {d: FOLDED_PATHS[d] for d in by}, folded),
+        grouped(live, {d: SALES_DIMENSIONS[d][0] for d in by}, aggregates),
+    ]
+    return merged(parts, by, aggregates)
 
 
 def package_sales(
@@ -40,22 +61,11 @@ def package_sales(
     plan_id: int | None = None,
     by: tuple[str, ...] = ("plan", "period", "centre", "staff"),
     period: str = "month",
+    scan: bool = False,
 ) -> Report:
-    """New packages sold (including upgrades and codes sold in bulk or as gifts): count and revenue."""
-    lines = (
-        OrderLine.objects.filter(
-            order__tenant=tenant,
-            kind__in=[OrderLineKind.PACKAGE, OrderLineKind.UPGRADE],
-            order__status__in=[OrderStatus.PAID, OrderStatus.PAY_LATER],
-        )
-        .annotate(sold_on=_sale_date())
-        .filter(sold_on__gte=date_from, sold_on__lte=date_to)
-    )
-    if centre_id:
-        lines = lines.filter(order__centre_id=centre_id)
-    if plan_id:
-        lines = lines.filter(plan_version__plan_id=plan_id)
-    lines = lines.annotate(period=PERIODS[period]("sold_on", output_field=DateField()))
+    """New packages sold (including upgrades and codes sold in bulk or as gifts): count and revenue.
+    From the daily summary and the journal above its watermark (reports.summaries); `scan` reads the
+    order lines alone."""
     dims = [SALES_DIMENSIONS[d] for d in by]
     aggregates = dict(
         packages=Count("id"),
@@ -65,15 +75,26 @@ def package_sales(
         tax=total("tax"),
         gross=total("gross"),
     )
-    rows = list(lines.values(*[d[0] for d in dims]).annotate(**aggregates).order_by(*[d[0] for d in dims]))
+    if scan:
+        lines = sold_lines().filter(order__tenant=tenant, sold_on__gte=date_from, sold_on__lte=date_to)
+        if centre_id:
+            lines = lines.filter(order__centre_id=centre_id)
+        if plan_id:
+            lines = lines.filter(plan_version__plan_id=plan_id)
+        lines = lines.annotate(period=PERIODS[period]("sold_on", output_field=DateField()))
+        found = lines.values(*[d[0] for d in dims]).annotate(**aggregates).order_by(*[d[0] for d in dims])
+        found = [{**{d[1]: row[d[0]] for d in dims}, **{k: row[k] for k in aggregates}} for row in found]
+        totals = lines.aggregate(**aggregates)
+    else:
+        found = _folded_sales(tenant, date_from, date_to, centre_id, plan_id, by, period, aggregates)
+        totals = {k: sum(row[k] for row in found) for k in aggregates}
     rows = [
         {
-            **{d[1]: row[d[0]] if row[d[0]] is not None else ("(none)" if d[1] == "staff" else None) for d in dims},
+            **{d[1]: row[d[1]] if row[d[1]] is not None else ("(none)" if d[1] == "staff" else None) for d in dims},
             **{k: row[k] for k in aggregates},
         }
-        for row in rows
+        for row in found
     ]
-    totals = lines.aggregate(**aggregates)
     money = [
         Column("list_value", "List value", "money"),
         Column("discount", "Discount", "money"),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count
+from django.db.models import Count, F
 
 from punchcard.domain.errors import InvalidInput
 from punchcard.packages.models import Redemption
 from punchcard.packages.selectors import get_package
-from punchcard.reports.queries import applied_filters, redemptions_in, total
+from punchcard.reports.models import UsageDay
+from punchcard.reports.queries import applied_filters, grouped, merged, redemptions_in, total
 from punchcard.reports.registry import Column, Params, Report, register
+from punchcard.reports.summaries import SESSION_ENTRIES, folded_to, redemption_entries, redemption_sign
 from punchcard.tenancy.models import Tenant
 
 USAGE_DIMENSIONS = {
@@ -19,6 +21,46 @@ USAGE_DIMENSIONS = {
     "practitioner": ("practitioner__name", "practitioner", "Practitioner"),
     "plan": ("package__plan_version__plan__code", "plan", "Plan"),
 }
+# The same dimensions in the daily summary (UsageDay) and in the session ledger's redeem/void entries.
+FOLDED_PATHS = {
+    "service": "service__name",
+    "centre": "centre__code",
+    "practitioner": "practitioner__name",
+    "plan": "plan__code",
+}
+LIVE_PATHS = {
+    "service": "redemption__service__name",
+    "centre": "redemption__centre__code",
+    "practitioner": "redemption__practitioner__name",
+    "plan": "package__plan_version__plan__code",
+}
+
+
+def _folded_usage(tenant: Tenant, date_from, date_to, centre_id, plan_id, by) -> list[dict]:
+    """Summaries up to the session ledger's watermark plus its redeem and void entries above it."""
+    entered_to = folded_to(SESSION_ENTRIES)
+    days = UsageDay.objects.filter(tenant=tenant, upto__lte=entered_to, day__gte=date_from, day__lte=date_to)
+    live = redemption_entries().filter(
+        tenant=tenant, id__gt=entered_to, redemption__day__gte=date_from, redemption__day__lte=date_to
+    )
+    if centre_id:
+        days, live = days.filter(centre_id=centre_id), live.filter(redemption__centre_id=centre_id)
+    if plan_id:
+        days, live = days.filter(plan_id=plan_id), live.filter(package__plan_version__plan_id=plan_id)
+    figures = ("redemptions", "sessions", "value")
+    parts = [
+        grouped(
+            days,
+            {k: FOLDED_PATHS[k] for k in by},
+            dict(redemptions=total("redemptions"), sessions=total("sessions"), value=total("value")),
+        ),
+        grouped(
+            live,
+            {k: LIVE_PATHS[k] for k in by},
+            dict(redemptions=total(redemption_sign()), sessions=total("redeemed"), value=total(-F("value"))),
+        ),
+    ]
+    return merged(parts, by, figures)
 
 
 def usage(
@@ -29,14 +71,23 @@ def usage(
     centre_id: int | None = None,
     plan_id: int | None = None,
     by: tuple[str, ...] = ("service",),
+    scan: bool = False,
 ) -> Report:
-    """Redemptions (voided ones excluded) by service, centre and/or practitioner."""
+    """Redemptions (voided ones excluded) by service, centre and/or practitioner. From the daily summary
+    and the session ledger above its watermark (reports.summaries); `scan` reads the redemptions alone."""
     dims = [USAGE_DIMENSIONS[d] for d in by]
-    qs = redemptions_in(tenant, date_from, date_to, centre_id, plan_id)
     aggregates = dict(redemptions=Count("id"), sessions=total("sessions"), value=total("value"))
+    if scan:
+        qs = redemptions_in(tenant, date_from, date_to, centre_id, plan_id)
+        found = qs.values(*[d[0] for d in dims]).annotate(**aggregates).order_by(*[d[0] for d in dims])
+        found = [{**{d[1]: row[d[0]] for d in dims}, **{k: row[k] for k in aggregates}} for row in found]
+        totals = qs.aggregate(**aggregates)
+    else:
+        found = _folded_usage(tenant, date_from, date_to, centre_id, plan_id, by)
+        totals = {k: sum(row[k] for row in found) for k in aggregates}
     rows = [
-        {**{d[1]: row[d[0]] if row[d[0]] is not None else "(none)" for d in dims}, **{k: row[k] for k in aggregates}}
-        for row in qs.values(*[d[0] for d in dims]).annotate(**aggregates).order_by(*[d[0] for d in dims])
+        {**{d[1]: row[d[1]] if row[d[1]] is not None else "(none)" for d in dims}, **{k: row[k] for k in aggregates}}
+        for row in found
     ]
     return Report(
         "usage",
@@ -48,7 +99,7 @@ def usage(
             Column("value", "Revenue recognised", "money"),
         ],
         rows,
-        totals=qs.aggregate(**aggregates),
+        totals=totals,
         filters=applied_filters(date_from=date_from, date_to=date_to, centre_id=centre_id, plan_id=plan_id),
     )
 
