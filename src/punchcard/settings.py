@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "punchcard.claims",
     "punchcard.reports",
     "punchcard.notifications",  # outbox, events API, webhooks, email
+    "punchcard.imports",  # moving in (import from another system) and out (the full export)
     "punchcard.kernel",  # idempotency records
     "punchcard.console",
     "punchcard.cli",

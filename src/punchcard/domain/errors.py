@@ -80,6 +80,12 @@ CODES: dict[str, str] = {
         "The webhook URL is not an http(s) URL to a public address (loopback, private and link-local are refused)."
     ),
     "endpoint_disabled": "The webhook endpoint is disabled; re-enable it first.",
+    # moving in from another system (SPEC §10a)
+    "import_file_invalid": "The file is not a UTF-8 CSV with the import's header row (the detail names what is wrong).",
+    "import_duplicate_row": "The source id appears more than once in the file: only its first row is imported.",
+    "import_row_changed": "The row was imported before with other values; the change is reported, never applied.",
+    "import_used_exceeds_granted": "More sessions are marked used than the package grants.",
+    "import_dates_out_of_order": "The dates contradict each other (a start or expiry before the purchase).",
 }
 
 

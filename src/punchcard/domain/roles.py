@@ -37,6 +37,8 @@ class Perm(StrEnum):
     EDIT_CATALOGUE = "edit_catalogue"
     READ_MONEY = "read_money"  # journal, credit balances, reports
     CLOSE_PERIODS = "close_periods"  # close an accounting period (accountant, admin)
+    IMPORT = "import"  # bring packages from another system (opening balances in the books)
+    EXPORT = "export"  # the tenant's whole data, to leave with it
     ADMIN = "admin"  # users, API keys, tenant settings
 
 
@@ -50,6 +52,7 @@ _MANAGER = _FRONT_DESK | {
     Perm.TRANSFER,
     Perm.EDIT_CATALOGUE,
     Perm.READ_MONEY,
+    Perm.IMPORT,
 }
 _ACCOUNTANT = {Perm.READ, Perm.READ_MONEY, Perm.CLOSE_PERIODS}
 
