@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from django.db.models import prefetch_related_objects
+
 from punchcard.catalogue.models import PlanVersion
 from punchcard.domain.allocation import LineForAllocation, allocate_to_lines
 from punchcard.domain.expiry import last_valid_day
@@ -70,7 +72,9 @@ def open_package(
         credited_staff=credited_staff,
         activated_at=now,
     )
-    plan_lines = list(plan_version.lines.prefetch_related("services"))
+    # Read once per version object (a no-op when the caller prefetched them: an import opens thousands).
+    prefetch_related_objects([plan_version], "lines__services")
+    plan_lines = list(plan_version.lines.all())
     terms = [
         LineForAllocation(
             max(s.list_price for s in pl.services.all()),

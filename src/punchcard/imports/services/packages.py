@@ -132,6 +132,11 @@ class _Run:
                 raise
         except RowRefused as exc:
             return Outcome(line, source_id, REFUSED, exc.column, exc.code, exc.message)
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            message = "imported by another run at the same moment"
+            return Outcome(line, source_id, REFUSED, "source_id", "import_duplicate_row", message)
         except DomainError as exc:
             return Outcome(line, source_id, REFUSED, exc.field or "", exc.code, exc.message)
         self.patients_created += len(made_patient)
@@ -235,22 +240,17 @@ class _Run:
             memo=f"{version.name} imported from {self.run.source_system} ({terms.source_id}): its unused value"[:300],
             postings=posting.opening_balance(value_by_line=unused),
         )
-        try:
-            with transaction.atomic():
-                ImportedRecord.objects.create(
-                    tenant=self.tenant,
-                    source_system=self.run.source_system,
-                    kind=ImportKind.PACKAGES,
-                    source_id=terms.source_id,
-                    row_digest=digest,
-                    run=self.run,
-                    package=package,
-                    line=line,
-                )
-        except IntegrityError as exc:  # another run imported it at the same moment
-            if not is_unique_violation(exc):
-                raise
-            raise RowRefused("source_id", "import_duplicate_row", "imported by another run at the same time") from None
+        # Another run importing the same row at the same moment meets this one at the unique key (see `row`).
+        ImportedRecord.objects.create(
+            tenant=self.tenant,
+            source_system=self.run.source_system,
+            kind=ImportKind.PACKAGES,
+            source_id=terms.source_id,
+            row_digest=digest,
+            run=self.run,
+            package=package,
+            line=line,
+        )
         return package.id
 
 
