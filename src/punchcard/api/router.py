@@ -16,6 +16,7 @@ from punchcard.billing.receipts_api import router as receipts
 from punchcard.catalogue.api import router as catalogue
 from punchcard.claims.api import router as claims
 from punchcard.domain.errors import NotFound
+from punchcard.imports.api import router as imports
 from punchcard.kernel.parsing import JsonParser
 from punchcard.kernel.problems import ALL_CODES, TYPE_BASE, errors, install
 from punchcard.kernel.rendering import renderer
@@ -124,6 +125,7 @@ for router in (
     receipts,
     reports,
     notifications,
+    imports,
 ):
     api.add_router("", router)
 api.add_router("", problems_router)

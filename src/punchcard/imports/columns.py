@@ -40,4 +40,15 @@ PACKAGE_COLUMNS: tuple[Column, ...] = (
     Column("centre", False, "the code of the centre that sold it (default: the clinic's first centre)"),
 )
 
-COLUMNS = {"packages": PACKAGE_COLUMNS}
+# What the export adds after the import's own columns (its packages.csv): read past on import, never applied.
+PACKAGE_BALANCE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("status", "as of the export: active, not_started, expired, exhausted, completed, cancelled, …"),
+    ("granted", "sessions granted, all lines"),
+    ("redeemed", ""),
+    ("held", "reserved for booked appointments"),
+    ("forfeited", "expired, cancelled, completed or refunded"),
+    ("remaining", "granted − redeemed − forfeited"),
+    ("deferred_value", "the unused value still owed (deferred revenue)"),
+    ("price_gross", "the price with tax, as sold"),
+    ("closure", "completed | cancelled | refunded | upgraded, when closed"),
+)

@@ -33,8 +33,12 @@ def decode(data: bytes) -> str:
     return text
 
 
-def rows(text: str, columns: tuple[Column, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, {column: stripped text}) for each row that is not blank; refuses a wrong header."""
+def rows(
+    text: str, columns: tuple[Column, ...], ignored: frozenset[str] = frozenset()
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, {column: stripped text}) for each row that is not blank; refuses a wrong header.
+
+    `ignored` columns (an export's balances) may be present and are left out of the row."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -44,7 +48,7 @@ def rows(text: str, columns: tuple[Column, ...]) -> Iterator[tuple[int, dict[str
         raise _refuse(f"line 1 is not CSV: {exc}") from None
     names = [h.strip().lower() for h in header]
     known = {c.name for c in columns}
-    unknown = [n for n in names if n not in known]
+    unknown = [n for n in names if n not in known and n not in ignored]
     if unknown:
         raise _refuse(
             f"unknown column(s) {', '.join(repr(n) for n in unknown)}; the columns are {', '.join(sorted(known))}"
@@ -68,7 +72,11 @@ def rows(text: str, columns: tuple[Column, ...]) -> Iterator[tuple[int, dict[str
             continue
         if len(cells) > len(names):
             cells = cells[: len(names)] + [",".join(cells[len(names) :])]  # reported as too many cells below
-        values = {name: spreadsheet.restore(cell.strip())[:MAX_CELL] for name, cell in zip(names, cells, strict=False)}
+        values = {
+            name: spreadsheet.restore(cell.strip())[:MAX_CELL]
+            for name, cell in zip(names, cells, strict=False)
+            if name not in ignored
+        }
         if len(cells) > len(names):
             values["__extra__"] = "x"
         yield start, values

@@ -44,7 +44,7 @@ from punchcard.tenancy.selectors import local_date
 from punchcard.tenancy.services import audit
 
 from .. import reading
-from ..columns import PACKAGE_COLUMNS
+from ..columns import PACKAGE_BALANCE_COLUMNS, PACKAGE_COLUMNS
 from ..models import ImportedRecord, ImportKind, ImportRun
 from ..package_rows import Lookups, PackageRow, RowRefused, describe, parse
 from ..report import CHANGED, CREATED, REFUSED, UNCHANGED, ImportReport, Outcome
@@ -274,7 +274,8 @@ def import_packages(
     now = now or clock.now()
     source_system = validation.slug(source_system, "source_system")
     file_name = validation.text(file_name, "file_name", required=False)
-    rows = list(reading.rows(reading.decode(data), PACKAGE_COLUMNS))
+    ignored = frozenset(name for name, _ in PACKAGE_BALANCE_COLUMNS)  # an export's packages.csv imports as it is
+    rows = list(reading.rows(reading.decode(data), PACKAGE_COLUMNS, ignored))
     if len(rows) > MAX_ROWS:
         raise InvalidInput(
             f"the file has {len(rows)} rows; split it into files of at most {MAX_ROWS}",
