@@ -1,7 +1,8 @@
 """POST /imports: an import file (multipart), the report as JSON or, with ?format=csv, every row as CSV.
 
 A manager or admin (the `import` permission). The same service as `punchcard import`; a dry run first,
-then the real run, is how the console's import page uses it.
+then the real run, is how the console's import page uses it. No Idempotency-Key: repeating the request is
+safe by itself (rows are keyed by their source ids; a second run creates nothing and says so).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Write a sample packages file for `punchcard import packages`, against the demo clinic's catalogue.
 
-    python scripts/import_sample.py examples/packages-1000.csv --rows 1000
+    python bench/import_sample.py examples/packages-1000.csv --rows 1000
 
 Deterministic (a seeded generator): the same file every time. Most rows are good (the demo's plans, and
 ad-hoc terms); every 100th row breaks one rule, so the report has something to show.
