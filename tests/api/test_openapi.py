@@ -26,7 +26,7 @@ def test_openapi_31_and_docs_are_served():
 
 # POSTs that take no Idempotency-Key because repeating them is safe by itself: an import file is keyed by
 # its rows' source ids (a second run creates nothing), so no 409 is answered.
-RERUNNABLE_BY_ITSELF = {"/api/v1/imports"}
+RERUNNABLE_BY_ITSELF = {"/imports"}
 
 
 def test_every_authenticated_operation_declares_its_errors_as_problem_json():

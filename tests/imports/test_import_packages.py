@@ -7,10 +7,12 @@ the liability report shows exactly the imported unused value, and reconcile is c
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from punchcard.domain.errors import InvalidInput
 from punchcard.domain.posting import Role
@@ -180,3 +182,28 @@ def test_an_export_neutralised_name_comes_back_as_it_was_and_bom_is_ignored():
     report = _run(clinic, data=data)
     assert report.count("created") == 1
     assert Patient.objects.get(tenant=clinic.tenant, external_ref="OLD-9").name == "=Odd Name"
+
+
+@pytest.mark.django_db
+def test_the_command_reports_what_it_created_and_refused_and_a_second_run_creates_nothing(tmp_path):
+    clinic = _clinic()
+    out, err = io.StringIO(), io.StringIO()
+    report = tmp_path / "report.csv"
+    call_command(
+        "import",
+        "packages",
+        str(FIXTURE),
+        tenant=clinic.tenant.slug,
+        source="clinicsoft",
+        report=str(report),
+        stdout=out,
+        stderr=err,
+    )
+    text = out.getvalue()
+    assert "Created 3 packages (2 new patient(s), 1 new plan(s)) from 10 row(s)" in text
+    assert "import_used_exceeds_granted" in text and "10/01/2026" in text and "7 refused" in text
+    assert report.read_text().splitlines()[0] == "line,source_id,outcome,column,code,message,package_id"
+    again = io.StringIO()
+    call_command("import", "packages", str(FIXTURE), tenant=clinic.tenant.slug, source="clinicsoft", stdout=again)
+    assert "Created 0 packages" in again.getvalue() and "3 unchanged (imported before)" in again.getvalue()
+    assert_reconciled(clinic.tenant)

@@ -38,7 +38,7 @@ them with `punchcard apikey create` or `POST /api-keys`), or a logged-in staff m
 another tenant's ids answer 404 exactly like missing ones.
 
 **Roles.** front_desk (sell, redeem, patients), manager (+ voids, adjustments, expiry, closing, transfer,
-catalogue, money), accountant (read, money, closing accounting periods), admin (everything, including the
+catalogue, money, imports), accountant (read, money, closing accounting periods), admin (everything, including the
 tenant's settings, staff and API keys). A refusal is a 403 naming the permission.
 
 **Money** is `{"amount": <integer minor units>, "currency": "INR", "display": "₹8,000.00"}`; money in
