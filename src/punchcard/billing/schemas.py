@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictInt
 
-from punchcard.billing.models import Order, OrderStatus, Payment, PaymentMethod
+from punchcard.billing.models import Order, OrderStatus, Payment, Tender
 from punchcard.kernel.schemas import (
     Amount,
     BodyId,
@@ -42,7 +42,7 @@ class OrderIn(Input):
 
 
 class PaymentIn(Input):
-    method: PaymentMethod
+    method: Tender
     amount: PositiveAmount
     reference: Text(200) = Field("", description="card slip, processor reference, …")
 
