@@ -11,7 +11,7 @@ from typing import Literal
 
 from django.conf import settings
 from django.http import HttpResponse
-from ninja import File, Form, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 
 from punchcard.domain.errors import InvalidInput
@@ -26,7 +26,11 @@ router = Router(tags=["imports"])
 
 class ImportForm(Schema):
     kind: Literal["packages"] = "packages"
-    source_system: str = "previous"
+    source_system: str = Field(
+        "previous",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+        description="the system the file comes from (its source ids are unique within it)",
+    )
     dry_run: bool = False
 
 
