@@ -687,3 +687,8 @@ def task_targets() -> dict:
     """The class packs (package id, centre id) and the redeemed service, for the HTTP load generator."""
     fixture = _fixture()
     return {"targets": _redeem_targets(fixture), "service_id": fixture["services"]["yoga"]}
+
+
+from bench.import_scenario import task_import  # noqa: E402 - scenario 6 lives in a module of its own
+
+__all__ = ["task_import"]

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "punchcard.claims",
     "punchcard.reports",
     "punchcard.notifications",  # outbox, events API, webhooks, email
+    "punchcard.imports",  # moving in (import from another system) and out (the full export)
     "punchcard.kernel",  # idempotency records
     "punchcard.console",
     "punchcard.cli",
@@ -161,6 +162,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Notifications (README "Configuration"): where email goes, and how webhooks are sent.
 EMAIL_URL = os.environ.get("PUNCHCARD_EMAIL_URL", "")  # smtp://host:port; empty: files under DATA_DIR/mail
 EMAIL_FROM = os.environ.get("PUNCHCARD_EMAIL_FROM", "Punchcard <no-reply@punchcard.local>")
+# An import file sent to POST /api/v1/imports (multipart): at most this many bytes (100,000 rows are ~10 MB).
+IMPORT_MAX_BYTES = int(os.environ.get("PUNCHCARD_IMPORT_MAX_BYTES", str(64 * 1024 * 1024)))
 WEBHOOK_TIMEOUT = float(os.environ.get("PUNCHCARD_WEBHOOK_TIMEOUT", "15"))  # seconds per attempt
 WEBHOOK_ALLOW_PRIVATE = os.environ.get("PUNCHCARD_WEBHOOK_ALLOW_PRIVATE", "") == "1"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

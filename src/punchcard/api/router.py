@@ -17,6 +17,7 @@ from punchcard.billing.receipts_api import router as receipts
 from punchcard.catalogue.api import router as catalogue
 from punchcard.claims.api import router as claims
 from punchcard.domain.errors import NotFound
+from punchcard.imports.api import router as imports
 from punchcard.kernel.parsing import JsonParser
 from punchcard.kernel.problems import ALL_CODES, TYPE_BASE, errors, install
 from punchcard.kernel.rendering import renderer
@@ -39,7 +40,7 @@ them with `punchcard apikey create` or `POST /api-keys`), or a logged-in staff m
 another tenant's ids answer 404 exactly like missing ones.
 
 **Roles.** front_desk (sell, redeem, patients), manager (+ voids, adjustments, expiry, closing, transfer,
-catalogue, money), accountant (read, money, closing accounting periods), admin (everything, including the
+catalogue, money, imports), accountant (read, money, closing accounting periods), admin (everything, including the
 tenant's settings, staff and API keys). A refusal is a 403 naming the permission.
 
 **Money** is `{"amount": <integer minor units>, "currency": "INR", "display": "₹8,000.00"}`; money in
@@ -128,6 +129,7 @@ for router in (
     notifications,
     test_clock,
     payment_providers,
+    imports,
 ):
     api.add_router("", router)
 api.add_router("", problems_router)

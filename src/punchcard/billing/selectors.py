@@ -114,7 +114,9 @@ def suggested_refund(package: Package, lines: list[PackageLine] | None = None) -
 
 
 # Which journal entry kinds move deferred revenue, and what the movement means.
-SOLD_KINDS = {"sale", "claim"}  # claim: value held on a claim code moves onto the claimed package
+# claim: value held on a claim code moves onto the claimed package; opening_balance: an imported package's
+# unused value, brought from the clinic's previous system
+SOLD_KINDS = {"sale", "claim", "opening_balance"}
 RECOGNISED_KINDS = {"redemption", "void"}
 BREAKAGE_KINDS = {"breakage", "breakage_reversal", "adjustment"}
 REFUND_KINDS = {"refund"}

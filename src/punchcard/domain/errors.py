@@ -96,6 +96,12 @@ CODES: dict[str, str] = {
     "test_clock_backwards": "A test clock only moves forward: the instant is before the sandbox's clock.",
     "test_clock_span_too_long": "One advance moves a test clock at most 5 years.",
     "test_clock_busy": "Another advance of this sandbox's clock is running; try again when it has finished.",
+    # moving in from another system (SPEC §10a)
+    "import_file_invalid": "The file is not a UTF-8 CSV with the import's header row (the detail names what is wrong).",
+    "import_duplicate_row": "The source id appears more than once in the file: only its first row is imported.",
+    "import_row_changed": "The row was imported before with other values; the change is reported, never applied.",
+    "import_used_exceeds_granted": "More sessions are marked used than the package grants.",
+    "import_dates_out_of_order": "The dates contradict each other (a start or expiry before the purchase).",
 }
 
 

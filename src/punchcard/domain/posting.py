@@ -27,6 +27,7 @@ class Role(StrEnum):
     REFUND_ADJUSTMENTS = "refund_adjustments"
     COMMISSION_EXPENSE = "commission_expense"
     CENTRE_SETTLEMENT = "centre_settlement"
+    OPENING_BALANCE = "opening_balance"  # what a clinic brought from its previous system (imports)
 
 
 # Default chart: role → (code, name, beancount type). Tenants may rename; roles never change.
@@ -46,6 +47,7 @@ DEFAULT_CHART: dict[Role, tuple[str, str, str]] = {
     Role.FEE_REVENUE: ("4200", "Co-pay and fee revenue", "Income"),
     Role.REFUND_ADJUSTMENTS: ("4900", "Refund adjustments", "Income"),
     Role.COMMISSION_EXPENSE: ("5000", "Commission expense", "Expenses"),
+    Role.OPENING_BALANCE: ("3900", "Opening balances (brought from the previous system)", "Equity"),
 }
 
 PAYMENT_METHOD_ROLE = {
@@ -131,6 +133,13 @@ def fee_charge(*, amount: int) -> list[Posting]:
 
 def commission(*, amount: int) -> list[Posting]:
     return balanced([Posting(Role.COMMISSION_EXPENSE, amount), Posting(Role.COMMISSION_PAYABLE, -amount)])
+
+
+def opening_balance(*, value_by_line: dict[object, int]) -> list[Posting]:
+    """An imported package's unused value: owed to the patient from the first day (a contract liability),
+    brought in against the opening balance. Its used share was earned in the previous system's books."""
+    postings = [Posting(Role.DEFERRED_REVENUE, -v, line) for line, v in value_by_line.items()]
+    return balanced([Posting(Role.OPENING_BALANCE, sum(value_by_line.values()))] + postings)
 
 
 def reverse(postings: list[Posting]) -> list[Posting]:

@@ -38,6 +38,8 @@ class Perm(StrEnum):
     READ_MONEY = "read_money"  # journal, credit balances, reports
     CLOSE_PERIODS = "close_periods"  # close an accounting period (accountant, admin)
     ADVANCE_TEST_CLOCK = "advance_test_clock"  # move a sandbox tenant's test clock (manager, admin)
+    IMPORT = "import"  # bring packages from another system (opening balances in the books)
+    EXPORT = "export"  # the tenant's whole data, to leave with it
     ADMIN = "admin"  # users, API keys, tenant settings
 
 
@@ -52,6 +54,7 @@ _MANAGER = _FRONT_DESK | {
     Perm.EDIT_CATALOGUE,
     Perm.READ_MONEY,
     Perm.ADVANCE_TEST_CLOCK,
+    Perm.IMPORT,
 }
 _ACCOUNTANT = {Perm.READ, Perm.READ_MONEY, Perm.CLOSE_PERIODS}
 

@@ -44,3 +44,10 @@ class _Writer:
 def writer(out: TextIO) -> _Writer:
     """csv.writer with every cell passed through `neutralise`."""
     return _Writer(out)
+
+
+def restore(value: str) -> str:
+    """A cell read back from one of our own CSVs: the quote `neutralise` put before a trigger is taken off."""
+    if value[:1] == "'" and value[1:2] in TRIGGERS and not _NUMBER.fullmatch(value[1:]):
+        return value[1:]
+    return value

@@ -5,7 +5,8 @@ Under /api/v1/ this middleware
 - refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE with 413 before anything reads it (Django would raise
   RequestDataTooBig, a 500 or an HTML 400);
 - refuses a body whose Content-Type is not JSON with 415 (a form, text or XML body is never parsed as
-  JSON); the FHIR routes also take `application/fhir+json`;
+  JSON); the FHIR routes also take `application/fhir+json`; the upload routes (UPLOADS: an import file)
+  take `multipart/form-data` only, up to settings.IMPORT_MAX_BYTES;
 - refuses NUL anywhere in the path, the query or a JSON body's text with 422 naming the parameter
   (PostgreSQL cannot store it; the document states it as a pattern on every text);
 - answers HEAD like GET without the body, and OPTIONS with 204 and `Allow`;
@@ -41,6 +42,8 @@ FHIR_PREFIX = API_PREFIX + "fhir/"
 JSON_TYPES = frozenset({"application/json"})
 FHIR_TYPES = JSON_TYPES | {"application/fhir+json"}
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MULTIPART = frozenset({"multipart/form-data"})
+UPLOADS = frozenset({API_PREFIX + "imports"})  # routes that take a file; its reader refuses NUL itself
 
 STATUS_CODES = {
     400: "bad_request",
@@ -67,7 +70,8 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
     length = _content_length(request)
     if length is None:
         return problem(status=400, code="bad_request", detail="Content-Length is not a number")
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    upload = request.path in UPLOADS
+    limit = settings.IMPORT_MAX_BYTES if upload else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if limit is not None and length > limit:
         return problem(
             status=413,
@@ -78,14 +82,16 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
         )
     if request.method not in BODY_METHODS or not _has_body(request, length):
         return None
-    allowed = FHIR_TYPES if request.path.startswith(FHIR_PREFIX) else JSON_TYPES
+    allowed = MULTIPART if upload else FHIR_TYPES if request.path.startswith(FHIR_PREFIX) else JSON_TYPES
     charset = request.content_params.get("charset", "utf-8").lower()
     if request.content_type not in allowed or charset not in ("utf-8", "utf8"):
         given = request.META.get("CONTENT_TYPE") or "none"
         return problem(
             status=415,
             code="unsupported_media_type",
-            detail=f"a request body must be {' or '.join(sorted(allowed))} (UTF-8); Content-Type was {given[:100]}",
+            detail=f"a request body must be {' or '.join(sorted(allowed))}"
+            + ("" if upload else " (UTF-8)")
+            + f"; Content-Type was {given[:100]}",
             field="Content-Type",
         )
     return None
@@ -119,7 +125,8 @@ def _nul_refusal(request: HttpRequest) -> HttpResponse | None:
             if "\x00" in name or "\x00" in value:
                 field = name.replace("\x00", "") or "query"
                 break
-    if field is None and request.method in BODY_METHODS and _JSON_NUL.search(request.body):
+    upload = request.path in UPLOADS  # its body is a file, never read whole here
+    if field is None and not upload and request.method in BODY_METHODS and _JSON_NUL.search(request.body):
         try:
             field = _nul_path(json.loads(request.body), "") or "body"
         except ValueError:

@@ -38,7 +38,7 @@ CSV_COLUMNS = [
 ]
 
 
-def _major(amount: int, currency: str) -> str:
+def major(amount: int, currency: str) -> str:
     exponent = currency_exponent(currency)
     return f"{Decimal(amount).scaleb(-exponent):.{exponent}f}"
 
@@ -70,8 +70,8 @@ def export_csv(tenant: Tenant, date_from: dt.date, date_to: dt.date, out: TextIO
                     entry.kind,
                     p.account.code,
                     p.account.name,
-                    _major(debit, entry.currency) if debit else "",
-                    _major(credit, entry.currency) if credit else "",
+                    major(debit, entry.currency) if debit else "",
+                    major(credit, entry.currency) if credit else "",
                     entry.currency,
                     entry.memo,
                     f"{entry.event_type}:{entry.event_id}",
@@ -119,6 +119,6 @@ def export_beancount(tenant: Tenant, date_from: dt.date, date_to: dt.date, out: 
         if entry.original_date:
             out.write(f'  original_date: "{entry.original_date.isoformat()}"\n')
         for p in entry.postings.all():
-            out.write(f"  {names[p.account_id]}  {_major(p.amount, entry.currency)} {entry.currency}\n")
+            out.write(f"  {names[p.account_id]}  {major(p.amount, entry.currency)} {entry.currency}\n")
         out.write("\n")
     return count

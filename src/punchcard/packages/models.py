@@ -192,6 +192,9 @@ class EntryKind(models.TextChoices):
     TRANSFER = "transfer"
     TOP_UP = "top_up"
     ADJUST = "adjust"
+    # A package brought from another system: its grant (granted, the allocated value) and the sessions it
+    # had used there (redeemed, their value), recorded as history: that revenue was earned in the old books.
+    IMPORT = "import"
 
 
 class SessionEntry(models.Model):

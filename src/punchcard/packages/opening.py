@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from django.db.models import prefetch_related_objects
+
 from punchcard.catalogue.models import PlanVersion
 from punchcard.domain.allocation import LineForAllocation, allocate_to_lines
 from punchcard.domain.expiry import last_valid_day
@@ -37,11 +39,15 @@ def open_package(
     credited_staff: StaffMember | None = None,
     bonus_sessions: Mapping[int, int] | None = None,
     entry_data: dict | None = None,
+    expires_on: dt.date | None = None,
+    grant_kind: str = EntryKind.GRANT,
 ) -> tuple[Package, dict[PackageLine, int]]:
     """The new package and the value deferred on each of its lines (`price_net` in all).
 
     `bonus_sessions` adds sessions per plan line id on top of the plan's own bonus (a promotion's
     Buy N Free M); `entry_data` is kept on every grant entry (the order number, for receipts).
+    `expires_on` (an imported package's own last day) replaces the plan's rule and is kept as an override;
+    `grant_kind` is `import` for a package brought from another system.
     Call inside the caller's transaction: nothing is locked, every row written is new.
     """
     bonus_sessions = bonus_sessions or {}
@@ -59,13 +65,16 @@ def open_package(
         expiry=plan_version.expiry,
         expiry_mode=plan_version.expiry_mode,
         grace_days=plan_version.grace_days,
-        expires_on=last_valid_day(
-            plan_version.expiry_rule, start=start_date, purchased_on=purchased_on, first_used_on=None
-        ),
+        expires_on=expires_on
+        if expires_on is not None
+        else last_valid_day(plan_version.expiry_rule, start=start_date, purchased_on=purchased_on, first_used_on=None),
+        expiry_overridden=expires_on is not None,
         credited_staff=credited_staff,
         activated_at=now,
     )
-    plan_lines = list(plan_version.lines.prefetch_related("services"))
+    # Read once per version object (a no-op when the caller prefetched them: an import opens thousands).
+    prefetch_related_objects([plan_version], "lines__services")
+    plan_lines = list(plan_version.lines.all())
     terms = [
         LineForAllocation(
             max(s.list_price for s in pl.services.all()),
@@ -88,7 +97,7 @@ def open_package(
         )
         apply_entry(
             package_line,
-            kind=EntryKind.GRANT,
+            kind=grant_kind,
             actor=actor,
             now=now,
             granted=term.granted,

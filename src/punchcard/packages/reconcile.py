@@ -32,7 +32,11 @@ def session_cache(tenant: Tenant | None) -> tuple[int, list[Problem]]:
 def allocation(tenant: Tenant | None) -> tuple[int, list[Problem]]:
     """The values granted to a package's sessions sum exactly to its net price (SPEC §8.3 allocation)."""
     granted = (
-        SessionEntry.objects.filter(package=OuterRef("pk"), kind=EntryKind.GRANT)
+        # An imported package's grant is an `import` entry that grants (its other `import` entry records the
+        # sessions used before the move).
+        SessionEntry.objects.filter(
+            Q(kind=EntryKind.GRANT) | Q(kind=EntryKind.IMPORT, granted__gt=0), package=OuterRef("pk")
+        )
         .values("package")
         .annotate(s=Sum("value"))
         .values("s")

@@ -22,6 +22,7 @@ from punchcard.reports.summaries import POSTINGS, SESSION_ENTRIES, folded_to, se
 from punchcard.tenancy.models import Tenant
 
 MONEY_BUCKETS = [  # (key, label, entry kinds, sign: + adds to the liability)
+    ("imported", "Imported (unused, from the previous system)", {"opening_balance"}, 1),
     ("sold", "Sold", {"sale"}, 1),
     ("claimed", "Claimed (codes → packages)", {"claim"}, 1),
     ("recognised", "Recognised (sessions used, net of voids)", {"redemption", "void"}, -1),
@@ -74,7 +75,9 @@ def _session_figures(rows, start: dt.datetime, end: dt.datetime) -> dict:
         ),
         claimed=total(case(When(in_period, kind=EntryKind.GRANT, cause="code", then=F("granted")))),
         adjusted=total(case(When(in_period, kind=EntryKind.ADJUST, then=F("granted")))),
-        recognised=total(case(When(in_period, then=F("redeemed")))),
+        # An imported package comes in with what it had left: its grant less the sessions used before the move.
+        imported=total(case(When(in_period, kind=EntryKind.IMPORT, then=F("granted") - F("redeemed")))),
+        recognised=total(case(When(in_period & ~Q(kind=EntryKind.IMPORT), then=F("redeemed")))),
         breakage=total(
             case(
                 When(in_period, kind=EntryKind.EXPIRE, then=F("forfeited")),
@@ -90,6 +93,7 @@ def _session_roll(parts, start: dt.datetime, end: dt.datetime) -> dict:
     figures = added(_session_figures(rows, start, end) for rows in parts)
     figures["balanced"] = (
         figures["opening"]
+        + figures["imported"]
         + figures["sold"]
         + figures["claimed"]
         + figures["adjusted"]
@@ -157,7 +161,7 @@ def liability(
     zone = reporting_zone(tenant, centre_id)
     sessions = _session_roll(sessions, day_start(date_from, zone), day_start(date_to + dt.timedelta(days=1), zone))
     rows = []
-    session_key = {"sold", "claimed", "recognised", "breakage", "refunded", "upgraded"}
+    session_key = {"imported", "sold", "claimed", "recognised", "breakage", "refunded", "upgraded"}
     rows.append(
         {
             "movement": "Opening balance",
@@ -170,6 +174,8 @@ def liability(
     for key, label, _, sign in MONEY_BUCKETS:
         s = sessions[key] if key in session_key else 0
         p, c = packages_money[key], codes_money[key]  # claimed: +X on packages, −X on codes, 0 in total
+        if key == "imported" and not (s or p or c):
+            continue  # a clinic that never imported sees no such row
         rows.append(
             {
                 "movement": ("+ " if sign > 0 else "− ") + label,

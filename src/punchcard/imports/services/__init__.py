@@ -1,0 +1,3 @@
+from .packages import BATCH_ROWS, MAX_ROWS, import_packages
+
+__all__ = ["BATCH_ROWS", "MAX_ROWS", "import_packages"]
