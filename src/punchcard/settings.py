@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "punchcard.notifications",  # outbox, events API, webhooks, email
     "punchcard.kernel",  # idempotency records
     "punchcard.console",
+    "punchcard.portal",  # the patient portal at /portal/
     "punchcard.cli",
 ]
 
@@ -162,6 +163,10 @@ EMAIL_URL = os.environ.get("PUNCHCARD_EMAIL_URL", "")  # smtp://host:port; empty
 EMAIL_FROM = os.environ.get("PUNCHCARD_EMAIL_FROM", "Punchcard <no-reply@punchcard.local>")
 WEBHOOK_TIMEOUT = float(os.environ.get("PUNCHCARD_WEBHOOK_TIMEOUT", "15"))  # seconds per attempt
 WEBHOOK_ALLOW_PRIVATE = os.environ.get("PUNCHCARD_WEBHOOK_ALLOW_PRIVATE", "") == "1"
+# Where patients reach this server (portal links in email and from `punchcard portal-link`).
+PUBLIC_URL = os.environ.get("PUNCHCARD_PUBLIC_URL") or (
+    f"{'https' if HTTPS else 'http'}://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

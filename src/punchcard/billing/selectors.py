@@ -252,15 +252,25 @@ def filter_orders(
     return qs
 
 
-def receipts_of_patient(tenant: Tenant, patient_id: int, *, limit: int = 50) -> list[Receipt]:
-    """The receipts issued for a patient's orders, their visits (redemptions they used or paid for) and
-    their refunds, newest first."""
+def _patient_receipts(tenant: Tenant, patient_id: int) -> QuerySet[Receipt]:
     orders = Order.objects.filter(tenant=tenant, patient_id=patient_id).values("id")
     visits = Redemption.objects.filter(tenant=tenant).filter(Q(person_id=patient_id) | Q(package__holder_id=patient_id))
     refunds = Refund.objects.filter(tenant=tenant, patient_id=patient_id).values("id")
-    found = Receipt.objects.filter(tenant=tenant).filter(
+    return Receipt.objects.filter(tenant=tenant).filter(
         Q(kind=ReceiptKind.SALE, subject_id__in=orders)
         | Q(kind=ReceiptKind.REDEMPTION, subject_id__in=visits.values("id"))
         | Q(kind=ReceiptKind.REFUND, subject_id__in=refunds)
     )
-    return list(found.order_by("-number")[:limit])
+
+
+def receipts_of_patient(tenant: Tenant, patient_id: int, *, limit: int = 50) -> list[Receipt]:
+    """The receipts issued for a patient's orders, their visits (redemptions they used or paid for) and
+    their refunds, newest first."""
+    return list(_patient_receipts(tenant, patient_id).order_by("-number")[:limit])
+
+
+def patient_receipt(tenant: Tenant, patient_id: int, receipt_id) -> Receipt:
+    """One of the patient's receipts (as receipts_of_patient finds them); anyone else's answers as missing."""
+    return scoped_get(
+        Receipt, tenant=tenant, pk=receipt_id, field="receipt_id", queryset=_patient_receipts(tenant, patient_id)
+    )

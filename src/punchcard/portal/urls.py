@@ -1,0 +1,15 @@
+from django.urls import path
+
+from .views import actions, pages
+
+app_name = "portal"
+
+# Mounted at /portal/ (punchcard.urls); the entry is tenancy.portal_links.PATH.
+urlpatterns = [
+    path("open/<str:token>/", pages.open_link, name="open"),
+    path("", pages.home, name="home"),
+    path("receipts/<int:receipt_id>/pdf/", pages.receipt_pdf, name="receipt_pdf"),
+    path("orders/<int:order_id>/invoice/", pages.invoice, name="invoice"),
+    path("claim/", actions.claim, name="claim"),
+    path("leave/", pages.leave, name="leave"),
+]
