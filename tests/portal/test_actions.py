@@ -91,4 +91,3 @@ def test_a_patient_actor_may_act_only_for_themself(demo, gift):
         )
     with pytest.raises(Forbidden):  # a patient never refunds, voids or edits the catalogue
         patient.require(Perm.REFUND)
-

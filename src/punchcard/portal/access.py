@@ -76,6 +76,12 @@ def refused(request, reason: str, *, status: int = 403):
     return private(response)
 
 
+def missing(request):
+    """Not found among the patient's own: the same page whether it exists for someone else or not at all."""
+    context = {"visit": request.visit, "reason": "There is no such page among yours.", "title": "Not found"}
+    return render(request, "portal/refused.html", context, status=404)
+
+
 NO_VISIT = (
     "This page opens with the link your clinic sent you. The link may have expired or been withdrawn: "
     "ask the clinic for a new one."

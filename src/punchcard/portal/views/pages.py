@@ -3,7 +3,7 @@ which family member), memberships, receipts and invoices, and credit."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -15,7 +15,7 @@ from punchcard.packages import wording
 from punchcard.packages.cards import package_cards
 from punchcard.tenancy import portal_links
 
-from ..access import NO_VISIT, forget, portal_view, private, refused, remember
+from ..access import NO_VISIT, forget, missing, portal_view, private, refused, remember
 
 INVOICED = (OrderStatus.PAID, OrderStatus.PAY_LATER)
 LINK_WORDS = {
@@ -90,7 +90,7 @@ def receipt_pdf(request, receipt_id: int):
     try:
         found = billing_selectors.patient_receipt(visit.tenant, visit.patient.id, receipt_id)
     except NotFound:
-        raise Http404("no such receipt") from None
+        return missing(request)
     return _pdf(found)
 
 
@@ -101,13 +101,13 @@ def invoice(request, order_id: int):
     visit = request.visit
     orders = billing_selectors.filter_orders(visit.tenant, patient=visit.patient.id)
     if not orders.filter(pk=order_id, status__in=INVOICED).exists():
-        raise Http404("no such order")
+        return missing(request)
     try:
         found = billing_receipts.issue_receipt(
             tenant=visit.tenant, actor=visit.actor, kind=ReceiptKind.SALE, subject_id=order_id
         )
     except DomainError:
-        raise Http404("no such order") from None
+        return missing(request)
     return redirect("portal:receipt_pdf", receipt_id=found.id)
 
 
