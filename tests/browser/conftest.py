@@ -50,7 +50,7 @@ def chromium():
 def _watched_page(chromium, viewport: dict):
     context = chromium.new_context(viewport=viewport, locale="en-IN")
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)  # a shared machine under load answers slowly
     # Whatever the Content-Security-Policy blocked on any page of the test (an inline script, handler or style)
     # is a page that does not work as written: the browser's own report fails the test.
     blocked = []

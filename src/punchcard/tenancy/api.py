@@ -7,7 +7,7 @@ from punchcard.domain.roles import GRANTS, Perm
 from punchcard.kernel.auth import caller
 from punchcard.kernel.idempotency import idempotent
 from punchcard.kernel.pagination import paginate
-from punchcard.kernel.problems import READ, errors
+from punchcard.kernel.problems import READ, WRITE, errors
 from punchcard.kernel.schemas import Ctx, Id, Page, PageParams
 from punchcard.tenancy.models import Centre, Patient, Service
 
@@ -172,7 +172,7 @@ def update_patient(request, patient_id: Id, payload: PatientPatch):
 # ---------------------------------------------------------------- portal links
 
 
-@router.post("/patients/{patient_id}/portal-links", response={201: PortalLinkOut, **CREATE})
+@router.post("/patients/{patient_id}/portal-links", response={201: PortalLinkOut, **WRITE})
 @idempotent(perm=Perm.MANAGE_PATIENTS)
 def create_portal_link(request, patient_id: Id, payload: PortalLinkIn):
     """A signed link to the patient's portal (their packages, receipts, credit; buying and claiming), valid
@@ -182,7 +182,7 @@ def create_portal_link(request, patient_id: Id, payload: PortalLinkIn):
     return Status(201, PortalLinkOut.of(link, portal_links.url(link)))
 
 
-@router.post("/patients/{patient_id}/portal-links/revoke", response={200: PortalRevokeOut, **UPDATE})
+@router.post("/patients/{patient_id}/portal-links/revoke", response={200: PortalRevokeOut, **WRITE})
 @idempotent(perm=Perm.MANAGE_PATIENTS)
 def revoke_portal_links(request, patient_id: Id, payload: PortalRevokeIn):
     """Every portal link of the patient stops opening now (and every portal page open with one)."""
