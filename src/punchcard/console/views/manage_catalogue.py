@@ -1,5 +1,6 @@
 """The catalogue (SPEC §2): plans listed with their current version, a new plan, a plan's terms edited (a
-sold version stays as it was and the edit makes a new one — the page says so), put on sale or retired, sold online in the patient portal or not."""
+sold version stays as it was and the edit makes a new one — the page says so), put on sale or retired, sold
+online in the patient portal or not."""
 
 from __future__ import annotations
 

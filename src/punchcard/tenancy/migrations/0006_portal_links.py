@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenancy', '0004_tenant_zone_and_sandbox'),
+        ('tenancy', '0005_sandbox_test_clock'),
     ]
 
     operations = [
