@@ -16,7 +16,7 @@ from punchcard.packages.models import Package, PackageLine, Redemption
 from punchcard.tenancy.models import Centre, Patient, Tenant
 from punchcard.tenancy.selectors import scoped_get, start_of_local_day
 
-from .models import Order, OrderLine, OrderLineKind, OrderStatus, Receipt, ReceiptKind, Refund
+from .models import Order, OrderLine, OrderLineKind, OrderStatus, PaymentMethod, Receipt, ReceiptKind, Refund
 
 
 def credit_balance(tenant: Tenant, patient_id: int) -> int:
@@ -274,3 +274,9 @@ def patient_receipt(tenant: Tenant, patient_id: int, receipt_id) -> Receipt:
     return scoped_get(
         Receipt, tenant=tenant, pk=receipt_id, field="receipt_id", queryset=_patient_receipts(tenant, patient_id)
     )
+
+
+def payment_methods(tenant: Tenant, patient: Patient, *, status: str | None = None) -> QuerySet[PaymentMethod]:
+    """A patient's stored payment methods (active and detached, or one status)."""
+    qs = PaymentMethod.objects.filter(tenant=tenant, patient=patient)
+    return qs.filter(status=status) if status else qs

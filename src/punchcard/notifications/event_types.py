@@ -32,6 +32,7 @@ EVENT_TYPES = (
     "claim_code.claimed",
     "receipt.email_requested",
     "portal_link.email_requested",
+    "payment.webhook_received",
 )
 
 

@@ -4,7 +4,6 @@ the tenant's reminder settings (`preferences`), receipts and portal links emaile
 from .endpoints import (
     create_endpoint,
     delete_endpoint,
-    new_secret,
     replay_delivery,
     rotate_secret,
     update_endpoint,
@@ -18,7 +17,6 @@ __all__ = [
     "delete_endpoint",
     "email_portal_link",
     "email_receipt",
-    "new_secret",
     "replay_delivery",
     "rotate_secret",
     "set_notification_preferences",
