@@ -168,6 +168,8 @@ WEBHOOK_ALLOW_PRIVATE = os.environ.get("PUNCHCARD_WEBHOOK_ALLOW_PRIVATE", "") ==
 PUBLIC_URL = os.environ.get("PUNCHCARD_PUBLIC_URL") or (
     f"{'https' if HTTPS else 'http'}://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 )
+# The payment provider the patient portal's purchases go through (billing.providers; `test` in the demo).
+PORTAL_PAYMENT_PROVIDER = os.environ.get("PUNCHCARD_PORTAL_PAYMENT_PROVIDER", "test")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from punchcard.billing import services as billing
+from punchcard.billing.models import Order
 from punchcard.claims import services as claims
 from punchcard.claims.models import ClaimCode, ClaimGuessCounter, ClaimStatus
 from punchcard.domain.errors import Forbidden
@@ -91,3 +92,48 @@ def test_a_patient_actor_may_act_only_for_themself(demo, gift):
         )
     with pytest.raises(Forbidden):  # a patient never refunds, voids or edits the catalogue
         patient.require(Perm.REFUND)
+
+
+def through_checkout(client, started):
+    """Our redirect to the provider's page, its 303 back to the portal, and the page it returns to."""
+    assert started.status_code == 302 and started["Location"].startswith("/api/v1/providers/test/checkout/cs_test_")
+    back = client.get(started["Location"])
+    assert back.status_code == 303 and back["Location"].startswith("/portal/buy/paid/?checkout=")
+    return client.get(back["Location"], follow=True)
+
+
+def test_asha_buys_a_plan_sold_online_and_a_declined_card_leaves_the_order_to_pay_again(demo, visit):
+    asha, plan = demo.patients["asha"], demo.plans["facials-6"]
+    client = visit("asha")
+    page = client.get("/portal/buy/").content.decode()
+    assert "6-Pack Facials" in page and "₹4,500.00" in page
+    assert "Buy 3 Free 1 Chiropractic" not in page  # sold at the desk only
+    bandra = demo.centres["bandra"].id
+    declined = through_checkout(
+        client,
+        client.post(
+            "/portal/buy/", {"plan_id": plan.plan_id, "centre_id": bandra, "key": "b1", "test_card": "tok_declined"}
+        ),
+    )
+    assert declined.status_code == 402
+    assert "Your card was declined. Nothing was charged; ₹4,500.00 is still to pay" in declined.content.decode()
+    order = Order.objects.get(patient=asha, status="open")
+    assert not Package.objects.filter(order_line__order=order).exists()
+    paid = through_checkout(client, client.post(f"/portal/orders/{order.id}/pay/", {"test_card": "tok_ok"}))
+    assert "Paid ₹4,500.00: 6-Pack Facials is yours." in paid.content.decode()
+    order.refresh_from_db()
+    assert order.status == "paid"
+    package = Package.objects.get(order_line__order=order)
+    assert package.holder == asha and package.sold_at_id == bandra
+    assert AuditEvent.objects.get(action="order.place", subject_id=order.id).actor == f"patient:{asha.id} Asha Rao"
+    assert_reconciled(demo.tenant)
+
+
+def test_a_plan_not_sold_online_or_another_patients_order_cannot_be_bought_or_paid(demo, visit):
+    client = visit("asha")
+    chiro = demo.plans["chiro-b3f1"].plan_id
+    refused = client.post("/portal/buy/", {"plan_id": chiro, "centre_id": demo.centres["bandra"].id, "key": "b2"})
+    assert refused.status_code == 422 and "choose one of the plans sold online" in refused.content.decode()
+    kirans = Order.objects.filter(patient=demo.patients["kiran"]).first()
+    assert client.post(f"/portal/orders/{kirans.id}/pay/").status_code == 404
+    assert client.get("/portal/buy/paid/", {"checkout": "cs_test_nothing"}).status_code == 404

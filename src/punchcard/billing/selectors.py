@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet, Sum
 
+from punchcard.domain.errors import NotFound
 from punchcard.domain.money import div_round_half_up
 from punchcard.domain.posting import Role
 from punchcard.ledger import services as journal
@@ -16,7 +17,7 @@ from punchcard.packages.models import Package, PackageLine, Redemption
 from punchcard.tenancy.models import Centre, Patient, Tenant
 from punchcard.tenancy.selectors import scoped_get, start_of_local_day
 
-from .models import Order, OrderLine, OrderLineKind, OrderStatus, PaymentMethod, Receipt, ReceiptKind, Refund
+from .models import Checkout, Order, OrderLine, OrderLineKind, OrderStatus, PaymentMethod, Receipt, ReceiptKind, Refund
 
 
 def credit_balance(tenant: Tenant, patient_id: int) -> int:
@@ -280,3 +281,15 @@ def payment_methods(tenant: Tenant, patient: Patient, *, status: str | None = No
     """A patient's stored payment methods (active and detached, or one status)."""
     qs = PaymentMethod.objects.filter(tenant=tenant, patient=patient)
     return qs.filter(status=status) if status else qs
+
+
+def patient_checkout(tenant: Tenant, patient_id: int, session) -> Checkout:
+    """A hosted checkout of one of the patient's orders, by its session id; anyone else's answers as missing."""
+    found = (
+        Checkout.objects.select_related("order", "attempt")
+        .filter(tenant=tenant, order__patient_id=patient_id, session=str(session)[:200])
+        .first()
+    )
+    if found is None:
+        raise NotFound("no such checkout", field="checkout")
+    return found

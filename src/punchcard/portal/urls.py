@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, pages
+from .views import actions, buying, pages
 
 app_name = "portal"
 
@@ -11,5 +11,8 @@ urlpatterns = [
     path("receipts/<int:receipt_id>/pdf/", pages.receipt_pdf, name="receipt_pdf"),
     path("orders/<int:order_id>/invoice/", pages.invoice, name="invoice"),
     path("claim/", actions.claim, name="claim"),
+    path("buy/", buying.buy, name="buy"),
+    path("buy/paid/", buying.paid, name="paid"),
+    path("orders/<int:order_id>/pay/", buying.pay_again, name="pay_again"),
     path("leave/", pages.leave, name="leave"),
 ]
