@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "punchcard.imports",  # moving in (import from another system) and out (the full export)
     "punchcard.kernel",  # idempotency records
     "punchcard.console",
+    "punchcard.portal",  # the patient portal at /portal/
     "punchcard.cli",
 ]
 
@@ -166,6 +167,12 @@ EMAIL_FROM = os.environ.get("PUNCHCARD_EMAIL_FROM", "Punchcard <no-reply@punchca
 IMPORT_MAX_BYTES = int(os.environ.get("PUNCHCARD_IMPORT_MAX_BYTES", str(64 * 1024 * 1024)))
 WEBHOOK_TIMEOUT = float(os.environ.get("PUNCHCARD_WEBHOOK_TIMEOUT", "15"))  # seconds per attempt
 WEBHOOK_ALLOW_PRIVATE = os.environ.get("PUNCHCARD_WEBHOOK_ALLOW_PRIVATE", "") == "1"
+# Where patients reach this server (portal links in email and from `punchcard portal-link`).
+PUBLIC_URL = os.environ.get("PUNCHCARD_PUBLIC_URL") or (
+    f"{'https' if HTTPS else 'http'}://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+)
+# The payment provider the patient portal's purchases go through (billing.providers; `test` in the demo).
+PORTAL_PAYMENT_PROVIDER = os.environ.get("PUNCHCARD_PORTAL_PAYMENT_PROVIDER", "test")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     # [\s\S] and \Z: a path with an encoded newline (%0A) is still the API's, answered with a problem.
     re_path(r"^api/v1/(?P<rest>[\s\S]*)\Z", api_not_found),
+    path("portal/", include("punchcard.portal.urls")),
     path("", include("punchcard.console.urls")),
 ]

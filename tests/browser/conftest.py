@@ -47,11 +47,10 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture
-def page(chromium):
-    context = chromium.new_context(viewport={"width": 1024, "height": 768}, locale="en-IN")
+def _watched_page(chromium, viewport: dict):
+    context = chromium.new_context(viewport=viewport, locale="en-IN")
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)  # a shared machine under load answers slowly
     # Whatever the Content-Security-Policy blocked on any page of the test (an inline script, handler or style)
     # is a page that does not work as written: the browser's own report fails the test.
     blocked = []
@@ -67,6 +66,17 @@ def page(chromium):
     yield page
     context.close()
     assert blocked == [], blocked
+
+
+@pytest.fixture
+def page(chromium):
+    yield from _watched_page(chromium, {"width": 1024, "height": 768})
+
+
+@pytest.fixture
+def phone(chromium):
+    """A phone-sized window (375 × 812), for the patient portal."""
+    yield from _watched_page(chromium, {"width": 375, "height": 812})
 
 
 @pytest.fixture

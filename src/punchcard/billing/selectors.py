@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet, Sum
 
+from punchcard.domain.errors import NotFound
 from punchcard.domain.money import div_round_half_up
 from punchcard.domain.posting import Role
 from punchcard.ledger import services as journal
@@ -16,7 +17,7 @@ from punchcard.packages.models import Package, PackageLine, Redemption
 from punchcard.tenancy.models import Centre, Patient, Tenant
 from punchcard.tenancy.selectors import scoped_get, start_of_local_day
 
-from .models import Order, OrderLine, OrderLineKind, OrderStatus, PaymentMethod, Receipt, ReceiptKind, Refund
+from .models import Checkout, Order, OrderLine, OrderLineKind, OrderStatus, PaymentMethod, Receipt, ReceiptKind, Refund
 
 
 def credit_balance(tenant: Tenant, patient_id: int) -> int:
@@ -254,9 +255,7 @@ def filter_orders(
     return qs
 
 
-def receipts_of_patient(tenant: Tenant, patient_id: int, *, limit: int = 50) -> list[Receipt]:
-    """The receipts issued for a patient's orders, their visits (redemptions they used or paid for) and
-    their refunds, newest first."""
+def _patient_receipts(tenant: Tenant, patient_id: int) -> QuerySet[Receipt]:
     orders = Order.objects.filter(tenant=tenant, patient_id=patient_id).values("id")
     # A union of two index lookups (used by the patient; of a package they hold), not an OR across the join.
     redemptions = Redemption.objects.filter(tenant=tenant)
@@ -266,15 +265,39 @@ def receipts_of_patient(tenant: Tenant, patient_id: int, *, limit: int = 50) -> 
         .union(redemptions.filter(package__holder_id=patient_id).values("id"))
     )
     refunds = Refund.objects.filter(tenant=tenant, patient_id=patient_id).values("id")
-    found = Receipt.objects.filter(tenant=tenant).filter(
+    return Receipt.objects.filter(tenant=tenant).filter(
         Q(kind=ReceiptKind.SALE, subject_id__in=orders)
         | Q(kind=ReceiptKind.REDEMPTION, subject_id__in=visits)
         | Q(kind=ReceiptKind.REFUND, subject_id__in=refunds)
     )
-    return list(found.order_by("-number")[:limit])
+
+
+def receipts_of_patient(tenant: Tenant, patient_id: int, *, limit: int = 50) -> list[Receipt]:
+    """The receipts issued for a patient's orders, their visits (redemptions they used or paid for) and
+    their refunds, newest first."""
+    return list(_patient_receipts(tenant, patient_id).order_by("-number")[:limit])
+
+
+def patient_receipt(tenant: Tenant, patient_id: int, receipt_id) -> Receipt:
+    """One of the patient's receipts (as receipts_of_patient finds them); anyone else's answers as missing."""
+    return scoped_get(
+        Receipt, tenant=tenant, pk=receipt_id, field="receipt_id", queryset=_patient_receipts(tenant, patient_id)
+    )
 
 
 def payment_methods(tenant: Tenant, patient: Patient, *, status: str | None = None) -> QuerySet[PaymentMethod]:
     """A patient's stored payment methods (active and detached, or one status)."""
     qs = PaymentMethod.objects.filter(tenant=tenant, patient=patient)
     return qs.filter(status=status) if status else qs
+
+
+def patient_checkout(tenant: Tenant, patient_id: int, session) -> Checkout:
+    """A hosted checkout of one of the patient's orders, by its session id; anyone else's answers as missing."""
+    found = (
+        Checkout.objects.select_related("order", "attempt")
+        .filter(tenant=tenant, order__patient_id=patient_id, session=str(session)[:200])
+        .first()
+    )
+    if found is None:
+        raise NotFound("no such checkout", field="checkout")
+    return found

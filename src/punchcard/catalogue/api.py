@@ -11,7 +11,7 @@ from punchcard.kernel.problems import READ, WRITE, errors
 from punchcard.kernel.schemas import Ctx, Id, Page
 
 from . import selectors, services
-from .schemas import PlanDetailOut, PlanFilters, PlanIn, PlanOut, PlanStatusIn, TermsIn
+from .schemas import PlanDetailOut, PlanFilters, PlanIn, PlanOnlineIn, PlanOut, PlanStatusIn, TermsIn
 
 router = Router(tags=["catalogue"])
 
@@ -60,4 +60,13 @@ def set_plan_status(request, plan_id: Id, payload: PlanStatusIn):
     """Draft, on sale or retired."""
     p = caller(request)
     services.set_plan_status(tenant=p.tenant, actor=p.actor, plan_id=plan_id, status=payload.status.value)
+    return Status(200, PlanDetailOut.of(selectors.plan(p.tenant, plan_id), Ctx(p)))
+
+
+@router.post("/plans/{plan_id}/online", response={200: PlanDetailOut, **WRITE})
+@idempotent(perm=Perm.EDIT_CATALOGUE)
+def set_plan_online(request, plan_id: Id, payload: PlanOnlineIn):
+    """Whether patients may buy the plan themselves in the portal (while it is on sale)."""
+    p = caller(request)
+    services.set_plan_online(tenant=p.tenant, actor=p.actor, plan_id=plan_id, online=payload.online)
     return Status(200, PlanDetailOut.of(selectors.plan(p.tenant, plan_id), Ctx(p)))

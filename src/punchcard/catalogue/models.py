@@ -42,6 +42,9 @@ class Plan(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="plans")
     code = models.SlugField(max_length=64)
     status = models.CharField(max_length=16, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
+    # Patients may buy it themselves in the portal while it is on sale (a selling choice, not a sold term:
+    # it belongs to the plan, not to a version).
+    sold_online = models.BooleanField(default=False)
     created_at = models.DateTimeField()
 
     class Meta:

@@ -119,6 +119,10 @@ class PlanStatusIn(Input):
     status: PlanStatus
 
 
+class PlanOnlineIn(Input):
+    online: Flag = Field(description="patients may buy the plan in the portal while it is on sale")
+
+
 class PlanFilters(PageParams):
     status: PlanStatus | None = None
 
@@ -234,6 +238,7 @@ class PlanOut(Schema):
     id: int
     code: str
     status: str
+    sold_online: bool = Field(description="patients may buy it in the portal while it is on sale")
     created_at: dt.datetime
     current: PlanVersionOut
 
@@ -243,6 +248,7 @@ class PlanOut(Schema):
             id=plan.id,
             code=plan.code,
             status=plan.status,
+            sold_online=plan.sold_online,
             created_at=plan.created_at,
             current=PlanVersionOut.of(_newest(plan), ctx),
         )
@@ -258,6 +264,7 @@ class PlanDetailOut(PlanOut):
             id=plan.id,
             code=plan.code,
             status=plan.status,
+            sold_online=plan.sold_online,
             created_at=plan.created_at,
             current=PlanVersionOut.of(versions[0], ctx),
             versions=[PlanVersionOut.of(v, ctx) for v in versions],

@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from punchcard.tenancy.models import Tenant
 from punchcard.tenancy.selectors import scoped_get
 
-from .models import Plan, PlanLine, PlanVersion
+from .models import Plan, PlanLine, PlanStatus, PlanVersion
 
 
 def plans(tenant: Tenant) -> QuerySet[Plan]:
@@ -19,3 +19,9 @@ def plans(tenant: Tenant) -> QuerySet[Plan]:
 
 def plan(tenant: Tenant, plan_id: int) -> Plan:
     return scoped_get(Plan, tenant=tenant, pk=plan_id, field="plan_id", queryset=plans(tenant))
+
+
+def sold_online(tenant: Tenant, day) -> list:
+    """The current versions of the plans patients may buy in the portal on `day` (on sale, sold online)."""
+    found = plans(tenant).filter(status=PlanStatus.ON_SALE, sold_online=True).order_by("id")
+    return [plan.current for plan in found if plan.current is not None and plan.current.on_sale(day)]

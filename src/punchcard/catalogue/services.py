@@ -229,3 +229,16 @@ def set_plan_status(*, tenant: Tenant, actor: Actor, plan_id: int, status: str, 
     plan.save(update_fields=["status"])
     audit(tenant=tenant, actor=actor, action="plan.status", subject=plan, data={"status": plan.status}, now=now)
     return plan
+
+
+@transaction.atomic
+def set_plan_online(*, tenant: Tenant, actor: Actor, plan_id: int, online: bool, now=None) -> Plan:
+    """Whether patients may buy the plan in the portal (while it is on sale there as at the desk)."""
+    actor.require(Perm.EDIT_CATALOGUE)
+    plan = scoped_get(Plan, tenant=tenant, pk=plan_id, field="plan_id")
+    if not isinstance(online, bool):
+        raise InvalidInput("online must be true or false", field="online")
+    plan.sold_online = online
+    plan.save(update_fields=["sold_online"])
+    audit(tenant=tenant, actor=actor, action="plan.online", subject=plan, data={"online": online}, now=now)
+    return plan

@@ -1,10 +1,10 @@
 """The guessing limit on claim codes: attempts are counted per caller and per code prefix, atomically.
 
 What is counted: each claim attempt reserves one place in two buckets before the code is looked up,
-the caller's (`caller:apikey:pc_…` / `caller:staff:12`) and the typed code's first four symbols'
-(`prefix:7K3M`, after the forgiving reading of codes.normalise). A successful claim, or a refusal a
-guesser cannot provoke (a bad patient id), gives its places back; a counted refusal keeps them. Past
-`FAILURE_LIMIT` kept places within `FAILURE_WINDOW` of a bucket's first one (a tenant may set its own
+the caller's (`caller:apikey:pc_…` / `caller:staff:12` / `caller:patient:7` in the portal) and the typed
+code's first four symbols' (`prefix:7K3M`, after the forgiving reading of codes.normalise). A successful
+claim, or a refusal a guesser cannot provoke (a bad patient id), gives its places back; a counted refusal keeps them.
+Past `FAILURE_LIMIT` kept places within `FAILURE_WINDOW` of a bucket's first one (a tenant may set its own
 in `settings["claim_rate_limit"]`: {"failures": n, "window_minutes": m}), an attempt is refused as
 RateLimited with the seconds until that window ends.
 
@@ -40,8 +40,14 @@ _ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 def caller_of(actor: Actor) -> str:
-    """The caller an attempt is counted against: the staff member, else the API key (or channel)."""
-    who = f"staff:{actor.staff_id}" if actor.staff_id else (actor.source or actor.label)
+    """The caller an attempt is counted against: the staff member or the patient (in the portal), else the
+    API key (or channel)."""
+    if actor.staff_id:
+        who = f"staff:{actor.staff_id}"
+    elif actor.patient_id:
+        who = f"patient:{actor.patient_id}"
+    else:
+        who = actor.source or actor.label
     return f"caller:{who}"[:200]
 
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from punchcard import clock
 from punchcard.billing import services as billing
 from punchcard.catalogue.models import CommissionPolicy
-from punchcard.catalogue.services import LineSpec, PlanTerms, create_plan
+from punchcard.catalogue.services import LineSpec, PlanTerms, create_plan, set_plan_online
 from punchcard.claims import services as claims
 from punchcard.domain.roles import Actor, cli_actor
 from punchcard.packages import services as packages
@@ -32,6 +32,7 @@ from .demo_day import book_the_day
 KOLKATA = zoneinfo.ZoneInfo("Asia/Kolkata")
 DEMO_NAME = "Punchcard Demo Clinic"
 PUBLIC_HOLIDAYS = ["2026-01-26", "2026-08-15", "2026-10-02"]
+SOLD_ONLINE = ("physio-recovery", "facials-6", "classes-10")  # patients may buy these in the portal
 
 CENTRES = [  # code, name, zone
     ("bandra", "Bandra", "Asia/Kolkata"),
@@ -306,6 +307,8 @@ class _Builder:
         }
         for code, terms in plans.items():
             self.demo.plans[code] = create_plan(tenant=self.tenant, actor=manager, code=code, terms=terms)
+            if code in SOLD_ONLINE:
+                set_plan_online(tenant=self.tenant, actor=manager, plan_id=self.demo.plans[code].plan_id, online=True)
 
     def _history(self) -> None:
         demo, fam = self.demo, self.not_blackout

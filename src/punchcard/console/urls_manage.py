@@ -36,6 +36,7 @@ urlpatterns = [
     path("manage/catalogue/new/", manage_catalogue.plan_edit, name="manage-plan-new"),
     path("manage/catalogue/<int:plan_id>/", manage_catalogue.plan_edit, name="manage-plan-edit"),
     path("manage/catalogue/<int:plan_id>/status/", manage_catalogue.plan_status, name="manage-plan-status"),
+    path("manage/catalogue/<int:plan_id>/online/", manage_catalogue.plan_online, name="manage-plan-online"),
     path("manage/promotions/", manage_offers.promotion_list, name="manage-promotions"),
     path(
         "manage/promotions/<int:promotion_id>/retire/", manage_offers.promotion_retire, name="manage-promotion-retire"

@@ -84,6 +84,8 @@ CODES: dict[str, str] = {
     "claim_code_expired": "The claim code has expired.",
     "claim_code_unpaid": "The order behind the claim code is not paid yet.",
     "rate_limited": "Too many failed attempts; wait before trying again.",
+    # the patient portal (SPEC §10a)
+    "portal_link_refused": "The portal link is unknown, expired or revoked: the clinic can send a new one.",
     # memberships (SPEC §10)
     "membership_transition_not_allowed": "The membership's status does not allow this change (the detail says why).",
     # notifications (SPEC §12)

@@ -20,7 +20,9 @@ class Role(StrEnum):
         return self.value.replace("_", " ").capitalize()
 
 
-ROLES: tuple[str, ...] = tuple(role.value for role in Role)
+ROLES: tuple[str, ...] = tuple(role.value for role in Role)  # the staff roles (logins, API keys)
+# A patient acting for themself in the portal: not a staff role (no login or API key has it).
+PATIENT = "patient"
 
 
 class Perm(StrEnum):
@@ -63,6 +65,8 @@ GRANTS: dict[str, frozenset[Perm]] = {
     Role.MANAGER: frozenset(_MANAGER),
     Role.ACCOUNTANT: frozenset(_ACCOUNTANT),
     Role.ADMIN: frozenset(set(Perm)),
+    # Buying a plan, claiming a code and getting their own invoice; the portal shows only their own rows.
+    PATIENT: frozenset({Perm.READ, Perm.SELL}),
 }
 
 
@@ -77,9 +81,18 @@ class Actor:
     role: str
     source: str = ""  # centre or channel the change came from
     staff_id: int | None = None
+    patient_id: int | None = None  # a patient acting for themself (the portal)
 
-    def require(self, perm: Perm) -> None:
+    @classmethod
+    def patient(cls, patient_id: int, name: str) -> Actor:
+        """A patient in the portal: audited as "patient:12 Asha Rao" from "portal"."""
+        return cls(label=f"patient:{patient_id} {name}", role=PATIENT, source="portal", patient_id=patient_id)
+
+    def require(self, perm: Perm, *, for_patient: int | None = None) -> None:
+        """The role has `perm`; a patient actor may act only for themself (`for_patient` is theirs)."""
         require(self.role, perm)
+        if self.patient_id is not None and for_patient is not None and for_patient != self.patient_id:
+            raise Forbidden("a patient may act only for themself", permission=str(perm))
 
     def can(self, perm: Perm) -> bool:
         return perm in GRANTS.get(self.role, frozenset())

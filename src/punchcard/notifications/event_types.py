@@ -12,7 +12,7 @@ EMAILABLE = {  # event → the category a patient can opt out of
 }
 DEFAULT_EMAIL_EVENTS = ["package.expiring_soon", "package.low_balance"]
 # Asked for by someone, so sent whatever the tenant's email_events and the patient's categories say.
-ON_REQUEST = {"receipt.email_requested": "requested"}
+ON_REQUEST = {"receipt.email_requested": "requested", "portal_link.email_requested": "requested"}
 
 # Every type recorded today, for validation and the README's catalogue.
 EVENT_TYPES = (
@@ -31,6 +31,7 @@ EVENT_TYPES = (
     "appointment.no_show",
     "claim_code.claimed",
     "receipt.email_requested",
+    "portal_link.email_requested",
     "payment.webhook_received",
 )
 

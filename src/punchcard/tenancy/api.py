@@ -7,11 +7,11 @@ from punchcard.domain.roles import GRANTS, Perm
 from punchcard.kernel.auth import caller
 from punchcard.kernel.idempotency import idempotent
 from punchcard.kernel.pagination import paginate
-from punchcard.kernel.problems import READ, errors
+from punchcard.kernel.problems import READ, WRITE, errors
 from punchcard.kernel.schemas import Ctx, Id, Page, PageParams
 from punchcard.tenancy.models import Centre, Patient, Service
 
-from . import selectors, services
+from . import portal_links, selectors, services
 from .schemas import (
     CentreIn,
     CentreOut,
@@ -20,6 +20,10 @@ from .schemas import (
     PatientIn,
     PatientOut,
     PatientPatch,
+    PortalLinkIn,
+    PortalLinkOut,
+    PortalRevokeIn,
+    PortalRevokeOut,
     ServiceIn,
     ServiceOut,
     ServicePatch,
@@ -163,3 +167,27 @@ def update_patient(request, patient_id: Id, payload: PatientPatch):
         phone=payload.phone,
     )
     return PatientOut.of(patient)
+
+
+# ---------------------------------------------------------------- portal links
+
+
+@router.post("/patients/{patient_id}/portal-links", response={201: PortalLinkOut, **WRITE})
+@idempotent(perm=Perm.MANAGE_PATIENTS)
+def create_portal_link(request, patient_id: Id, payload: PortalLinkIn):
+    """A signed link to the patient's portal (their packages, receipts, credit; buying and claiming), valid
+    for `days`. Send it to the patient yourself; it opens only their pages."""
+    p = caller(request)
+    link = portal_links.create_portal_link(tenant=p.tenant, actor=p.actor, patient_id=patient_id, days=payload.days)
+    return Status(201, PortalLinkOut.of(link, portal_links.url(link)))
+
+
+@router.post("/patients/{patient_id}/portal-links/revoke", response={200: PortalRevokeOut, **WRITE})
+@idempotent(perm=Perm.MANAGE_PATIENTS)
+def revoke_portal_links(request, patient_id: Id, payload: PortalRevokeIn):
+    """Every portal link of the patient stops opening now (and every portal page open with one)."""
+    p = caller(request)
+    revoked = portal_links.revoke_portal_links(
+        tenant=p.tenant, actor=p.actor, patient_id=patient_id, reason=payload.reason
+    )
+    return PortalRevokeOut(patient_id=patient_id, revoked=revoked)

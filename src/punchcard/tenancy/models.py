@@ -177,3 +177,33 @@ class TestClock(models.Model):
 
     def __str__(self):
         return f"{self.tenant} at {self.now.isoformat()}"
+
+
+class PortalLink(models.Model):
+    """A patient's way into the portal (tenancy.portal_links): the URL carries this row's id and nonce,
+    signed with the server's secret key; the row says whether it still opens (expiry, revocation)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="portal_links")
+    # Not a secret (the signature is what cannot be forged): it keeps a link made in one database from
+    # opening a row with the same id in another (a restored backup, a rebuilt demo) under the same key.
+    nonce = models.CharField(max_length=32)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "patient", "revoked_at"])]
+
+    def __str__(self):
+        return f"portal link {self.pk} for patient {self.patient_id}"
+
+
+class PortalLinkFailure(models.Model):
+    """Portal links that did not open, counted per client address (tenancy.portal_links.FAILURE_LIMIT)."""
+
+    address = models.CharField(max_length=64, unique=True)
+    window_start = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)

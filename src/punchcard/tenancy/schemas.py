@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from punchcard.kernel.schemas import EMAIL, SLUG, Amount, Ctx, Flag, Input, Money, PageParams, Schema, Text
-from punchcard.tenancy.models import Centre, Patient, Service
+from punchcard.tenancy.models import Centre, Patient, PortalLink, Service
 
 Name = Text(200, min_length=1)
 Code = Text(64, min_length=1, pattern=SLUG)
@@ -122,3 +122,30 @@ class MeOut(Schema):
     source: str
     staff_id: int | None
     permissions: list[str]
+
+
+class PortalLinkIn(Input):
+    days: StrictInt = Field(7, ge=1, le=90, description="how long the link opens the portal")
+
+
+class PortalLinkOut(Schema):
+    id: int
+    patient_id: int
+    url: str = Field(description="the signed link; it opens only this patient's portal")
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+    @classmethod
+    def of(cls, link: PortalLink, url: str) -> PortalLinkOut:
+        return cls(
+            id=link.id, patient_id=link.patient_id, url=url, created_at=link.created_at, expires_at=link.expires_at
+        )
+
+
+class PortalRevokeIn(Input):
+    reason: Text(500) = ""
+
+
+class PortalRevokeOut(Schema):
+    patient_id: int
+    revoked: int = Field(description="how many links stopped opening")

@@ -29,6 +29,10 @@ def scoped_get(model: type[models.Model], *, tenant: Tenant, pk, field: str | No
         raise NotFound(f"no {label} {pk}", field=field) from None
 
 
+def centres(tenant: Tenant) -> list[Centre]:
+    return list(Centre.objects.filter(tenant=tenant).order_by("name", "id"))
+
+
 def centre(tenant: Tenant, pk, field: str = "centre_id") -> Centre:
     return scoped_get(Centre, tenant=tenant, pk=pk, field=field)
 

@@ -55,7 +55,7 @@ def place_order(
     Promotions (SPEC §9) are evaluated per line, the typed `promotion_code` and the automatic ones: a
     discount lowers the line's price *before* the tax split, so the deferred value is of what is paid.
     """
-    actor.require(Perm.SELL)
+    actor.require(Perm.SELL, for_patient=patient_id)
     now = now or clock.now()
     key = validation.idempotency_key(idempotency_key)
     digest = fingerprint(
@@ -195,6 +195,7 @@ def record_payment(
     order = scoped_get(
         Order, tenant=tenant, pk=order_id, field="order_id", queryset=Order.objects.select_for_update(no_key=True)
     )
+    actor.require(Perm.SELL, for_patient=order.patient_id)
     if key and (existing := Payment.objects.filter(tenant=tenant, idempotency_key=key).first()):
         return replay(  # the reference is stored stripped
             existing, what="payment", order_id=order.id, method=method, amount=amount, reference=reference.strip()

@@ -48,7 +48,7 @@ def claim_code(
     throttle.FAILURE_WINDOW, RateLimited. The counters are written in their own transactions (committed
     before the code is looked up, so a burst cannot overtake them): call this outside any other transaction.
     """
-    actor.require(Perm.SELL)
+    actor.require(Perm.SELL, for_patient=patient_id)
     now = now or clock.now()
     reservation = throttle.reserve(tenant, throttle.buckets(actor, code), now)
     try:

@@ -16,12 +16,12 @@ from punchcard.appointments import services as appointments
 from punchcard.domain.errors import DomainError, InvalidInput
 from punchcard.domain.roles import Perm
 from punchcard.domain.status import PackageStatus
+from punchcard.kernel.refusals import refusal
 from punchcard.packages import services as packages
 from punchcard.packages import wording
 from punchcard.tenancy import selectors as tenancy_selectors
 
 from ..access import desk_view
-from ..refusals import refusal
 from .visits import local_instant
 
 

@@ -1,5 +1,6 @@
 """The catalogue (SPEC §2): plans listed with their current version, a new plan, a plan's terms edited (a
-sold version stays as it was and the edit makes a new one — the page says so), put on sale or retired."""
+sold version stays as it was and the edit makes a new one — the page says so), put on sale or retired, sold
+online in the patient portal or not."""
 
 from __future__ import annotations
 
@@ -102,6 +103,22 @@ def plan_status(request, plan_id: int):
             tenant=desk.tenant, actor=desk.actor, plan_id=plan_id, status=request.POST.get("status", "")
         )
         messages.success(request, f"{plan.code} is now {plan.get_status_display().lower()}.")
+    except DomainError as error:
+        messages.error(request, forms.in_clinic_words(desk.tenant, error))
+    return redirect(LIST)
+
+
+@require_POST
+@desk_view(Perm.EDIT_CATALOGUE)
+def plan_online(request, plan_id: int):
+    """Whether patients may buy the plan themselves in the portal."""
+    desk = request.desk
+    try:
+        plan = catalogue.set_plan_online(
+            tenant=desk.tenant, actor=desk.actor, plan_id=plan_id, online=request.POST.get("online") == "1"
+        )
+        said = "is sold online in the patient portal" if plan.sold_online else "is no longer sold online"
+        messages.success(request, f"{plan.code} {said}.")
     except DomainError as error:
         messages.error(request, forms.in_clinic_words(desk.tenant, error))
     return redirect(LIST)

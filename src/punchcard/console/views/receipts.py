@@ -13,10 +13,10 @@ from django.views.decorators.http import require_POST
 from punchcard.billing import receipts
 from punchcard.domain.errors import DomainError
 from punchcard.kernel.html import page_with_inline_styles
+from punchcard.kernel.refusals import refusal
 from punchcard.notifications.services.receipts import email_receipt
 
 from ..access import desk_view
-from ..refusals import refusal
 
 
 @require_POST

@@ -17,12 +17,12 @@ from punchcard.catalogue import selectors as catalogue_selectors
 from punchcard.catalogue.models import PlanStatus
 from punchcard.domain.errors import DomainError, InvalidInput
 from punchcard.domain.roles import Perm
+from punchcard.kernel.refusals import refusal
 from punchcard.packages import wording
 from punchcard.promotions import services as promotions
 from punchcard.tenancy import selectors as tenancy_selectors
 
 from ..access import desk_view
-from ..refusals import refusal
 
 METHODS = [m for m in Tender if m not in (Tender.CREDIT, Tender.EXTERNAL)]
 

@@ -9,11 +9,11 @@ from django.shortcuts import render
 from punchcard import clock
 from punchcard.appointments import selectors as appointment_selectors
 from punchcard.domain.roles import Perm
+from punchcard.kernel.refusals import Refusal
 from punchcard.packages import wording
 from punchcard.tenancy.selectors import local_date, start_of_local_day
 
 from ..access import desk_view
-from ..refusals import Refusal
 
 
 def no_show_options(desk) -> list[tuple[str, str]]:

@@ -16,9 +16,10 @@ from punchcard.appointments import selectors as appointment_selectors
 from punchcard.appointments import services as appointments
 from punchcard.domain.errors import DomainError, InvalidInput
 from punchcard.domain.roles import Perm
+from punchcard.kernel.refusals import refusal
 
 from ..access import desk_view
-from ..refusals import next_url, refusal
+from ..refusals import next_url
 from .today import render_day, row_context
 
 

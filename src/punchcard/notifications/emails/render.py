@@ -18,7 +18,8 @@ from punchcard.billing.models import Receipt
 from punchcard.billing.receipts.rendering import render_html, render_pdf, view_model
 from punchcard.domain.money import format_money
 from punchcard.packages.models import Package
-from punchcard.tenancy.models import Patient, Tenant
+from punchcard.tenancy import portal_links
+from punchcard.tenancy.models import Patient, PortalLink, Tenant
 
 from ..models import OutboxEvent
 
@@ -54,9 +55,24 @@ def render_receipt(row: OutboxEvent, *, tenant: Tenant, patient: Patient) -> Ema
     )
 
 
+def render_portal_link(row: OutboxEvent, *, tenant: Tenant, patient: Patient) -> Email:
+    """The patient's portal link, made again from its row (a link revoked since still goes: it just won't open)."""
+    link = PortalLink.objects.get(tenant=tenant, id=row.payload["link_id"])
+    until = format_date(link.expires_at.astimezone(tenant.zone).date(), format="medium", locale=tenant.locale)
+    context = {"tenant": tenant, "patient": patient, "url": portal_links.url(link), "until": until}
+    base = "notifications/email/portal_link.email_requested"
+    return Email(
+        subject=f"Your packages at {tenant.name}",
+        text=render_to_string(f"{base}.txt", context),
+        html=render_to_string(f"{base}.html", context),
+    )
+
+
 def render(row: OutboxEvent, *, tenant: Tenant, patient: Patient) -> Email:
     if row.type == "receipt.email_requested":
         return render_receipt(row, tenant=tenant, patient=patient)
+    if row.type == "portal_link.email_requested":
+        return render_portal_link(row, tenant=tenant, patient=patient)
     locale = tenant.locale or "en_IN"
     data = dict(row.payload)
     package = (

@@ -1,15 +1,17 @@
-"""The patient's page as the desk reads it: each package in the clinic's words (lines, status, scope, who in
-the family used what) and its history — every session-ledger entry, with the appointment and the receipt
-each redemption covered and the order (invoice) the package was bought on. Reads only."""
+"""A patient's packages as the desk's patient page and the patient's portal show them: each package in the
+clinic's words (lines, status, scope, who in the family used what) and its history — every session-ledger
+entry, with the appointment and the receipt each redemption covered and the order (invoice) the package was
+bought on. Reads only."""
 
 from __future__ import annotations
 
 from babel.dates import format_datetime
 
 from punchcard.domain.eligibility import Scope
-from punchcard.packages import selectors as package_selectors
-from punchcard.packages import wording
 from punchcard.tenancy import selectors as tenancy_selectors
+
+from . import selectors as package_selectors
+from . import wording
 
 KIND = {
     "grant": "Sessions granted",
