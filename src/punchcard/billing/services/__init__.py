@@ -6,7 +6,7 @@ names the ones the API, the CLI and the apps above billing call.
 
 from ..selectors import credit_balance
 from .activation import activate_order, activate_package
-from .numbering import next_number
+from .numbering import mention_data, mention_memo, next_number, number_last, order_number
 from .orders import (
     MAX_FUTURE_START_DAYS,
     MAX_ORDER_ITEMS,
@@ -30,7 +30,11 @@ __all__ = [
     "cancel_order",
     "credit_balance",
     "mark_pay_later",
+    "mention_data",
+    "mention_memo",
     "next_number",
+    "number_last",
+    "order_number",
     "pay_out_credit",
     "place_order",
     "record_payment",
