@@ -21,7 +21,7 @@ from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 
 from .. import hooks
-from ..models import Order, OrderLine, OrderLineKind, OrderStatus, Payment, PaymentMethod
+from ..models import Order, OrderLine, OrderLineKind, OrderStatus, Payment, PaymentAttempt, Tender
 from ..selectors import credit_balance
 from .activation import activate_order
 from .numbering import mention_memo, next_number, number_last, order_number
@@ -208,21 +208,35 @@ def record_payment(
     amount: int,
     reference: str = "",
     idempotency_key: str | None = None,
+    attempt: PaymentAttempt | None = None,
     now: dt.datetime | None = None,
 ) -> Payment:
-    """A payment against an order; the order's packages activate when nothing is left to pay."""
+    """A payment against an order; the order's packages activate when nothing is left to pay.
+
+    `attempt`: the provider charge that took the money (billing.services.charges.charge_order), kept
+    with the payment; the desk's own payments have none."""
     actor.require(Perm.SELL)
     now = now or clock.now()
     key = _checked_payment(method=method, amount=amount, reference=reference, idempotency_key=idempotency_key)
     order = scoped_get(
         Order, tenant=tenant, pk=order_id, field="order_id", queryset=Order.objects.select_for_update(no_key=True)
     )
-    return _pay(order, tenant=tenant, actor=actor, method=method, amount=amount, reference=reference, key=key, now=now)
+    return _pay(
+        order,
+        tenant=tenant,
+        actor=actor,
+        method=method,
+        amount=amount,
+        reference=reference,
+        key=key,
+        attempt=attempt,
+        now=now,
+    )
 
 
 def _checked_payment(*, method: str, amount: int, reference: str, idempotency_key: str | None) -> str | None:
     """A payment's input, refused naming the field; answers the checked idempotency key."""
-    validation.choice(method, PaymentMethod, "method")
+    validation.choice(method, Tender, "method")
     check_amount(amount, field="amount", allow_zero=False)
     if not isinstance(reference, str) or len(reference) > 200:
         raise InvalidInput("reference is text of at most 200 characters", field="reference")
@@ -230,7 +244,16 @@ def _checked_payment(*, method: str, amount: int, reference: str, idempotency_ke
 
 
 def _pay(
-    order: Order, *, tenant: Tenant, actor: Actor, method: str, amount: int, reference: str, key: str | None, now
+    order: Order,
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    method: str,
+    amount: int,
+    reference: str,
+    key: str | None,
+    now,
+    attempt: PaymentAttempt | None = None,
 ) -> Payment:
     """record_payment's work on an order the caller locked (or has just placed, unnumbered)."""
     if key and (existing := Payment.objects.filter(tenant=tenant, idempotency_key=key).first()):
@@ -243,7 +266,7 @@ def _pay(
         raise Conflict(
             f"only {order.due} is due on order {order_number(order)}", code="overpayment", field="amount", due=order.due
         )
-    if method == PaymentMethod.CREDIT:
+    if method == Tender.CREDIT:
         # Serialise spending of one patient's credit on the patient row.
         Patient.objects.select_for_update(no_key=True).filter(pk=order.patient_id).first()
         balance = credit_balance(tenant, order.patient_id)
@@ -260,6 +283,7 @@ def _pay(
         received_at=now,
         recorded_by=actor.label,
         idempotency_key=key,
+        attempt=attempt,
     )
     entry = journal.record(
         tenant=tenant,
@@ -338,7 +362,7 @@ def sell_package(
     centre_id: int,
     plan_id: int,
     start_date: dt.date | None = None,
-    method: str = PaymentMethod.CASH,
+    method: str = Tender.CASH,
     reference: str = "",
     credited_staff_id: int | None = None,
     idempotency_key: str | None = None,

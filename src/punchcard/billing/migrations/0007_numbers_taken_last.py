@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0005_refund_credit_note'),
+        ('billing', '0006_payment_methods_and_providers'),
     ]
 
     operations = [
