@@ -130,7 +130,7 @@ def redeem_one(package_id: int, centre_id: int, service_id: int, token: str) -> 
     return lambda n: ("POST", f"/api/v1/packages/{package_id}/redemptions", headers, body)
 
 
-def wait_until_up(host: str, port: int, path: str, token: str, timeout: float = 60) -> None:
+def wait_until_up(host: str, port: int, path: str, token: str, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
