@@ -43,7 +43,7 @@ def numbers(tenant: Tenant | None) -> tuple[int, list[Problem]]:
 
 
 def _per_tenant(rows):
-    return rows.filter(number__isnull=False).values_list("tenant_id").annotate(Count("id"), Max("number"))
+    return rows.filter(number__isnull=False).order_by().values_list("tenant_id").annotate(Count("id"), Max("number"))
 
 
 CHECKS = [
