@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -12,6 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+HOT_CONCURRENCY = 50
+CLIENTS = 8  # worker processes, pgbench clients and HTTP clients alike
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -69,3 +72,17 @@ def run_child(task: str, params: dict, env: dict, *, timeout: float = 3600) -> d
     result = json.loads(lines[-1])
     result.setdefault("_seconds", round(time.perf_counter() - started, 2))
     return result
+
+
+def popen(cmd: list[str], env: dict, log_path: Path) -> subprocess.Popen:
+    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+
+
+def punchcard_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "punchcard.cli.main", *args]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -40,13 +40,15 @@ class LoadResult:
 def run(
     *,
     host: str,
-    port: int,
+    port: int | list[int],
     clients: int,
     total: int,
     request: Callable[[int], tuple[str, str, dict, bytes | None]],
     time_limit: float = 300,
 ) -> LoadResult:
-    """`request(n)` gives the n-th request as (method, path, headers, body). Only 2xx latencies are kept."""
+    """`request(n)` gives the n-th request as (method, path, headers, body). Only 2xx latencies are kept.
+    With several ports (several servers), client i talks to port i mod their number."""
+    ports = port if isinstance(port, list) else [port]
     lock = threading.Lock()
     counter = iter(range(total))
     result = LoadResult(requests=0, seconds=0.0)
@@ -57,8 +59,8 @@ def run(
         with lock:
             return next(counter, None)
 
-    def client() -> None:
-        conn = http.client.HTTPConnection(host, port, timeout=60)
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection(host, ports[index % len(ports)], timeout=60)
         latencies, statuses, errors = [], {}, []
         barrier.wait()
         while time.perf_counter() < deadline[0]:
@@ -88,7 +90,7 @@ def run(
                 result.statuses[status] = result.statuses.get(status, 0) + n
             result.errors.extend(errors)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
         thread.start()
     deadline[0] = time.perf_counter() + time_limit
@@ -121,7 +123,14 @@ def redeem(
     return make
 
 
-def wait_until_up(host: str, port: int, path: str, token: str, timeout: float = 60) -> None:
+def redeem_one(package_id: int, centre_id: int, service_id: int, token: str) -> Callable[[int], tuple]:
+    """The same redemption every time: the hot package's race over HTTP."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"}
+    body = json.dumps({"service_id": service_id, "centre_id": centre_id}).encode()
+    return lambda n: ("POST", f"/api/v1/packages/{package_id}/redemptions", headers, body)
+
+
+def wait_until_up(host: str, port: int, path: str, token: str, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:

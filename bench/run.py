@@ -18,7 +18,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,8 +31,8 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench import loadgen  # noqa: E402
-from bench.common import RESULTS, ROOT, child_env, run_child  # noqa: E402
+from bench.common import CLIENTS, HOT_CONCURRENCY, RESULTS, ROOT, child_env, popen, punchcard_cmd, run_child  # noqa: E402
+from bench.web import WORKER_MODELS, http_scenario, model_name, scale_out_scenario  # noqa: E402
 
 SIZES = {
     "full": dict(
@@ -76,8 +75,7 @@ SIZES = {
         import_rows=300,
     ),
 }
-HOT_CONCURRENCY = 50
-CLIENTS = 8  # worker processes, pgbench clients and HTTP clients alike
+
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/punchcard_bench"
 
 # figure → (target, predicate, judged only at the full sizes); figures without an entry have no target
@@ -85,7 +83,9 @@ TARGETS = {
     "redeem_vs_pgbench": ("≥ 0.5", lambda v: v >= 0.5, False),
     "statements_per_redemption": ("≤ 6", lambda v: v <= 6, False),
     "http_redeem_vs_get": ("≥ 0.5", lambda v: v >= 0.5, False),
-    "http_redeem_p99_ms": ("≤ 50 ms", lambda v: v <= 50, False),
+    "http_redeem_p99_ms": ("≤ 25 ms", lambda v: v <= 25, False),
+    "sell_8_processes_vs_1": ("≥ 1.6", lambda v: v >= 1.6, False),
+    "sell_p99_ms": ("≤ 100 ms at 8", lambda v: v <= 100, False),
     "sweep_seconds": ("≤ 60 s at 1M", lambda v: v <= 60, True),
     "sweep_peak_rss_mb": ("≤ 300 MB at 1M", lambda v: v <= 300, True),
     "sweep_rss_growth": ("flat (≤ 1.25×)", lambda v: v <= 1.25, False),
@@ -146,17 +146,9 @@ class Postgres:
         return env
 
 
-def _popen(cmd: list[str], env: dict, log_path: Path) -> subprocess.Popen:
-    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
-
-
 def _wait(proc: subprocess.Popen, what: str, log_path: Path) -> None:
     if proc.wait() != 0:
         raise RuntimeError(f"{what} failed (exit {proc.returncode}):\n{log_path.read_text()[-3000:]}")
-
-
-def punchcard_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "punchcard.cli.main", *args]
 
 
 # ---------------------------------------------------------------- measurements
@@ -204,69 +196,6 @@ def timed_command(cmd: list[str], env: dict, log_path: Path) -> dict:
     return {"seconds": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "output": output.strip()}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_scenario(env: dict, work: Path, *, token: str, targets, service_id: int, requests: int, tag: str) -> dict:
-    """The redemption endpoint and GET /me, served by gunicorn as `make run` serves it."""
-    port = free_port()
-    log_path = work / f"gunicorn-{tag}.log"
-    server = _popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "punchcard.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--access-logfile",
-            "-",
-        ],
-        env,
-        log_path,
-    )
-    try:
-        loadgen.wait_until_up("127.0.0.1", port, "/api/v1/me", token)
-        warm = loadgen.run(
-            host="127.0.0.1", port=port, clients=CLIENTS, total=CLIENTS * 4, request=loadgen.get("/api/v1/me", token)
-        )
-        if warm.ok == 0:
-            raise RuntimeError(f"GET /api/v1/me never succeeded: {warm.summary()}")
-        get = loadgen.run(
-            host="127.0.0.1", port=port, clients=CLIENTS, total=requests, request=loadgen.get("/api/v1/me", token)
-        )
-        redeem = loadgen.run(
-            host="127.0.0.1",
-            port=port,
-            clients=CLIENTS,
-            total=requests,
-            request=loadgen.redeem(targets, service_id, token),
-        )
-        keyed = loadgen.run(
-            host="127.0.0.1",
-            port=port,
-            clients=CLIENTS,
-            total=max(CLIENTS, requests // 3),
-            request=loadgen.redeem(targets, service_id, token, idempotent=True, salt=tag),
-        )
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-    out = {"get": get.summary(), "redeem": redeem.summary(), "redeem_with_idempotency_key": keyed.summary()}
-    if redeem.ok == 0 or get.ok == 0:
-        raise RuntimeError(f"HTTP scenario failed: {json.dumps(out)[:2000]}\n{log_path.read_text()[-2000:]}")
-    return out
-
-
 # ---------------------------------------------------------------- the run
 
 
@@ -283,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(RESULTS / "latest.json"), help="where to write the results")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases afterwards")
     parser.add_argument("--sweep-packages", type=int, help="override the nightly-sweep data size")
+    parser.add_argument(
+        "--worker-models", action="store_true", help="also measure HTTP for each gunicorn worker model (sync/gthread)"
+    )
     args = parser.parse_args(argv)
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     sizes = dict(SIZES[mode])
@@ -309,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs.append(
                 (
                     "migrate postgresql",
-                    _popen(punchcard_cmd("migrate", "-v0"), pg_env, work / "migrate-pg.log"),
+                    popen(punchcard_cmd("migrate", "-v0"), pg_env, work / "migrate-pg.log"),
                     work / "migrate-pg.log",
                 )
             )
@@ -317,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs.append(
                 (
                     "pgbench -i",
-                    _popen(
+                    popen(
                         [exe, "-i", "-q", "-s", str(sizes["pgbench_scale"]), *pg.pgbench_args(pg.pgbench_name)],
                         pg.pgbench_env(),
                         work / "pgbench-init.log",
@@ -331,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs.append(
                 (
                     "migrate sqlite",
-                    _popen(punchcard_cmd("migrate", "-v0"), sqlite_env, work / "migrate-sqlite.log"),
+                    popen(punchcard_cmd("migrate", "-v0"), sqlite_env, work / "migrate-sqlite.log"),
                     work / "migrate-sqlite.log",
                 )
             )
@@ -487,6 +419,66 @@ def main(argv: list[str] | None = None) -> int:
             log(
                 f"{vendor} HTTP: redeem {http['redeem']['rps']} req/s p99 {http['redeem']['p99_ms']} ms; "
                 f"GET /me {http['get']['rps']} req/s p99 {http['get']['p99_ms']} ms"
+            )
+            if vendor == "postgresql" and args.worker_models:
+                # The same scenario for each gunicorn worker model: which default serves best here.
+                models = {}
+                for model in WORKER_MODELS[1:]:
+                    other = http_scenario(
+                        env,
+                        work,
+                        token=setup["fixture"]["api_key"],
+                        targets=setup["targets"],
+                        service_id=setup["service_id"],
+                        requests=sizes["http_requests"],
+                        tag=f"{vendor}-{model_name(model)}",
+                        model=model,
+                    )
+                    models[model_name(model)] = other
+                    figures[f"http_redeem_rps_{model_name(model)}"] = other["redeem"]["rps"]
+                    figures[f"http_redeem_p99_ms_{model_name(model)}"] = other["redeem"]["p99_ms"]
+                    figures[f"http_redeem_vs_get_{model_name(model)}"] = round(
+                        other["redeem"]["rps"] / other["get"]["rps"], 3
+                    )
+                    redeemed = other["redeem"]
+                    log(f"HTTP {model_name(model)}: redeem {redeemed['rps']} req/s p99 {redeemed['p99_ms']} ms")
+                details["http_worker_models"] = models
+            if vendor == "postgresql":
+                scale = scale_out_scenario(
+                    env,
+                    work,
+                    token=setup["fixture"]["api_key"],
+                    targets=setup["targets"],
+                    service_id=setup["service_id"],
+                    requests=sizes["http_requests"],
+                )
+                details["scale_out"] = scale
+                figures["scale_out_redeem_rps"] = scale["redeem"]["rps"]
+                figures["scale_out_redeem_p99_ms"] = scale["redeem"]["p99_ms"]
+                figures["scale_out_vs_one_server"] = round(scale["redeem"]["rps"] / http["redeem"]["rps"], 3)
+                checks["scale_out_hot_package_exact"] = scale["hot"]["exact"]
+                checks["scale_out_reconcile"] = scale["reconcile_ok"]
+                log(
+                    f"two servers: redeem {scale['redeem']['rps']} req/s p99 {scale['redeem']['p99_ms']} ms; "
+                    f"hot package over HTTP {scale['hot']['statuses']}; reconcile ok: {scale['reconcile_ok']}"
+                )
+
+        # ---- 6. sales from 1 and 8 processes for one tenant (one order counter)
+        if pg:
+            sales = run_child("sales", {"seconds": sizes["seconds"]}, pg_env)
+            details["sales"] = sales
+            one, eight = sales["one"], sales["eight"]
+            figures.update(
+                sell_sps_1=one["sps"],
+                sell_sps_8=eight["sps"],
+                sell_8_processes_vs_1=round(eight["sps"] / one["sps"], 3),
+                sell_p99_ms=eight["p99_ms"],
+            )
+            checks["sales_numbered_without_gaps"] = one["numbers_gap_free"] and eight["numbers_gap_free"]
+            checks["sales_without_errors"] = one["failed"] == eight["failed"] == 0 and eight["sales"] > 0
+            log(
+                f"sales: {one['sps']}/s from 1 process, {eight['sps']}/s from 8 (p99 {eight['p99_ms']} ms, "
+                f"{eight['failed']} failed); numbers gap-free: {checks['sales_numbered_without_gaps']}"
             )
 
         # ---- 4. the nightly sweep at two sizes (memory must not grow with the data), then 5. reads

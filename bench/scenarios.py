@@ -150,7 +150,18 @@ def _redeem_call(fixture, tenant, actor, service_id):
     return call
 
 
-def _worker(index: int, seed: int, targets, fixture, seconds: float, barrier, results) -> None:
+def _sell_call(fixture, tenant, actor):
+    from punchcard.billing.services import sell_package
+
+    plan_id = fixture["plan_ids"][CLASS_PACK]
+
+    def call(patient_id, centre_id):
+        return sell_package(tenant=tenant, actor=actor, patient_id=patient_id, centre_id=centre_id, plan_id=plan_id)
+
+    return call
+
+
+def _worker(index: int, seed: int, targets, fixture, seconds: float, barrier, results, what: str = "redeem") -> None:
     from django.db import DatabaseError
 
     from punchcard.domain.errors import DomainError
@@ -158,7 +169,10 @@ def _worker(index: int, seed: int, targets, fixture, seconds: float, barrier, re
     connections.close_all()  # never share the parent's connection
     rng = random.Random(seed * 1000 + index)
     tenant = _tenant()
-    call = _redeem_call(fixture, tenant, _desk(fixture), fixture["services"]["yoga"])
+    if what == "sell":
+        call = _sell_call(fixture, tenant, _desk(fixture))
+    else:
+        call = _redeem_call(fixture, tenant, _desk(fixture), fixture["services"]["yoga"])
     call(*rng.choice(targets))  # warm up: connection, caches, imports
     latencies, refused, failed = [], 0, 0
     barrier.wait()
@@ -223,6 +237,54 @@ def task_redeem(*, workers: int, seconds: float, seed: int = 7) -> dict:
         "client_cpu_ms_per_redemption": round(cpu / max(1, len(latencies)) * 1000, 2),
         "client_cpu_share_of_machine": round(cpu / (wall * (os.cpu_count() or 1)), 3),
     }
+
+
+def task_sell(*, workers: int, seconds: float, seed: int = 5) -> dict:
+    """N worker processes selling a class pack through billing.sell_package for `seconds`, all for one
+    tenant (one order counter): do sales scale with processes, or queue on the counter?"""
+    from punchcard.billing.models import Order
+    from punchcard.tenancy.models import Patient
+
+    fixture = _fixture()
+    centre_ids = list(fixture["centres"].values())
+    patients = list(Patient.objects.filter(tenant_id=fixture["tenant_id"]).values_list("id", flat=True)[:500])
+    targets = [(p, centre_ids[i % len(centre_ids)]) for i, p in enumerate(patients)]
+    before = Order.objects.filter(tenant_id=fixture["tenant_id"]).count()
+    connections.close_all()
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(workers)
+    results = ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker, args=(i, seed, targets, fixture, seconds, barrier, results, "sell"))
+        for i in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    outcomes = [results.get(timeout=seconds + 300) for _ in procs]
+    for proc in procs:
+        proc.join(30)
+    latencies = [x for o in outcomes for x in o["latencies"]]
+    wall = max(o["end"] for o in outcomes) - min(o["start"] for o in outcomes)
+    orders = Order.objects.filter(tenant_id=fixture["tenant_id"]).order_by("number")
+    numbers = list(orders.values_list("number", flat=True))
+    return {
+        "workers": workers,
+        "sales": len(latencies),
+        "refused": sum(o["refused"] for o in outcomes),
+        "failed": sum(o["failed"] for o in outcomes),
+        "seconds": round(wall, 2),
+        "sps": round(len(latencies) / wall, 1),
+        **latency_summary(latencies),
+        # every committed order numbered, 1…n without a gap (warm-up sales included)
+        "numbers_gap_free": numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= before + len(latencies),
+    }
+
+
+def task_sales(*, seconds: float) -> dict:
+    """Scenario 6: sales from 1 process, then from 8."""
+    one = task_sell(workers=1, seconds=seconds)
+    eight = task_sell(workers=8, seconds=seconds)
+    return {"one": one, "eight": eight}
 
 
 def task_core(
@@ -375,6 +437,28 @@ def _profile_breakdown(stats: pstats.Stats, wall: float, count: int) -> dict:
 
 
 # ---------------------------------------------------------------- scenario 3: the hot package
+
+
+def task_hot_package() -> dict:
+    """A fresh 3-session package for the HTTP race of the scale-out scenario: its id, centre and service."""
+    from punchcard.billing import services as billing
+    from punchcard.tenancy import services as tenancy
+
+    fixture = _fixture()
+    tenant, desk = _tenant(), _desk(fixture)
+    centre_id = next(iter(fixture["centres"].values()))
+    patient = tenancy.create_patient(
+        tenant=tenant, actor=desk, external_ref=f"HOT-HTTP-{time.time_ns()}", name="Hot package holder"
+    )
+    package = billing.sell_package(
+        tenant=tenant,
+        actor=desk,
+        patient_id=patient.id,
+        centre_id=centre_id,
+        plan_id=fixture["plan_ids"]["trial-3"],
+        method="card",
+    )
+    return {"package_id": package.id, "centre_id": centre_id, "service_id": fixture["services"]["physio"]}
 
 
 def task_hot(*, concurrency: int = 50) -> dict:

@@ -138,6 +138,17 @@ def django_db_modify_db_settings(
         db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
 
 
+@pytest.fixture(autouse=True)
+def _forget_api_keys():
+    """Each test starts with no remembered API keys: ids and secrets from an earlier test's rolled-back
+    rows must not answer for this one's (tests/api/test_api_key_cache.py tests the window itself)."""
+    from punchcard.tenancy import keycache
+
+    keycache.clear()
+    yield
+    keycache.clear()
+
+
 @pytest.fixture
 def run_concurrently() -> Callable[..., list[Any]]:
     """Run callables at the same moment, each in its own thread with its own database connection.

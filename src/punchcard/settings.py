@@ -30,6 +30,8 @@ if not DEBUG and (SECRET_KEY == PUBLISHED_SECRET_KEY or len(SECRET_KEY) < 50):
     )
 # Keys API keys are hashed with (HMAC-SHA256), kept like the secret key; changing it invalidates every API key.
 API_KEY_PEPPER = os.environ.get("PUNCHCARD_API_KEY_PEPPER") or stored_secret(DATA_DIR / "api_key_pepper")
+# Seconds a process may answer from an API key it read before: a revoked key stops working within it.
+API_KEY_CACHE_SECONDS = float(os.environ.get("PUNCHCARD_API_KEY_CACHE_SECONDS", "5"))
 ALLOWED_HOSTS = _list("PUNCHCARD_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = _list("PUNCHCARD_CSRF_TRUSTED_ORIGINS")  # e.g. https://clinic.example.com
 

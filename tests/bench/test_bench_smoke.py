@@ -39,6 +39,12 @@ FIGURES = [
     "http_get_p99_ms",
     "http_redeem_vs_get",
     "http_redeem_idempotent_rps",
+    "scale_out_redeem_rps",
+    "scale_out_vs_one_server",
+    "sell_sps_1",
+    "sell_sps_8",
+    "sell_8_processes_vs_1",
+    "sell_p99_ms",
     "sweep_seconds",
     "sweep_peak_rss_mb",
     "sweep_expired",
@@ -52,6 +58,10 @@ FIGURES = [
     "expiry_report_30d_s",
 ]
 CHECKS = [
+    "scale_out_hot_package_exact",
+    "scale_out_reconcile",
+    "sales_numbered_without_gaps",
+    "sales_without_errors",
     "hot_package_exact_postgresql",
     "hot_package_exact_sqlite",
     "redemptions_without_errors_postgresql",

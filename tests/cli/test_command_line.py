@@ -65,6 +65,8 @@ def test_serve_runs_gunicorn_like_make_run():
         "-",
     ]
     assert issubclass(Show, PunchcardCommand)
+    threaded = gunicorn_argv(host="127.0.0.1", port=8765, workers=2, threads=4)
+    assert threaded[6:10] == ["--worker-class", "gthread", "--threads", "4"]
 
 
 @pytest.mark.skipif(not PUNCHCARD.exists(), reason="the punchcard console script is not installed")

@@ -28,7 +28,8 @@ class Tender(models.TextChoices):
 
 class Order(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
-    number = models.PositiveIntegerField()  # gap-free per tenant
+    # Gap-free per tenant; null only inside the transaction that places the order (numbered last).
+    number = models.PositiveIntegerField(null=True)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="orders")
     centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="+")
     currency = models.CharField(max_length=3)
@@ -168,7 +169,7 @@ class Receipt(models.Model):
     rendering (HTML or PDF) shows exactly the same thing; numbers are gap-free per tenant."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
-    number = models.PositiveIntegerField()
+    number = models.PositiveIntegerField(null=True)  # null only inside the issuing transaction (numbered last)
     kind = models.CharField(max_length=16, choices=ReceiptKind.choices)
     subject_id = models.BigIntegerField()  # the order, redemption or refund
     issued_at = models.DateTimeField()

@@ -10,10 +10,11 @@ permission it needs (`@idempotent(perm=Perm.ADJUST)`), and the decorator checks 
 else, so a replay is refused exactly when the request itself would be (a caller whose role was
 lowered since does not get the old answer back).
 
-Race safety: the lookup, the service call and the insert of the record run in one transaction.
-Two concurrent requests with one key may both start, but the record's unique (tenant, caller, key)
-constraint lets only one commit: the other's insert fails, its whole transaction (the service's
-writes included) rolls back, and it answers with the winner's stored response. On SQLite the
+Race safety: the lookup, the service call and the record run in one transaction, the record written
+last as one statement (`INSERT … ON CONFLICT DO NOTHING RETURNING`, no savepoint). Two concurrent
+requests with one key may both start, but the record's unique (tenant, caller, key) constraint lets
+only one commit: the other's insert waits for it, then inserts nothing, so its whole transaction (the
+service's writes included) rolls back and it answers with the winner's stored response. On SQLite the
 transactions are IMMEDIATE and simply run one after the other.
 
 Only successes are stored: a refused request wrote nothing, so retrying it with the same key is
@@ -28,7 +29,7 @@ import hashlib
 import itertools
 import json
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from ninja.responses import Status
 from ninja.utils import contribute_operation_callback
@@ -116,6 +117,34 @@ def _live_record(tenant, caller: str, key: str, now: dt.datetime) -> Idempotency
     return record
 
 
+_COLUMNS = ("tenant_id", "caller", "key", "method", "path", "request_hash", "status", "body", "created_at")
+
+
+def _store(request: HttpRequest, key: str, digest: str, response: HttpResponse, now: dt.datetime) -> bool:
+    """Keep the response, in the request's transaction, in one statement; False when a concurrent request
+    with this key committed its record first (nothing was inserted)."""
+    quote = connection.ops.quote_name
+    values = [
+        request.auth.tenant.pk,
+        request.auth.caller_id,
+        key,
+        request.method,
+        request.get_full_path()[:500],
+        digest,
+        response.status_code,
+        response.content.decode(),
+        connection.ops.adapt_datetimefield_value(now),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(IdempotencyRecord._meta.db_table)} ({', '.join(map(quote, _COLUMNS))}) "
+            f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
+            f"ON CONFLICT ({', '.join(map(quote, _COLUMNS[:3]))}) DO NOTHING RETURNING {quote('id')}",
+            values,
+        )
+        return cursor.fetchone() is not None
+
+
 def idempotent(*, perm: Perm, calls_out: bool = False):
     """Decorate a POST view (under the router decorator) with the permission the route needs; the view
     returns Status(code, schema).
@@ -157,11 +186,8 @@ def _once(view, request: HttpRequest, key: str, args, kwargs) -> HttpResponse:
                 return _replay(record, request, digest)
             response = render(view(request, *args, **kwargs))
             if 200 <= response.status_code < 300:
-                try:
-                    with transaction.atomic():
-                        _store(request, key, digest, response, now)
-                except IntegrityError:
-                    raise _LostRace from None
+                if not _store(request, key, digest, response, now):
+                    raise _LostRace
                 if next(_writes) % PURGE_EVERY == 0:
                     purge_expired(now=now)
             return response
@@ -180,20 +206,6 @@ def _once(view, request: HttpRequest, key: str, args, kwargs) -> HttpResponse:
         return _replay(record, request, digest)
 
 
-def _store(request: HttpRequest, key: str, digest: str, response: HttpResponse, now: dt.datetime) -> None:
-    IdempotencyRecord.objects.create(
-        tenant=request.auth.tenant,
-        caller=request.auth.caller_id,
-        key=key,
-        method=request.method,
-        path=request.get_full_path()[:500],
-        request_hash=digest,
-        status=response.status_code,
-        body=response.content.decode(),
-        created_at=now,
-    )
-
-
 def _once_outside(view, request: HttpRequest, key: str, args, kwargs) -> HttpResponse:
     """`_once` for a view that calls out: no transaction around the view (see `idempotent`)."""
     tenant, caller = request.auth.tenant, request.auth.caller_id
@@ -203,12 +215,8 @@ def _once_outside(view, request: HttpRequest, key: str, args, kwargs) -> HttpRes
     if record is not None:
         return _replay(record, request, digest)
     response = render(view(request, *args, **kwargs))
-    if 200 <= response.status_code < 300:
-        try:
-            with transaction.atomic():
-                _store(request, key, digest, response, now)
-        except IntegrityError:
-            return _replay(IdempotencyRecord.objects.get(tenant=tenant, caller=caller, key=key), request, digest)
+    if 200 <= response.status_code < 300 and not _store(request, key, digest, response, now):
+        return _replay(IdempotencyRecord.objects.get(tenant=tenant, caller=caller, key=key), request, digest)
     return response
 
 

@@ -1,5 +1,7 @@
 """HTTP routes for packages: balances, redemptions, holds, voids, adjustments, expiry, closing, sharing,
-transfer and history (SPEC §4–§7). Each write is one service call; the response re-reads the result."""
+transfer and history (SPEC §4–§7). Each write is one service call. The hot ones (redeem, hold, post,
+release, void) answer from the row the service returned, which carries what the schema shows; the others
+re-read the result."""
 
 from ninja import Query, Router
 from ninja.responses import Status
@@ -181,7 +183,7 @@ def redeem(request, package_id: Id, payload: RedeemIn):
         appointment=_appointment(p, payload.appointment_id),
         idempotency_key=key_of(request),
     )
-    return Status(201, RedemptionOut.of(selectors.redemption(p.tenant, redemption.id), Ctx(p)))
+    return Status(201, RedemptionOut.of(redemption, Ctx(p)))
 
 
 @router.post("/redemptions/{redemption_id}/void", response={200: RedemptionOut, **WRITE})
@@ -190,8 +192,10 @@ def void_redemption(request, redemption_id: Id, payload: ReasonIn):
     """Reverse a redemption made in error, once: sessions and revenue restored; the acting staff member
     (or API key) is recorded as the approver."""
     p = caller(request)
-    services.void_redemption(tenant=p.tenant, actor=p.actor, redemption_id=redemption_id, reason=payload.reason)
-    return Status(200, RedemptionOut.of(selectors.redemption(p.tenant, redemption_id), Ctx(p)))
+    redemption = services.void_redemption(
+        tenant=p.tenant, actor=p.actor, redemption_id=redemption_id, reason=payload.reason
+    )
+    return Status(200, RedemptionOut.of(redemption, Ctx(p)))
 
 
 @router.post("/packages/{package_id}/holds", response={201: HoldOut, **WRITE})
@@ -213,7 +217,7 @@ def place_hold(request, package_id: Id, payload: HoldIn):
         appointment=_appointment(p, payload.appointment_id),
         idempotency_key=key_of(request),
     )
-    return Status(201, HoldOut.of(selectors.hold(p.tenant, hold.id)))
+    return Status(201, HoldOut.of(hold))
 
 
 @router.post("/holds/{hold_id}/post", response={200: RedemptionOut, **WRITE})
@@ -222,7 +226,7 @@ def post_hold(request, hold_id: Id):
     """Arrival: the hold becomes a redemption (posting twice answers with the same redemption)."""
     p = caller(request)
     redemption = services.post_hold(tenant=p.tenant, actor=p.actor, hold_id=hold_id)
-    return Status(200, RedemptionOut.of(selectors.redemption(p.tenant, redemption.id), Ctx(p)))
+    return Status(200, RedemptionOut.of(redemption, Ctx(p)))
 
 
 @router.post("/holds/{hold_id}/release", response={200: HoldOut, **WRITE})
@@ -230,8 +234,10 @@ def post_hold(request, hold_id: Id):
 def release_hold(request, hold_id: Id, payload: ReleaseIn | None = None):
     """Cancellation or removal before arrival: the held sessions become available again."""
     p = caller(request)
-    services.release_hold(tenant=p.tenant, actor=p.actor, hold_id=hold_id, reason=payload.reason if payload else "")
-    return Status(200, HoldOut.of(selectors.hold(p.tenant, hold_id)))
+    hold = services.release_hold(
+        tenant=p.tenant, actor=p.actor, hold_id=hold_id, reason=payload.reason if payload else ""
+    )
+    return Status(200, HoldOut.of(hold))
 
 
 # ---------------------------------------------------------------- corrections, expiry, closing

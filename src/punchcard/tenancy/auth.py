@@ -23,6 +23,7 @@ from ninja.utils import check_csrf
 from punchcard import clock
 from punchcard.domain.roles import Actor, Perm
 
+from . import keycache
 from .models import ApiKey, StaffMember, Tenant
 from .selectors import own_clock
 from .services import authenticate_api_key
@@ -62,6 +63,7 @@ def _touch(key: ApiKey) -> None:
         return
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_GRANULARITY)
     ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now)
+    keycache.touched(key.prefix, now)  # (or another process just did): not again in this window
 
 
 class ApiKeyAuth(HttpBearer):

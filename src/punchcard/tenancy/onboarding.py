@@ -15,6 +15,7 @@ from punchcard import clock
 from punchcard.domain import validation
 from punchcard.domain.roles import Actor, Perm
 
+from . import keycache
 from .models import Centre, Tenant
 from .selectors import scoped_get
 from .services import audit, check_locale, check_zone, create_centre, create_tenant
@@ -98,6 +99,7 @@ def update_tenant(
         changes["time_zone"] = check_zone(time_zone, "time_zone")
     if changes:
         Tenant.objects.filter(pk=row.pk).update(**changes)
+        keycache.forget(tenant_id=row.pk)  # API requests in this process see the change at once
         for field, value in changes.items():
             setattr(row, field, value)
             setattr(tenant, field, value)

@@ -23,6 +23,7 @@ from punchcard.domain.errors import Conflict, InvalidInput, NotFound
 from punchcard.domain.money import check_amount, check_currency
 from punchcard.domain.roles import ROLES, Actor, Perm
 
+from . import keycache
 from .models import ApiKey, AuditEvent, Centre, Patient, Role, Service, StaffMember, Tenant
 from .selectors import scoped_get
 
@@ -315,12 +316,17 @@ def authenticate_api_key(secret: str, *, now=None) -> ApiKey | None:
 
     A key stored before keyed hashing (`keyed` false) is checked against its old digest once and, if it
     matches, re-stored under the pepper: existing keys keep working and leave the old form as they are used.
+    A live key read in the last few seconds comes from this process's memory (`keycache`: a revoked key
+    stops working everywhere within that window).
     """
     if not isinstance(secret, str) or not secret.startswith(API_KEY_PREFIX) or len(secret) < 12:
         return None
-    key = ApiKey.objects.select_related("tenant").filter(prefix=secret[:11], revoked_at__isnull=True).first()
+    key = keycache.remembered(secret[:11])
     if key is None:
-        return None
+        key = ApiKey.objects.select_related("tenant").filter(prefix=secret[:11], revoked_at__isnull=True).first()
+        if key is None:
+            return None
+        keycache.remember(key)
     if key.keyed:
         return key if secrets.compare_digest(key.digest, _digest(secret)) else None
     if not secrets.compare_digest(key.digest, _legacy_digest(secret)):
@@ -339,5 +345,6 @@ def revoke_api_key(*, tenant: Tenant, actor: Actor, prefix: str, now=None) -> Ap
     if key.revoked_at is None:
         key.revoked_at = now or clock.now()
         key.save(update_fields=["revoked_at"])
+        keycache.forget(prefix=key.prefix)
         audit(tenant=tenant, actor=actor, action="apikey.revoke", subject=key)
     return key

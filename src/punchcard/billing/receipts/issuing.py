@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from punchcard import clock
 from punchcard.domain.errors import InvalidInput
@@ -14,7 +14,7 @@ from punchcard.tenancy.selectors import scoped_get
 from punchcard.tenancy.services import audit
 
 from ..models import Receipt, ReceiptKind
-from ..services.numbering import give_back, next_number
+from ..services.numbering import next_number
 from .facts import facts_of
 
 
@@ -33,28 +33,30 @@ def issue_receipt(
     existing = Receipt.objects.filter(tenant=tenant, kind=kind, subject_id=facts["subject_id"]).first()
     if existing:
         return existing
-    number = next_number(tenant, "receipt")  # holds the counter's lock until commit: issuers queue here
-    existing = Receipt.objects.filter(tenant=tenant, kind=kind, subject_id=facts["subject_id"]).first()
-    if existing:  # issued by someone who held the lock before us: give the number back
-        give_back(tenant, "receipt", number)
-        return existing
-    facts.update(number=number, issued_at=now.isoformat(), issued_by=actor.label)
-    receipt = Receipt.objects.create(
-        tenant=tenant,
-        number=number,
-        kind=kind,
-        subject_id=facts["subject_id"],
-        issued_at=now,
-        issued_by=actor.label,
-        facts=facts,
-    )
+    facts.update(issued_at=now.isoformat(), issued_by=actor.label)
+    try:
+        with transaction.atomic():  # a concurrent issuer of the same subject waits here, then finds ours
+            receipt = Receipt.objects.create(
+                tenant=tenant,
+                number=None,
+                kind=kind,
+                subject_id=facts["subject_id"],
+                issued_at=now,
+                issued_by=actor.label,
+                facts=facts,
+            )
+    except IntegrityError:
+        return Receipt.objects.get(tenant=tenant, kind=kind, subject_id=facts["subject_id"])
+    # The number last: the tenant's receipt counter is held for these three statements, not the facts.
+    receipt.number = facts["number"] = next_number(tenant, "receipt")
+    Receipt.objects.filter(pk=receipt.pk).update(number=receipt.number, facts=facts)
     audit(
         tenant=tenant,
         actor=actor,
         action=f"receipt.{kind}",
         subject=receipt,
         now=now,
-        data={"number": number, "subject_id": receipt.subject_id},
+        data={"number": receipt.number, "subject_id": receipt.subject_id},
     )
     return receipt
 

@@ -9,7 +9,7 @@ from ..selectors import credit_balance
 from .activation import activate_order, activate_package
 from .charges import charge_method, charge_order, refund_charge
 from .checkout import complete_checkout, start_checkout
-from .numbering import next_number
+from .numbering import mention_data, mention_memo, next_number, number_last, order_number
 from .orders import (
     MAX_FUTURE_START_DAYS,
     MAX_ORDER_ITEMS,
@@ -41,7 +41,11 @@ __all__ = [
     "credit_balance",
     "detach_payment_method",
     "mark_pay_later",
+    "mention_data",
+    "mention_memo",
     "next_number",
+    "number_last",
+    "order_number",
     "pay_out_credit",
     "place_order",
     "receive_webhook",

@@ -13,14 +13,15 @@ from punchcard.domain import posting
 from punchcard.domain.roles import Actor
 from punchcard.ledger import services as journal
 from punchcard.packages import services as packages
-from punchcard.packages.models import Package
+from punchcard.packages.models import EntryKind, Package, SessionEntry
 from punchcard.packages.opening import open_package
-from punchcard.tenancy.models import Patient
+from punchcard.tenancy.models import AuditEvent, Patient
 from punchcard.tenancy.selectors import local_date
 from punchcard.tenancy.services import audit
 
 from .. import hooks
 from ..models import Order, OrderLine
+from .numbering import mention_data, mention_memo, order_number
 
 
 def activate_order(order: Order, *, actor: Actor, now: dt.datetime, status: str) -> None:
@@ -73,8 +74,9 @@ def activate_package(
         bonus_sessions={int(plan_line_id): int(n) for plan_line_id, n in promo_bonus.items()},
         entry_data={"order": order.number},
     )
+    mention_data(order, SessionEntry.objects.filter(package=package, kind=EntryKind.GRANT), {"order": None})
     if claim_code_id is None:
-        journal.record(
+        entry = journal.record(
             tenant=order.tenant,
             kind="sale",
             event=("order_line", line.id),
@@ -83,12 +85,12 @@ def activate_package(
             centre=order.centre,
             patient=order.patient,
             package=package,
-            memo=f"{version.name} sold on order {order.number}",
+            memo=f"{version.name} sold on order {order_number(order)}",
             postings=posting.sale(gross=line.gross, tax=line.tax, deferred_by_line=deferred),
         )
     else:
         # package=None: each posting is tagged by its own line key, the code's (untagged) side stays untagged.
-        journal.record(
+        entry = journal.record(
             tenant=order.tenant,
             kind="claim",
             event=("claim_code", claim_code_id),
@@ -96,22 +98,18 @@ def activate_package(
             date=purchased_on,
             centre=order.centre,
             patient=package.holder,
-            memo=f"{version.name} claimed by code (order {order.number})",
+            memo=f"{version.name} claimed by code (order {order_number(order)})",
             postings=[posting.Posting(posting.Role.DEFERRED_REVENUE, line.net)]
             + [posting.Posting(posting.Role.DEFERRED_REVENUE, -v, pl) for pl, v in deferred.items()],
         )
-    audit(
-        tenant=order.tenant,
-        actor=actor,
-        action="package.activate",
-        subject=package,
-        now=now,
-        data={
-            "order": order.number,
-            "start_date": start.isoformat(),
-            **({"claim_code_id": claim_code_id} if claim_code_id else {}),
-        },
-    )
+    mention_memo(order, entry)
+    data = {
+        "order": order.number,
+        "start_date": start.isoformat(),
+        **({"claim_code_id": claim_code_id} if claim_code_id else {}),
+    }
+    activated = audit(tenant=order.tenant, actor=actor, action="package.activate", subject=package, now=now, data=data)
+    mention_data(order, AuditEvent.objects.filter(pk=activated.pk), data)
     # Listeners in this transaction: a sale credited to a staff member earns its commission now.
     events.record(
         "package.sold",

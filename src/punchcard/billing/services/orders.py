@@ -24,7 +24,7 @@ from .. import hooks
 from ..models import Order, OrderLine, OrderLineKind, OrderStatus, Payment, PaymentAttempt, Tender
 from ..selectors import credit_balance
 from .activation import activate_order
-from .numbering import next_number
+from .numbering import mention_memo, next_number, number_last, order_number
 
 MAX_FUTURE_START_DAYS = 366
 MAX_ORDER_ITEMS = 20
@@ -54,7 +54,38 @@ def place_order(
 
     Promotions (SPEC §9) are evaluated per line, the typed `promotion_code` and the automatic ones: a
     discount lowers the line's price *before* the tax split, so the deferred value is of what is paid.
+    The order's number is its last write (`numbering.number_last`).
     """
+    order = _place(
+        tenant=tenant,
+        actor=actor,
+        patient_id=patient_id,
+        centre_id=centre_id,
+        items=items,
+        credited_staff_id=credited_staff_id,
+        idempotency_key=idempotency_key,
+        promotion_code=promotion_code,
+        max_items=max_items,
+        now=now,
+    )
+    number_last(order)
+    return order
+
+
+def _place(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    patient_id: int,
+    centre_id: int,
+    items: list[OrderItem],
+    credited_staff_id: int | None,
+    idempotency_key: str | None,
+    promotion_code: str | None,
+    max_items: int,
+    now: dt.datetime | None,
+) -> Order:
+    """place_order's work, in the caller's transaction; a new order is left without its number."""
     actor.require(Perm.SELL, for_patient=patient_id)
     now = now or clock.now()
     key = validation.idempotency_key(idempotency_key)
@@ -126,7 +157,7 @@ def place_order(
     tax = sum(split.tax for *_, split in priced)
     order = Order(
         tenant=tenant,
-        number=0,
+        number=None,
         patient=patient,
         centre=centre,
         currency=tenant.currency,
@@ -140,7 +171,6 @@ def place_order(
         created_at=now,
         created_by=actor.label,
     )
-    order.number = next_number(tenant, "order")
     order.save()
     for version, start, list_total, discount, record, split in priced:
         OrderLine.objects.create(
@@ -187,24 +217,55 @@ def record_payment(
     with the payment; the desk's own payments have none."""
     actor.require(Perm.SELL)
     now = now or clock.now()
-    key = validation.idempotency_key(idempotency_key)
-    validation.choice(method, Tender, "method")
-    check_amount(amount, field="amount", allow_zero=False)
-    if not isinstance(reference, str) or len(reference) > 200:
-        raise InvalidInput("reference is text of at most 200 characters", field="reference")
+    key = _checked_payment(method=method, amount=amount, reference=reference, idempotency_key=idempotency_key)
     order = scoped_get(
         Order, tenant=tenant, pk=order_id, field="order_id", queryset=Order.objects.select_for_update(no_key=True)
     )
     actor.require(Perm.SELL, for_patient=order.patient_id)
+    return _pay(
+        order,
+        tenant=tenant,
+        actor=actor,
+        method=method,
+        amount=amount,
+        reference=reference,
+        key=key,
+        attempt=attempt,
+        now=now,
+    )
+
+
+def _checked_payment(*, method: str, amount: int, reference: str, idempotency_key: str | None) -> str | None:
+    """A payment's input, refused naming the field; answers the checked idempotency key."""
+    validation.choice(method, Tender, "method")
+    check_amount(amount, field="amount", allow_zero=False)
+    if not isinstance(reference, str) or len(reference) > 200:
+        raise InvalidInput("reference is text of at most 200 characters", field="reference")
+    return validation.idempotency_key(idempotency_key)
+
+
+def _pay(
+    order: Order,
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    method: str,
+    amount: int,
+    reference: str,
+    key: str | None,
+    now,
+    attempt: PaymentAttempt | None = None,
+) -> Payment:
+    """record_payment's work on an order the caller locked (or has just placed, unnumbered)."""
     if key and (existing := Payment.objects.filter(tenant=tenant, idempotency_key=key).first()):
         return replay(  # the reference is stored stripped
             existing, what="payment", order_id=order.id, method=method, amount=amount, reference=reference.strip()
         )
     if order.status not in (OrderStatus.OPEN, OrderStatus.PAY_LATER):
-        raise Conflict(f"order {order.number} is {order.status}", code="order_not_open")
+        raise Conflict(f"order {order_number(order)} is {order.status}", code="order_not_open")
     if amount > order.due:
         raise Conflict(
-            f"only {order.due} is due on order {order.number}", code="overpayment", field="amount", due=order.due
+            f"only {order.due} is due on order {order_number(order)}", code="overpayment", field="amount", due=order.due
         )
     if method == Tender.CREDIT:
         # Serialise spending of one patient's credit on the patient row.
@@ -225,7 +286,7 @@ def record_payment(
         idempotency_key=key,
         attempt=attempt,
     )
-    journal.record(
+    entry = journal.record(
         tenant=tenant,
         kind="payment",
         event=("payment", payment.id),
@@ -233,9 +294,10 @@ def record_payment(
         date=local_date(now, order.centre),
         centre=order.centre,
         patient=order.patient,
-        memo=f"{method} payment on order {order.number}" + (f" ({reference})" if reference else ""),
+        memo=f"{method} payment on order {order_number(order)}" + (f" ({reference})" if reference else ""),
         postings=posting.payment(method=method, amount=amount),
     )
+    mention_memo(order, entry)
     order.paid += amount
     order.save(update_fields=["paid"])
     audit(
@@ -312,7 +374,9 @@ def sell_package(
     """Front-desk shortcut: one plan (with a promotion code, if given), paid in full at once — or, with
     `pay_later_reason`, activated unpaid by a manager (mark_pay_later). All or nothing; the same key
     returns the same package."""
-    order = place_order(
+    # The order is placed and paid without its number, which is taken last, right before commit: the
+    # tenant's order counter is held for the sale's last statements only, so sales do not queue on it.
+    order = _place(
         tenant=tenant,
         actor=actor,
         patient_id=patient_id,
@@ -321,22 +385,31 @@ def sell_package(
         credited_staff_id=credited_staff_id,
         idempotency_key=idempotency_key,
         promotion_code=promotion_code or None,
+        max_items=MAX_ORDER_ITEMS,
         now=now,
     )
     if pay_later_reason is not None:
         if order.status == OrderStatus.OPEN:
+            number_last(order)  # a manager's pay-later reads the order by id: it must be whole first
             mark_pay_later(tenant=tenant, actor=actor, order_id=order.id, reason=pay_later_reason, now=now)
     elif order.due > 0 and order.status == OrderStatus.OPEN:
-        record_payment(
-            tenant=tenant,
-            actor=actor,
-            order_id=order.id,
+        key = _checked_payment(
             method=method,
             amount=order.due,
             reference=reference,
             idempotency_key=f"{idempotency_key}:pay" if idempotency_key else None,
-            now=now,
         )
+        _pay(
+            order,
+            tenant=tenant,
+            actor=actor,
+            method=method,
+            amount=order.due,
+            reference=reference,
+            key=key,
+            now=now or clock.now(),
+        )
+    number_last(order)
     return Package.objects.filter(order_line__order=order).order_by("id").first()
 
 
@@ -358,6 +431,7 @@ def single_line_order(
 ) -> Order:
     """The order of one line that changes the holder's locked `package` (a top-up or an upgrade, SPEC §8.4)."""
     split = split_tax(price, rate_bp=version.tax_rate_bp, inclusive=version.tax_inclusive)
+    # Numbered at once: a top-up or upgrade holds its package's lock anyway, and its texts name the number.
     order = Order(
         tenant=tenant,
         number=next_number(tenant, "order"),

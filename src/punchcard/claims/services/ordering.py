@@ -20,7 +20,7 @@ from punchcard.domain.status import Action, ensure_allowed
 from punchcard.ledger import services as journal
 from punchcard.packages import selectors as package_selectors
 from punchcard.packages import services as packages
-from punchcard.tenancy.models import Tenant
+from punchcard.tenancy.models import AuditEvent, Tenant
 from punchcard.tenancy.selectors import local_date
 from punchcard.tenancy.services import audit
 
@@ -156,7 +156,7 @@ def hold_for_claim(*, order: Order, line: OrderLine, actor: Actor, now: dt.datet
         raise AssertionError(f"claim code {code.id} is {code.status}, not unpaid")
     code.status, code.opened_at, code.deferred_value, code.gross = ClaimStatus.OPEN, now, line.net, line.gross
     code.save(update_fields=["status", "opened_at", "deferred_value", "gross"])
-    journal.record(
+    entry = journal.record(
         tenant=order.tenant,
         kind="sale",
         event=("claim_code", code.id),
@@ -164,17 +164,13 @@ def hold_for_claim(*, order: Order, line: OrderLine, actor: Actor, now: dt.datet
         date=local_date(now, order.centre),
         centre=order.centre,
         patient=order.patient,
-        memo=f"{line.plan_version.name} sold as claim code …{code.hint} on order {order.number}",
+        memo=f"{line.plan_version.name} sold as claim code …{code.hint} on order {billing.order_number(order)}",
         postings=posting.sale(gross=line.gross, tax=line.tax, deferred_by_line={None: line.net}),
     )
-    audit(
-        tenant=order.tenant,
-        actor=actor,
-        action="claim_code.open",
-        subject=code,
-        now=now,
-        data={"order": order.number, "held": line.net},
-    )
+    billing.mention_memo(order, entry)
+    data = {"order": order.number, "held": line.net}
+    opened = audit(tenant=order.tenant, actor=actor, action="claim_code.open", subject=code, now=now, data=data)
+    billing.mention_data(order, AuditEvent.objects.filter(pk=opened.pk), data)
     return True
 
 

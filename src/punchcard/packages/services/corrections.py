@@ -35,7 +35,7 @@ def void_redemption(
     reason = validation.reason(reason)
     redemption = scoped_get(Redemption, tenant=tenant, pk=redemption_id, field="redemption_id")
     package = lock_package(tenant, redemption.package_id)
-    redemption.refresh_from_db()
+    redemption.refresh_from_db(from_queryset=selectors.redemptions(tenant))  # under the lock, with its names
     if redemption.voided_at is not None:
         raise Conflict(f"redemption {redemption.id} was already voided", code="already_voided")
     if package.closure:

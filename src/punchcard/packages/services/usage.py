@@ -258,7 +258,8 @@ def place_hold(
 def _locked_hold(tenant: Tenant, hold_id) -> tuple[Package, Hold]:
     hold = scoped_get(Hold, tenant=tenant, pk=hold_id, field="hold_id")
     package = lock_package(tenant, hold.package_id)
-    hold.refresh_from_db()  # re-read under the package lock: another request may have resolved it
+    # Re-read under the package lock (another request may have resolved it), with what the answer names.
+    hold.refresh_from_db(from_queryset=selectors.holds(tenant))
     return package, hold
 
 
@@ -288,10 +289,10 @@ def post_hold(*, tenant: Tenant, actor: Actor, hold_id: int, now: dt.datetime | 
         tenant=tenant,
         package=package,
         line=line,
-        service_id=hold.service_id,
-        centre_id=hold.centre_id,
-        person_id=hold.person_id,
-        practitioner_id=hold.practitioner_id,
+        service=hold.service,
+        centre=hold.centre,
+        person=hold.person,
+        practitioner=hold.practitioner,
         appointment_id=hold.appointment_id,
         hold=hold,
         day=hold.day,

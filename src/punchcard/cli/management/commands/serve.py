@@ -12,8 +12,9 @@ from punchcard.cli.base import PunchcardCommand, whole
 from punchcard.cli.supervisor import supervise
 
 
-def gunicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
-    """The gunicorn command line: the one next to this Python (the virtualenv's), else on PATH."""
+def gunicorn_argv(*, host: str, port: int, workers: int, threads: int = 1) -> list[str]:
+    """The gunicorn command line: the one next to this Python (the virtualenv's), else on PATH. With
+    threads > 1 the workers are gthread workers; else sync (the default, measured: see bench/README.md)."""
     local = Path(sys.executable).with_name("gunicorn")
     executable = str(local) if local.exists() else (shutil.which("gunicorn") or "gunicorn")
     return [
@@ -23,6 +24,7 @@ def gunicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
         f"{host}:{port}",
         "--workers",
         str(workers),
+        *(["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []),
         "--access-logfile",
         "-",
     ]
@@ -43,12 +45,16 @@ class Command(PunchcardCommand):
         parser.add_argument(
             "--host", default=os.environ.get("HOST", "127.0.0.1"), help="address (default: $HOST or 127.0.0.1)"
         )
-        parser.add_argument("--workers", default="2", help="web worker processes (default: 2)")
+        parser.add_argument("--workers", default="2", help="web worker processes (default: 2, sync)")
+        parser.add_argument("--threads", default="1", help="threads per web worker (more than 1: gthread workers)")
         parser.add_argument("--no-jobs", action="store_true", help="only the web server: no job worker, no tick")
 
-    def run(self, *args, tenant, port, host, workers, no_jobs=False, **options):
+    def run(self, *args, tenant, port, host, workers, threads="1", no_jobs=False, **options):
         argv = gunicorn_argv(
-            host=host, port=whole(port, "port", high=65535), workers=whole(workers, "workers", high=64)
+            host=host,
+            port=whole(port, "port", high=65535),
+            workers=whole(workers, "workers", high=64),
+            threads=whole(threads, "threads", high=64),
         )
         self.stdout.write(
             f"Punchcard on http://{host}:{argv[3].rsplit(':', 1)[1]}/ (API docs /api/v1/docs, admin /admin/)"
