@@ -19,6 +19,7 @@ from pathlib import Path
 from django.db import connection, connections
 
 from bench.common import latency_summary
+from punchcard.packages.services import one_statement
 
 CLASS_PACK = "class-pack-50"
 
@@ -259,6 +260,16 @@ def _statement_kind(sql: str) -> str:
     return head
 
 
+def _after_begin(captured) -> list[str]:
+    """The statements of one transaction after its BEGIN (COMMIT included): the round trips it costs."""
+    statements = [q["sql"] for q in captured.captured_queries]
+    return statements[1:] if statements and statements[0].strip().upper() == "BEGIN" else statements
+
+
+def _kinds(captured) -> list[str]:
+    return [_statement_kind(s) for s in _after_begin(captured)]
+
+
 def task_statements(*, profile_redemptions: int = 300, profile_out: str | None = None) -> dict:
     """SQL statements of one redemption (as Django sends them), and a cProfile of many."""
     from django.test.utils import CaptureQueriesContext
@@ -274,19 +285,24 @@ def task_statements(*, profile_redemptions: int = 300, profile_out: str | None =
     call(*target)
     with CaptureQueriesContext(connection) as captured:
         call(*target)
-    statements = [q["sql"] for q in captured.captured_queries]
-    # A fresh tenant object, as each HTTP request has: the chart of accounts is read once more.
+    statements = _after_begin(captured)
+    # A fresh tenant object, as each HTTP request has: on the ORM path the chart of accounts is read once more.
     fresh = _redeem_call(fixture, _tenant(), _desk(fixture), fixture["services"]["yoga"])
     with CaptureQueriesContext(connection) as captured_fresh:
         fresh(*target)
+    # The same redemption through the ORM path (SQLite's; on PostgreSQL the reference the one statement replaced).
+    with one_statement.orm_path(), CaptureQueriesContext(connection) as captured_orm:
+        call(*target)
+    orm = {"statements_orm_path": len(_after_begin(captured_orm)), "kinds_orm_path": _kinds(captured_orm)}
 
     if not profile_redemptions:
         return {
             "vendor": _vendor(),
             "statements": len(statements),
             "kinds": [_statement_kind(s) for s in statements],
-            "statements_fresh_tenant": len(captured_fresh.captured_queries),
-            "kinds_fresh_tenant": [_statement_kind(q["sql"]) for q in captured_fresh.captured_queries],
+            "statements_fresh_tenant": len(_after_begin(captured_fresh)),
+            "kinds_fresh_tenant": _kinds(captured_fresh),
+            **orm,
         }
     # Single client, no profiler: wall time and this process's CPU time per redemption.
     started, cpu = time.perf_counter(), time.process_time()
@@ -315,8 +331,9 @@ def task_statements(*, profile_redemptions: int = 300, profile_out: str | None =
         "vendor": _vendor(),
         "statements": len(statements),
         "kinds": [_statement_kind(s) for s in statements],
-        "statements_fresh_tenant": len(captured_fresh.captured_queries),
-        "kinds_fresh_tenant": [_statement_kind(q["sql"]) for q in captured_fresh.captured_queries],
+        "statements_fresh_tenant": len(_after_begin(captured_fresh)),
+        "kinds_fresh_tenant": _kinds(captured_fresh),
+        **orm,
         "profile": breakdown,
     }
 
