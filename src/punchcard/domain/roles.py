@@ -37,6 +37,7 @@ class Perm(StrEnum):
     EDIT_CATALOGUE = "edit_catalogue"
     READ_MONEY = "read_money"  # journal, credit balances, reports
     CLOSE_PERIODS = "close_periods"  # close an accounting period (accountant, admin)
+    ADVANCE_TEST_CLOCK = "advance_test_clock"  # move a sandbox tenant's test clock (manager, admin)
     ADMIN = "admin"  # users, API keys, tenant settings
 
 
@@ -50,6 +51,7 @@ _MANAGER = _FRONT_DESK | {
     Perm.TRANSFER,
     Perm.EDIT_CATALOGUE,
     Perm.READ_MONEY,
+    Perm.ADVANCE_TEST_CLOCK,
 }
 _ACCOUNTANT = {Perm.READ, Perm.READ_MONEY, Perm.CLOSE_PERIODS}
 

@@ -31,6 +31,7 @@ EVENT_TYPES = (
     "appointment.no_show",
     "claim_code.claimed",
     "receipt.email_requested",
+    "payment.webhook_received",
 )
 
 
