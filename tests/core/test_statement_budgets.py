@@ -2,7 +2,7 @@
 the same used package, with the tenant object of the request (its chart of accounts already read).
 
 On PostgreSQL a redemption, a hold placed, posted or released is the locking read, the one write statement
-and COMMIT (README rule 15). A void, a sale and a payment are counted as they stand: lowering them is
+and COMMIT (README rule 16). A void, a sale and a payment are counted as they stand: lowering them is
 welcome, raising them fails here. Inside a test the service's transaction is a savepoint: SAVEPOINT
 stands for BEGIN and RELEASE SAVEPOINT for COMMIT.
 """

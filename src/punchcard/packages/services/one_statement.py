@@ -1,4 +1,4 @@
-"""Redemptions and holds on PostgreSQL in two statements after BEGIN, then COMMIT (README rule 15).
+"""Redemptions and holds on PostgreSQL in two statements after BEGIN, then COMMIT (README rule 16).
 
 1. One locking read: `SELECT … FOR NO KEY UPDATE` of the package, which also brings what the rules need —
    the centre (its zone gives the local date), the service, the person and practitioner, the plan version
