@@ -417,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                     "seconds": sizes["seconds"],
                     "hot_concurrency": HOT_CONCURRENCY,
                     "profile_redemptions": sizes["profile_redemptions"] if vendor == "postgresql" else 0,
+                    "compare_orm": vendor == "postgresql",
                 },
                 env,
             )
@@ -437,8 +438,15 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
             if vendor == "postgresql":
+                orm = core["redeem_orm_path"]
+                details["redeem_orm_path_postgresql"] = orm
                 figures.update(
-                    pgbench_tps=reference["tps"], redeem_vs_pgbench=round(redeem["tps"] / reference["tps"], 3)
+                    pgbench_tps=reference["tps"],
+                    redeem_vs_pgbench=round(redeem["tps"] / reference["tps"], 3),
+                    redeem_orm_path_tps=orm["tps"],
+                    redeem_orm_path_vs_pgbench=round(orm["tps"] / reference["tps"], 3),
+                    redeem_client_cpu_ms_per_redemption=redeem["client_cpu_ms_per_redemption"],
+                    redeem_orm_path_client_cpu_ms_per_redemption=orm["client_cpu_ms_per_redemption"],
                 )
             figures[f"hot_package_settle_ms{suffix}"] = hot["settle_ms"]
             checks[f"hot_package_exact_{vendor}"] = hot["exact"]

@@ -151,7 +151,15 @@ def _redeem_call(fixture, tenant, actor, service_id):
     return call
 
 
-def _worker(index: int, seed: int, targets, fixture, seconds: float, barrier, results) -> None:
+def _worker(index: int, seed: int, targets, fixture, seconds: float, barrier, results, orm: bool = False) -> None:
+    if orm:  # the ORM path on PostgreSQL too: the reference the one-statement writes are measured against
+        with one_statement.orm_path():
+            _work(index, seed, targets, fixture, seconds, barrier, results)
+    else:
+        _work(index, seed, targets, fixture, seconds, barrier, results)
+
+
+def _work(index: int, seed: int, targets, fixture, seconds: float, barrier, results) -> None:
     from django.db import DatabaseError
 
     from punchcard.domain.errors import DomainError
@@ -189,7 +197,7 @@ def _worker(index: int, seed: int, targets, fixture, seconds: float, barrier, re
     connections.close_all()
 
 
-def task_redeem(*, workers: int, seconds: float, seed: int = 7) -> dict:
+def task_redeem(*, workers: int, seconds: float, seed: int = 7, orm: bool = False) -> dict:
     """N worker processes redeeming through packages.services.redeem_session for `seconds`."""
     fixture = _fixture()
     targets = _redeem_targets(fixture)
@@ -200,7 +208,8 @@ def task_redeem(*, workers: int, seconds: float, seed: int = 7) -> dict:
     barrier = ctx.Barrier(workers)
     results = ctx.Queue()
     procs = [
-        ctx.Process(target=_worker, args=(i, seed, targets, fixture, seconds, barrier, results)) for i in range(workers)
+        ctx.Process(target=_worker, args=(i, seed, targets, fixture, seconds, barrier, results, orm))
+        for i in range(workers)
     ]
     for proc in procs:
         proc.start()
@@ -233,12 +242,17 @@ def task_core(
     profile_redemptions: int = 0,
     profile_out: str | None = None,
     hot_concurrency: int = 50,
+    compare_orm: bool = False,
 ) -> dict:
-    """Scenarios 1 and 3 in one process: statements and profile, throughput, then the hot package."""
+    """Scenarios 1 and 3 in one process: statements and profile, throughput, then the hot package; with
+    `compare_orm`, the same throughput through the ORM path right after (PostgreSQL's before and after)."""
     statements = task_statements(profile_redemptions=profile_redemptions, profile_out=profile_out)
     redeem = task_redeem(workers=workers, seconds=seconds)
-    hot = task_hot(concurrency=hot_concurrency)
-    return {"statements": statements, "redeem": redeem, "hot": hot}
+    out = {"statements": statements, "redeem": redeem}
+    if compare_orm:
+        out["redeem_orm_path"] = task_redeem(workers=workers, seconds=seconds, seed=11, orm=True)
+    out["hot"] = task_hot(concurrency=hot_concurrency)
+    return out
 
 
 # ---------------------------------------------------------------- statements and profile of one redemption
