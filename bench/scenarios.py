@@ -19,6 +19,7 @@ from pathlib import Path
 from django.db import connection, connections
 
 from bench.common import latency_summary
+from punchcard.packages.services import one_statement
 
 CLASS_PACK = "class-pack-50"
 
@@ -161,7 +162,17 @@ def _sell_call(fixture, tenant, actor):
     return call
 
 
-def _worker(index: int, seed: int, targets, fixture, seconds: float, barrier, results, what: str = "redeem") -> None:
+def _worker(
+    index: int, seed: int, targets, fixture, seconds: float, barrier, results, what: str = "redeem", orm: bool = False
+) -> None:
+    if orm:  # the ORM path on PostgreSQL too: the reference the one-statement writes are measured against
+        with one_statement.orm_path():
+            _work(index, seed, targets, fixture, seconds, barrier, results, what)
+    else:
+        _work(index, seed, targets, fixture, seconds, barrier, results, what)
+
+
+def _work(index: int, seed: int, targets, fixture, seconds: float, barrier, results, what: str) -> None:
     from django.db import DatabaseError
 
     from punchcard.domain.errors import DomainError
@@ -202,7 +213,7 @@ def _worker(index: int, seed: int, targets, fixture, seconds: float, barrier, re
     connections.close_all()
 
 
-def task_redeem(*, workers: int, seconds: float, seed: int = 7) -> dict:
+def task_redeem(*, workers: int, seconds: float, seed: int = 7, orm: bool = False) -> dict:
     """N worker processes redeeming through packages.services.redeem_session for `seconds`."""
     fixture = _fixture()
     targets = _redeem_targets(fixture)
@@ -213,7 +224,8 @@ def task_redeem(*, workers: int, seconds: float, seed: int = 7) -> dict:
     barrier = ctx.Barrier(workers)
     results = ctx.Queue()
     procs = [
-        ctx.Process(target=_worker, args=(i, seed, targets, fixture, seconds, barrier, results)) for i in range(workers)
+        ctx.Process(target=_worker, args=(i, seed, targets, fixture, seconds, barrier, results, "redeem", orm))
+        for i in range(workers)
     ]
     for proc in procs:
         proc.start()
@@ -294,12 +306,17 @@ def task_core(
     profile_redemptions: int = 0,
     profile_out: str | None = None,
     hot_concurrency: int = 50,
+    compare_orm: bool = False,
 ) -> dict:
-    """Scenarios 1 and 3 in one process: statements and profile, throughput, then the hot package."""
+    """Scenarios 1 and 3 in one process: statements and profile, throughput, then the hot package; with
+    `compare_orm`, the same throughput through the ORM path right after (PostgreSQL's before and after)."""
     statements = task_statements(profile_redemptions=profile_redemptions, profile_out=profile_out)
     redeem = task_redeem(workers=workers, seconds=seconds)
-    hot = task_hot(concurrency=hot_concurrency)
-    return {"statements": statements, "redeem": redeem, "hot": hot}
+    out = {"statements": statements, "redeem": redeem}
+    if compare_orm:
+        out["redeem_orm_path"] = task_redeem(workers=workers, seconds=seconds, seed=11, orm=True)
+    out["hot"] = task_hot(concurrency=hot_concurrency)
+    return out
 
 
 # ---------------------------------------------------------------- statements and profile of one redemption
@@ -321,6 +338,16 @@ def _statement_kind(sql: str) -> str:
     return head
 
 
+def _after_begin(captured) -> list[str]:
+    """The statements of one transaction after its BEGIN (COMMIT included): the round trips it costs."""
+    statements = [q["sql"] for q in captured.captured_queries]
+    return statements[1:] if statements and statements[0].strip().upper() == "BEGIN" else statements
+
+
+def _kinds(captured) -> list[str]:
+    return [_statement_kind(s) for s in _after_begin(captured)]
+
+
 def task_statements(*, profile_redemptions: int = 300, profile_out: str | None = None) -> dict:
     """SQL statements of one redemption (as Django sends them), and a cProfile of many."""
     from django.test.utils import CaptureQueriesContext
@@ -336,19 +363,24 @@ def task_statements(*, profile_redemptions: int = 300, profile_out: str | None =
     call(*target)
     with CaptureQueriesContext(connection) as captured:
         call(*target)
-    statements = [q["sql"] for q in captured.captured_queries]
-    # A fresh tenant object, as each HTTP request has: the chart of accounts is read once more.
+    statements = _after_begin(captured)
+    # A fresh tenant object, as each HTTP request has: on the ORM path the chart of accounts is read once more.
     fresh = _redeem_call(fixture, _tenant(), _desk(fixture), fixture["services"]["yoga"])
     with CaptureQueriesContext(connection) as captured_fresh:
         fresh(*target)
+    # The same redemption through the ORM path (SQLite's; on PostgreSQL the reference the one statement replaced).
+    with one_statement.orm_path(), CaptureQueriesContext(connection) as captured_orm:
+        call(*target)
+    orm = {"statements_orm_path": len(_after_begin(captured_orm)), "kinds_orm_path": _kinds(captured_orm)}
 
     if not profile_redemptions:
         return {
             "vendor": _vendor(),
             "statements": len(statements),
             "kinds": [_statement_kind(s) for s in statements],
-            "statements_fresh_tenant": len(captured_fresh.captured_queries),
-            "kinds_fresh_tenant": [_statement_kind(q["sql"]) for q in captured_fresh.captured_queries],
+            "statements_fresh_tenant": len(_after_begin(captured_fresh)),
+            "kinds_fresh_tenant": _kinds(captured_fresh),
+            **orm,
         }
     # Single client, no profiler: wall time and this process's CPU time per redemption.
     started, cpu = time.perf_counter(), time.process_time()
@@ -377,8 +409,9 @@ def task_statements(*, profile_redemptions: int = 300, profile_out: str | None =
         "vendor": _vendor(),
         "statements": len(statements),
         "kinds": [_statement_kind(s) for s in statements],
-        "statements_fresh_tenant": len(captured_fresh.captured_queries),
-        "kinds_fresh_tenant": [_statement_kind(q["sql"]) for q in captured_fresh.captured_queries],
+        "statements_fresh_tenant": len(_after_begin(captured_fresh)),
+        "kinds_fresh_tenant": _kinds(captured_fresh),
+        **orm,
         "profile": breakdown,
     }
 

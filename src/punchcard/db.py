@@ -9,6 +9,7 @@ no app's models; callers pass the model whose table they write. Run inside the c
 from __future__ import annotations
 
 import json
+import threading
 from contextlib import contextmanager
 
 import psycopg
@@ -103,3 +104,121 @@ def unique(message: str, *, field: str):
         if not is_unique_violation(exc):
             raise
         raise Conflict(message, code="duplicate_code", field=field) from None
+
+
+# ---------------------------------------------------------------- one statement for a transaction's writes
+
+
+class Raw(str):
+    """An SQL expression used as a value as it is (e.g. `je.id`, a column of an earlier part)."""
+
+
+class Batch:
+    """The writes of one transaction gathered into ONE data-modifying statement (PostgreSQL):
+    `WITH part AS (INSERT … RETURNING …), … SELECT (each part's rows as JSON)`.
+
+    A part may select from an earlier one by name (`INSERT … SELECT … FROM line`), so a write that must
+    not happen unless another did (the redemption unless the guarded line update) chains on it. Listeners
+    that run in the transaction (the outbox) add their rows to the open batch (`open_batch()`) instead of
+    writing them at once; `then` callbacks see every part's rows once the statement has run.
+    """
+
+    def __init__(self):
+        self.parts: list[tuple[str, str, list]] = []
+        self.callbacks: list = []
+        self.results: dict[str, list[dict]] | None = None
+
+    def add(self, name: str, sql: str, params: list, *, then=None) -> None:
+        if self.results is not None:
+            raise RuntimeError("the batch has run; nothing more can join it")
+        if any(existing == name for existing, _, _ in self.parts):
+            raise ValueError(f"a part named {name} is in the batch already")
+        self.parts.append((name, sql, params))
+        if then is not None:
+            self.callbacks.append(then)
+
+    def unique(self, prefix: str) -> str:
+        taken = {name for name, _, _ in self.parts}
+        return next(f"{prefix}{i}" for i in range(len(self.parts) + 1) if f"{prefix}{i}" not in taken)
+
+    def run(self) -> dict[str, list[dict]]:
+        """Send the statement; every part's rows (its RETURNING, as dicts), then the callbacks."""
+        if self.results is not None:
+            return self.results
+        ctes = ", ".join(f"{name} AS ({sql})" for name, sql, _ in self.parts)
+        selected = ", ".join(f"(SELECT json_agg({name}) FROM {name})" for name, _, _ in self.parts)
+        params = [value for _, _, values in self.parts for value in values]
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH {ctes} SELECT {selected}", params)
+            row = cursor.fetchone()
+        self.results = {name: rows or [] for (name, _, _), rows in zip(self.parts, row, strict=True)}
+        for callback in self.callbacks:
+            callback(self.results)
+        return self.results
+
+
+_batches = threading.local()
+
+
+def open_batch() -> Batch | None:
+    """The batch the current transaction's writes are gathered in, if its service opened one."""
+    stack = getattr(_batches, "stack", None)
+    return stack[-1] if stack else None
+
+
+@contextmanager
+def batched():
+    """Open a batch for the code inside (a service's write); it runs at the end unless the caller ran it."""
+    batch = Batch()
+    stack = _batches.__dict__.setdefault("stack", [])
+    stack.append(batch)
+    try:
+        yield batch
+        if batch.parts:
+            batch.run()
+    finally:
+        stack.pop()
+
+
+def placeholder(field, value) -> tuple[str, list]:
+    """`%s::type` for a model field's value (server-side binding needs the type), or a Raw expression."""
+    if isinstance(value, Raw):
+        return str(value), []
+    if value is None:
+        return "NULL", []
+    db_type = field.db_type(connection) if not field.is_relation else field.target_field.rel_db_type(connection)
+    if field.get_internal_type() == "JSONField":
+        return "%s::jsonb", [json.dumps(value)]
+    if isinstance(value, str):
+        value = str(value)  # a choices enum: its value, as the ORM writes it
+    return f"%s::{db_type}", [field.get_db_prep_save(value, connection)]
+
+
+def insert_sql(model, rows: list[dict], *, source: str | None = None, returning: str = "id") -> tuple[str, list]:
+    """`INSERT INTO table (cols) SELECT … [FROM source] UNION ALL …  RETURNING …` for rows keyed by attname
+    (every row the same keys); values may be Raw expressions over `source`, an earlier part."""
+    fields = [model._meta.get_field(name) for name in rows[0]]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    selects, params = [], []
+    for row in rows:
+        values = []
+        for field in fields:
+            sql, args = placeholder(field, row[field.attname])
+            values.append(sql)
+            params += args
+        selects.append("SELECT " + ", ".join(values) + (f" FROM {source}" if source else ""))
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) {' UNION ALL '.join(selects)} RETURNING {returning}", params
+
+
+def instance(model, data: dict):
+    """A model instance from a row read as JSON (row_to_json): column names → attnames, JSON → Python."""
+    values = {}
+    for field in model._meta.concrete_fields:
+        value = data.get(field.column)
+        if value is not None and field.get_internal_type() != "JSONField":
+            value = field.to_python(value)
+        values[field.attname] = value
+    obj = model(**values)
+    obj._state.adding, obj._state.db = False, "default"
+    return obj

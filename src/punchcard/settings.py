@@ -140,6 +140,12 @@ def _database() -> dict:
         db = dj_database_url.parse(url, conn_max_age=60)
         if db["ENGINE"] == "django.db.backends.postgresql":
             db.setdefault("OPTIONS", {})
+            # Parameters bound by the server (psycopg's Cursor, not SQL text with literals), and a statement
+            # prepared on its second run: the hot writes skip parsing and planning (README "Deployment").
+            # PUNCHCARD_PG_PREPARE=0 turns preparing off, for a pooler in transaction mode that cannot keep
+            # prepared statements (pgbouncer before 1.21, or without max_prepared_statements).
+            db["OPTIONS"]["server_side_binding"] = True
+            db["OPTIONS"]["prepare_threshold"] = None if os.environ.get("PUNCHCARD_PG_PREPARE") == "0" else 2
             db["TEST"] = {"NAME": os.environ.get("PUNCHCARD_PG_TEST_NAME", "test_punchcard")}
         return db
     DATA_DIR.mkdir(parents=True, exist_ok=True)  # the embedded database lives here; a fresh clone has none

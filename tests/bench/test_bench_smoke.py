@@ -28,6 +28,7 @@ FIGURES = [
     "redeem_p99_ms",
     "pgbench_tps",
     "redeem_vs_pgbench",
+    "redeem_orm_path_vs_pgbench",
     "hot_package_settle_ms",
     "statements_per_redemption_sqlite",
     "redeem_tps_sqlite",

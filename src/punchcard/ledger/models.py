@@ -32,7 +32,9 @@ class Account(models.Model):
 
 
 class JournalEntry(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # a composite index leads with it
     at = models.DateTimeField()
     date = models.DateField()  # local accounting date at the centre where it happened
     kind = models.CharField(max_length=32)  # sale, payment, redemption, void, breakage, refund, ...
@@ -60,8 +62,10 @@ class JournalEntry(models.Model):
 
 class Posting(models.Model):
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # a composite index leads with it
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings", db_index=False)
     amount = models.BigIntegerField()  # + debit, − credit, minor units
     package = models.ForeignKey(
         "packages.Package", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"

@@ -117,7 +117,9 @@ class HoldState(models.TextChoices):
 
 
 class Hold(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # a composite index leads with it
     package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="holds")
     line = models.ForeignKey(PackageLine, on_delete=models.PROTECT, related_name="holds")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
@@ -144,8 +146,10 @@ class Hold(models.Model):
 
 
 class Redemption(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
-    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="redemptions")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # a composite index leads with it
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="redemptions", db_index=False)
     line = models.ForeignKey(PackageLine, on_delete=models.PROTECT, related_name="redemptions")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
     centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="+")
@@ -202,7 +206,7 @@ class SessionEntry(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="entries")
-    line = models.ForeignKey(PackageLine, on_delete=models.PROTECT, related_name="entries")
+    line = models.ForeignKey(PackageLine, on_delete=models.PROTECT, related_name="entries", db_index=False)
     kind = models.CharField(max_length=16, choices=EntryKind.choices)
     granted = models.IntegerField(default=0)
     redeemed = models.IntegerField(default=0)

@@ -57,9 +57,22 @@ def beneficiary_ids(package: Package) -> frozenset[int]:
     )
 
 
-def rules_of(package: Package, *, person_id: int | None = None) -> PackageRules:
+def rules_of(
+    package: Package,
+    *,
+    person_id: int | None = None,
+    centre_ids: frozenset[int] | None = None,
+    live_beneficiaries: frozenset[int] | None = None,
+) -> PackageRules:
+    """The package's rules for `check_use`. `centre_ids` (a listed scope's centres) and
+    `live_beneficiaries` are read here unless the caller read them already (one-statement writes)."""
     version = package.plan_version
     scope = Scope(version.scope)
+    if centre_ids is None:
+        centre_ids = frozenset(version.centres.values_list("id", flat=True)) if scope is Scope.LISTED else frozenset()
+    if live_beneficiaries is None:
+        # The holder needs no query; anyone else is looked up among the live beneficiaries.
+        live_beneficiaries = frozenset() if person_id in (None, package.holder_id) else beneficiary_ids(package)
     return PackageRules(
         closure=Closure(package.closure) if package.closure else None,
         start=package.start_date,
@@ -68,21 +81,28 @@ def rules_of(package: Package, *, person_id: int | None = None) -> PackageRules:
         grace_days=package.grace_days,
         scope=scope,
         sold_at_centre_id=package.sold_at_id,
-        centre_ids=frozenset(version.centres.values_list("id", flat=True)) if scope is Scope.LISTED else frozenset(),
+        centre_ids=centre_ids,
         blackout_dates=version.blackout_set(),
         holder_id=package.holder_id,
-        # The holder needs no query; anyone else is looked up among the live beneficiaries.
-        beneficiary_ids=frozenset() if person_id in (None, package.holder_id) else beneficiary_ids(package),
+        beneficiary_ids=live_beneficiaries,
         caps=version.caps(),
     )
 
 
+def caps_window(caps: UsageCaps, day: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The days whose uses the caps and minimum gap read for a use on `day`; None without caps."""
+    if not any((caps.per_day, caps.per_week, caps.per_month, caps.min_gap_days)):
+        return None
+    span = max(31, caps.min_gap_days or 0)
+    return day - dt.timedelta(days=span), day + dt.timedelta(days=span)
+
+
 def uses_for_caps(package: Package, caps: UsageCaps, day: dt.date) -> list[Use]:
     """Sessions used or held near `day`, only when the plan has caps or a minimum gap."""
-    if not any((caps.per_day, caps.per_week, caps.per_month, caps.min_gap_days)):
+    window = caps_window(caps, day)
+    if window is None:
         return []
-    span = max(31, caps.min_gap_days or 0)
-    low, high = day - dt.timedelta(days=span), day + dt.timedelta(days=span)
+    low, high = window
     # Live redemptions (walk-ins and posted holds alike: a voided arrival no longer counts) and pending holds.
     redeemed = Redemption.objects.filter(package=package, voided_at__isnull=True, day__range=(low, high))
     held = Hold.objects.filter(package=package, day__range=(low, high), state=HoldState.PENDING)

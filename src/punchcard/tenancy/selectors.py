@@ -15,6 +15,17 @@ from .models import Centre, Patient, Service, StaffMember, Tenant, TestClock
 def scoped_get(model: type[models.Model], *, tenant: Tenant, pk, field: str | None = None, queryset=None):
     """The tenant's object with this id, or NotFound naming the field. Refuses non-integer ids."""
     label = model._meta.verbose_name
+    pk = checked_pk(model, pk, field)
+    qs = queryset if queryset is not None else model.objects.all()
+    try:
+        return qs.get(tenant=tenant, pk=pk)
+    except model.DoesNotExist:
+        raise NotFound(f"no {label} {pk}", field=field) from None
+
+
+def checked_pk(model: type[models.Model], pk, field: str | None = None) -> int:
+    """An id as `scoped_get` takes it: an integer (InvalidInput otherwise), in range (NotFound otherwise)."""
+    label = model._meta.verbose_name
     if isinstance(pk, bool) or not isinstance(pk, int):
         try:
             pk = int(pk)
@@ -22,11 +33,7 @@ def scoped_get(model: type[models.Model], *, tenant: Tenant, pk, field: str | No
             raise InvalidInput(f"{field or label} must be an integer id", field=field) from None
     if pk <= 0 or pk > 2**63 - 1:
         raise NotFound(f"no {label} {pk}", field=field)
-    qs = queryset if queryset is not None else model.objects.all()
-    try:
-        return qs.get(tenant=tenant, pk=pk)
-    except model.DoesNotExist:
-        raise NotFound(f"no {label} {pk}", field=field) from None
+    return pk
 
 
 def centres(tenant: Tenant) -> list[Centre]:

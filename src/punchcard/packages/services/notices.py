@@ -80,15 +80,19 @@ def _facts(package: Package, lines: list[PackageLine]) -> dict:
     }
 
 
-def note_use(package: Package, lines: list[PackageLine], *, used: int, tenant: Tenant, actor, now) -> None:
+def note_use(
+    package: Package, lines: list[PackageLine], *, used: int, tenant: Tenant, actor, now, threshold: int | None = None
+) -> None:
     """After a use, inside its transaction: `package.exhausted` when nothing is left, else
-    `package.low_balance` when the sessions left have just fallen to the tenant's threshold."""
+    `package.low_balance` when the sessions left have just fallen to the tenant's threshold (read here
+    unless the caller read it already)."""
     after = sum(line.remaining for line in lines)
     if after == 0:
         facts = _facts(package, lines)
         events.record("package.exhausted", tenant=tenant, subject=package, actor=actor, at=now, **facts)
         return
-    _, threshold = reminder_settings(tenant)
+    if threshold is None:
+        _, threshold = reminder_settings(tenant)
     if after + used > threshold >= after:
         facts = _facts(package, lines)
         events.record(

@@ -42,6 +42,59 @@ def lock_package(tenant: Tenant, package_id, *, field: str = "package_id") -> Pa
     return package
 
 
+def entry_fields(
+    line: PackageLine,
+    *,
+    kind: str,
+    actor: Actor,
+    now: dt.datetime,
+    granted: int = 0,
+    redeemed: int = 0,
+    held: int = 0,
+    forfeited: int = 0,
+    value: int = 0,
+    hold_id: int | None = None,
+    redemption_id: int | None = None,
+    reverses_id: int | None = None,
+    reason: str = "",
+    data: dict | None = None,
+) -> dict:
+    """The session entry's columns (by attname): what `apply_entry` writes, and a one-statement write too."""
+    return {
+        "tenant_id": line.tenant_id,
+        "package_id": line.package_id,
+        "line_id": line.pk,
+        "kind": kind,
+        "granted": granted,
+        "redeemed": redeemed,
+        "held": held,
+        "forfeited": forfeited,
+        "value": value,
+        "hold_id": hold_id,
+        "redemption_id": redemption_id,
+        "reverses_id": reverses_id,
+        "at": now,
+        "actor": actor.label,
+        "source": actor.source,
+        "reason": reason,
+        "data": data or {},
+    }
+
+
+LINE_DELTAS = {
+    "granted": "granted",
+    "redeemed": "redeemed",
+    "held": "held",
+    "forfeited": "forfeited",
+    "value": "deferred_value",
+}
+
+
+def line_changes(fields: dict) -> dict[str, int]:
+    """The cached columns an entry changes, and by how much (its deltas, by the line's column names)."""
+    return {column: fields[delta] for delta, column in LINE_DELTAS.items() if fields[delta]}
+
+
 def apply_entry(
     line: PackageLine,
     *,
@@ -60,30 +113,29 @@ def apply_entry(
     data: dict | None = None,
 ) -> SessionEntry:
     """The one way sessions change: a ledger entry and the same deltas on the cached line."""
-    entry = SessionEntry.objects.create(
-        tenant_id=line.tenant_id,
-        package_id=line.package_id,
-        line=line,
+    fields = entry_fields(
+        line,
         kind=kind,
+        actor=actor,
+        now=now,
         granted=granted,
         redeemed=redeemed,
         held=held,
         forfeited=forfeited,
         value=value,
-        hold=hold,
-        redemption=redemption,
-        reverses=reverses,
-        at=now,
-        actor=actor.label,
-        source=actor.source,
+        hold_id=hold.pk if hold is not None else None,
+        redemption_id=redemption.pk if redemption is not None else None,
+        reverses_id=reverses.pk if reverses is not None else None,
         reason=reason,
-        data=data or {},
+        data=data,
     )
-    deltas = {"granted": granted, "redeemed": redeemed, "held": held, "forfeited": forfeited, "deferred_value": value}
-    changes = {name: F(name) + delta for name, delta in deltas.items() if delta}
+    entry = SessionEntry(**fields)
+    entry.line, entry.hold, entry.redemption, entry.reverses = line, hold, redemption, reverses
+    entry.save(force_insert=True)
+    changes = line_changes(fields)
     if changes:
-        PackageLine.objects.filter(pk=line.pk).update(**changes)
-        for name, delta in deltas.items():
+        PackageLine.objects.filter(pk=line.pk).update(**{name: F(name) + delta for name, delta in changes.items()})
+        for name, delta in changes.items():
             setattr(line, name, getattr(line, name) + delta)
     return entry
 

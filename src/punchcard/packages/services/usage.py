@@ -9,18 +9,15 @@ from django.db import transaction
 
 from punchcard import clock, events
 from punchcard.domain import validation
-from punchcard.domain.eligibility import LineBalance, Request, check_use
-from punchcard.domain.errors import Conflict, RuleViolation
-from punchcard.domain.expiry import ExpiryKind, Validity, last_valid_day, validity_on
+from punchcard.domain.errors import Conflict
 from punchcard.domain.idempotency import replay
 from punchcard.domain.money import value_of_next
 from punchcard.domain.roles import Actor, Perm
-from punchcard.tenancy.models import Centre, Patient, Service, Tenant
+from punchcard.tenancy.models import Tenant
 from punchcard.tenancy.selectors import local_date, scoped_get
-from punchcard.tenancy.services import audit
 
-from .. import selectors
 from ..models import EntryKind, Hold, HoldState, Package, PackageLine, Redemption
+from . import one_statement, use_checks
 from .notices import note_use
 from .session_ledger import (
     apply_entry,
@@ -35,67 +32,10 @@ from .session_ledger import (
 )
 
 
-def _check(
-    package: Package,
-    lines: list[PackageLine],
-    *,
-    day: dt.date,
-    centre: Centre,
-    service: Service,
-    person: Patient,
-    sessions: int,
-):
-    rules = selectors.rules_of(package, person_id=person.id)
-    balances = [LineBalance(line.id, frozenset(line.service_ids), line.available) for line in lines]
-    uses = selectors.uses_for_caps(package, rules.caps, day)
-    return check_use(rules, balances, Request(day, centre.id, service.id, person.id, sessions), uses)
-
-
-def _backdating(actor: Actor, day: dt.date, today: dt.date, centre: Centre, reason: str | None) -> str | None:
-    """None for today or later; for an earlier day, the manager's reason — or a refusal.
-
-    A use dated in the past would be checked against that day, so a package expired since could still be
-    spent: only a manager may do it, explicitly and with a reason (audited with the hold or redemption)."""
-    if day >= today:
-        return None
-    if reason is None or not str(reason).strip():
-        raise RuleViolation(
-            f"{day.isoformat()} is before today ({today.isoformat()}) at {centre.name}: "
-            "a manager can back-date it with a reason",
-            code="backdated",
-            field="day",
-            day=day.isoformat(),
-            today=today.isoformat(),
-        )
-    actor.require(Perm.ADJUST)
-    return validation.reason(reason, field="backdate_reason")
-
-
-def _audit_backdate(tenant: Tenant, actor: Actor, subject, reason: str, day: dt.date, today: dt.date, now) -> None:
-    audit(
-        tenant=tenant,
-        actor=actor,
-        action=f"{subject._meta.model_name}.backdate",
-        subject=subject,
-        reason=reason,
-        now=now,
-        data={"day": day.isoformat(), "today": today.isoformat()},
-    )
-
-
 def _note_first_use(package: Package, day: dt.date) -> None:
-    """After-first-use expiry starts counting at the first redemption."""
-    if package.first_used_on is not None:
-        return
-    package.first_used_on = day
-    fields = ["first_used_on"]
-    rule = package.expiry_rule
-    if rule.kind is ExpiryKind.AFTER_FIRST_USE and not package.expiry_overridden:
-        package.expires_on = last_valid_day(
-            rule, start=package.start_date, purchased_on=package.purchased_on, first_used_on=day
-        )
-        fields.append("expires_on")
-    Package.objects.filter(pk=package.pk).update(**{f: getattr(package, f) for f in fields})
+    changes = use_checks.first_use(package, day)
+    if changes:
+        Package.objects.filter(pk=package.pk).update(**changes)
 
 
 @transaction.atomic
@@ -122,6 +62,22 @@ def redeem_session(
     sessions = checked_sessions(sessions)
     at = validation.instant(at, "at", optional=True)
     idempotency_key = validation.idempotency_key(idempotency_key)
+    if one_statement.enabled():
+        return one_statement.redeem(
+            tenant=tenant,
+            actor=actor,
+            package_id=package_id,
+            service_id=service_id,
+            centre_id=centre_id,
+            person_id=person_id,
+            sessions=sessions,
+            at=at,
+            practitioner_id=practitioner_id,
+            appointment=appointment,
+            idempotency_key=idempotency_key,
+            backdate_reason=backdate_reason,
+            now=now,
+        )
     centre, service, person, practitioner = resolve_use(
         tenant, centre_id=centre_id, service_id=service_id, person_id=person_id, practitioner_id=practitioner_id
     )
@@ -141,9 +97,11 @@ def redeem_session(
             )
     day = local_date(at or now, centre)
     today = local_date(now, centre)
-    backdated = _backdating(actor, day, today, centre, backdate_reason)
+    backdated = use_checks.backdating(actor, day, today, centre, backdate_reason)
     lines = lines_of(package)
-    decision = _check(package, lines, day=day, centre=centre, service=service, person=person, sessions=sessions)
+    decision = use_checks.check(
+        package, lines, day=day, centre=centre, service=service, person=person, sessions=sessions
+    )
     line = line_by_id(lines, decision.line_id)
     redemption = Redemption.objects.create(
         tenant=tenant,
@@ -175,7 +133,7 @@ def redeem_session(
     recognise(package, line, redemption, now)
     _note_first_use(package, day)
     if backdated:
-        _audit_backdate(tenant, actor, redemption, backdated, day, today, now)
+        use_checks.audit_backdate(tenant, actor, redemption, backdated, day, today, now)
     events.record(
         "redemption.created", tenant=tenant, subject=redemption, actor=actor, at=now, **redemption_facts(redemption)
     )
@@ -210,6 +168,23 @@ def place_hold(
     sessions = checked_sessions(sessions)
     day = validation.date(day, "day", parse=False)
     idempotency_key = validation.idempotency_key(idempotency_key)
+    if one_statement.enabled():
+        return one_statement.place(
+            tenant=tenant,
+            actor=actor,
+            package_id=package_id,
+            service_id=service_id,
+            centre_id=centre_id,
+            day=day,
+            person_id=person_id,
+            sessions=sessions,
+            practitioner_id=practitioner_id,
+            appointment=appointment,
+            idempotency_key=idempotency_key,
+            backdate_reason=backdate_reason,
+            restoring=restoring,
+            now=now,
+        )
     centre, service, person, practitioner = resolve_use(
         tenant, centre_id=centre_id, service_id=service_id, person_id=person_id, practitioner_id=practitioner_id
     )
@@ -229,9 +204,11 @@ def place_hold(
                 day=day,
             )
     today = local_date(now, centre)
-    backdated = None if restoring else _backdating(actor, day, today, centre, backdate_reason)
+    backdated = None if restoring else use_checks.backdating(actor, day, today, centre, backdate_reason)
     lines = lines_of(package)
-    decision = _check(package, lines, day=day, centre=centre, service=service, person=person, sessions=sessions)
+    decision = use_checks.check(
+        package, lines, day=day, centre=centre, service=service, person=person, sessions=sessions
+    )
     line = line_by_id(lines, decision.line_id)
     hold = Hold.objects.create(
         tenant=tenant,
@@ -250,7 +227,7 @@ def place_hold(
     )
     apply_entry(line, kind=EntryKind.HOLD, actor=actor, now=now, held=sessions, hold=hold, reason=backdated or "")
     if backdated:
-        _audit_backdate(tenant, actor, hold, backdated, day, today, now)
+        use_checks.audit_backdate(tenant, actor, hold, backdated, day, today, now)
     events.record("hold.placed", tenant=tenant, subject=hold, actor=actor, at=now, **hold_facts(hold))
     return hold
 
@@ -268,6 +245,8 @@ def post_hold(*, tenant: Tenant, actor: Actor, hold_id: int, now: dt.datetime | 
     """Arrival: the hold becomes a redemption, once. The checks were made when it was placed."""
     actor.require(Perm.REDEEM)
     now = now or clock.now()
+    if one_statement.enabled():
+        return one_statement.post(tenant=tenant, actor=actor, hold_id=hold_id, now=now)
     package, hold = _locked_hold(tenant, hold_id)
     if hold.state == HoldState.POSTED:
         return hold.redemption  # posting twice is the same arrival: answer with its redemption
@@ -275,16 +254,7 @@ def post_hold(*, tenant: Tenant, actor: Actor, hold_id: int, now: dt.datetime | 
         raise Conflict(f"the hold was already {hold.state}", code="hold_resolved", state=hold.state)
     line = PackageLine.objects.get(pk=hold.line_id)
     # A session booked for a soft-expiry grace day is flagged like a walk-in on that day (SPEC §4.3).
-    in_grace = (
-        validity_on(
-            hold.day,
-            start=package.start_date,
-            last_day=package.expires_on,
-            mode=package.expiry_mode,
-            grace_days=package.grace_days,
-        )
-        is Validity.IN_GRACE
-    )
+    in_grace = use_checks.in_grace(package, hold.day)
     redemption = Redemption.objects.create(
         tenant=tenant,
         package=package,
@@ -341,6 +311,10 @@ def release_hold(
     """Cancellation or removal before arrival: the sessions become available again, once."""
     actor.require(Perm.REDEEM)
     now = now or clock.now()
+    if one_statement.enabled():
+        return one_statement.release(
+            tenant=tenant, actor=actor, hold_id=hold_id, reason=validation.reason(reason, required=False), now=now
+        )
     _, hold = _locked_hold(tenant, hold_id)
     if hold.state == HoldState.RELEASED:
         return hold
