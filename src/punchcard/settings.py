@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "punchcard.appointments",
     "punchcard.promotions",
     "punchcard.claims",
+    "punchcard.memberships",
     "punchcard.reports",
     "punchcard.notifications",  # outbox, events API, webhooks, email
     "punchcard.kernel",  # idempotency records

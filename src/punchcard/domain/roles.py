@@ -37,10 +37,12 @@ class Perm(StrEnum):
     EDIT_CATALOGUE = "edit_catalogue"
     READ_MONEY = "read_money"  # journal, credit balances, reports
     CLOSE_PERIODS = "close_periods"  # close an accounting period (accountant, admin)
+    SELL_MEMBERSHIP = "sell_membership"  # subscribe a patient, take an invoice's payment at the desk
+    MANAGE_MEMBERSHIP_PLANS = "manage_membership_plans"  # membership plans and tier groups
     ADMIN = "admin"  # users, API keys, tenant settings
 
 
-_FRONT_DESK = {Perm.READ, Perm.SELL, Perm.REDEEM, Perm.MANAGE_PATIENTS}
+_FRONT_DESK = {Perm.READ, Perm.SELL, Perm.REDEEM, Perm.MANAGE_PATIENTS, Perm.SELL_MEMBERSHIP}
 _MANAGER = _FRONT_DESK | {
     Perm.VOID,
     Perm.ADJUST,
@@ -50,6 +52,7 @@ _MANAGER = _FRONT_DESK | {
     Perm.TRANSFER,
     Perm.EDIT_CATALOGUE,
     Perm.READ_MONEY,
+    Perm.MANAGE_MEMBERSHIP_PLANS,
 }
 _ACCOUNTANT = {Perm.READ, Perm.READ_MONEY, Perm.CLOSE_PERIODS}
 
