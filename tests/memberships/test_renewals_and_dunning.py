@@ -1,0 +1,121 @@
+"""Renewals and dunning (SPEC §10.2): a period is billed once however often the run goes; a failed renewal
+is past due and retried per the plan's schedule; the last failed retry cancels or suspends."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from punchcard.memberships import services
+from punchcard.memberships.models import ChargeAttempt, Invoice, Membership, MembershipPeriod
+from punchcard.notifications.models import OutboxEvent
+
+from ..clinic import Clinic, local
+from ..scenario import assert_reconciled
+from .support import day_run, membership_plan, provider, subscribe  # noqa: F401 - provider is a fixture
+
+D = dt.date
+
+
+def _types(member) -> list[str]:
+    return list(
+        OutboxEvent.objects.filter(type__startswith="membership.", payload__membership_id=member.id)
+        .order_by("id")
+        .values_list("type", flat=True)
+    )
+
+
+@pytest.mark.django_db
+def test_running_the_day_twice_bills_the_period_once(provider):
+    clinic = Clinic.open(now=local(2026, 6, 1, 10))
+    member = subscribe(clinic, membership_plan(clinic), method=provider.method("tok_ok"))
+    day_run(D(2026, 7, 1))
+    day_run(D(2026, 7, 1), minute=30)
+    assert MembershipPeriod.objects.filter(membership=member).count() == 2
+    assert Invoice.objects.filter(membership=member).count() == 2
+    assert len(provider.charged) == 2  # the first month and July, each once
+    assert_reconciled(clinic.tenant)
+
+
+@pytest.mark.django_db
+def test_fail_then_ok_is_past_due_then_recovers_on_the_retry_three_days_later(provider):
+    clinic = Clinic.open(now=local(2026, 6, 1, 10))
+    member = subscribe(clinic, membership_plan(clinic), method=provider.method("tok_fail_then_ok"))
+    day_run(D(2026, 6, 2))  # the first charge: declined
+    member.refresh_from_db()
+    assert (member.status, member.failed_on, member.next_retry_on) == ("past_due", D(2026, 6, 2), D(2026, 6, 5))
+    day_run(D(2026, 6, 4))
+    assert Membership.objects.get(pk=member.pk).status == "past_due"  # not yet the retry day
+    day_run(D(2026, 6, 5))
+    member.refresh_from_db()
+    assert (member.status, member.failed_attempts, member.next_retry_on) == ("active", 0, None)
+    attempts = list(ChargeAttempt.objects.values_list("number", "outcome", "failure_code"))
+    assert attempts == [(1, "failed", "card_declined"), (2, "succeeded", "")]
+    assert _types(member) == ["membership.created", "membership.payment_failed", "membership.past_due"]
+    assert_reconciled(clinic.tenant)
+
+
+@pytest.mark.django_db
+def test_declined_through_the_last_retry_cancels_and_voids_the_unpaid_invoice(provider):
+    clinic = Clinic.open(now=local(2026, 6, 1, 10))
+    plan = membership_plan(clinic, dunning={"retry_days": [3, 5], "final_action": "cancel"})
+    member = subscribe(clinic, plan, method=provider.method("tok_declined"))
+    day_run(D(2026, 6, 2))  # fails: retries on 5 and 7 June
+    day_run(D(2026, 6, 5))
+    assert Membership.objects.get(pk=member.pk).next_retry_on == D(2026, 6, 7)
+    day_run(D(2026, 6, 7))
+    member.refresh_from_db()
+    assert (member.status, member.next_billing_date) == ("cancelled", None)
+    assert Invoice.objects.get(membership=member).status == "void"
+    day_run(D(2026, 7, 1))
+    assert Invoice.objects.filter(membership=member).count() == 1  # nothing billed after the end
+    assert _types(member)[-1] == "membership.ended"
+    assert_reconciled(clinic.tenant)
+
+
+@pytest.mark.django_db
+def test_declined_through_the_last_retry_suspends_and_a_desk_payment_reactivates(provider):
+    clinic = Clinic.open(now=local(2026, 6, 1, 10))
+    plan = membership_plan(clinic, dunning={"retry_days": [3], "final_action": "suspend"})
+    member = subscribe(clinic, plan, method=provider.method("tok_insufficient_funds"))
+    day_run(D(2026, 6, 2))
+    day_run(D(2026, 6, 5))
+    member.refresh_from_db()
+    assert member.status == "suspended"
+    invoice = Invoice.objects.get(membership=member)
+    assert invoice.status == "open"
+    services.pay_invoice(
+        tenant=clinic.tenant, actor=clinic.front_desk, invoice_id=invoice.id, method="cash", amount=300000
+    )
+    member.refresh_from_db()
+    assert (member.status, Invoice.objects.get(pk=invoice.pk).status) == ("active", "paid")
+    assert_reconciled(clinic.tenant)
+
+
+@pytest.mark.django_db
+def test_without_a_stored_method_the_desk_has_the_day_then_it_is_past_due(provider):
+    clinic = Clinic.open(now=local(2026, 6, 1, 10))
+    member = subscribe(clinic, membership_plan(clinic))
+    day_run(D(2026, 6, 1), hour=23)  # the same day: still due at the desk
+    assert Membership.objects.get(pk=member.pk).status == "active"
+    day_run(D(2026, 6, 2))
+    member.refresh_from_db()
+    assert member.status == "past_due"
+    assert ChargeAttempt.objects.get().failure_code == "no_payment_method"
+    assert provider.charged == []
+    assert_reconciled(clinic.tenant)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_runs_bill_a_period_once(provider, run_concurrently):
+    clinic = Clinic.open(now=local(2026, 6, 1, 10))
+    member = subscribe(clinic, membership_plan(clinic), method=provider.method("tok_ok"))
+    at = local(2026, 7, 1, 0, 5)
+    outcomes = run_concurrently(*[lambda: services.run_billing(now=at)] * 3)
+    assert all(isinstance(o, dict) for o in outcomes), outcomes
+    assert MembershipPeriod.objects.filter(membership=member).count() == 2
+    assert Invoice.objects.filter(membership=member).count() == 2
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == [1, 2]
+    assert len(provider.charged) == 2
+    assert_reconciled(clinic.tenant)
