@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-import pytest
-
 from punchcard import clock
 from punchcard.catalogue.services import LineSpec
 from punchcard.domain.membership_terms import Policies, Trial
@@ -57,13 +55,6 @@ class StandInProvider:
             self.charged.append((payment_method_id, amount))
         self.answers[key] = result
         return result
-
-
-@pytest.fixture
-def provider(monkeypatch) -> StandInProvider:
-    stand_in = StandInProvider()
-    monkeypatch.setattr(charging, "provider_charge", stand_in.charge)
-    return stand_in
 
 
 def membership_plan(

@@ -16,7 +16,7 @@ from punchcard.memberships.models import Invoice, MembershipPeriod
 
 from ..clinic import Clinic, local
 from ..scenario import assert_reconciled
-from .support import membership_plan, provider, subscribe  # noqa: F401 - provider is a fixture
+from .support import membership_plan, subscribe
 
 D = dt.date
 

@@ -18,7 +18,7 @@ from punchcard.memberships.models import Invoice, Membership, MembershipPeriod
 
 from ..clinic import Clinic, local
 from ..scenario import assert_reconciled
-from .support import day_run, membership_plan, provider, subscribe  # noqa: F401 - provider is a fixture
+from .support import day_run, membership_plan, subscribe
 
 D = dt.date
 
