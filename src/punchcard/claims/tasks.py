@@ -6,9 +6,12 @@ import datetime as dt
 
 from django_tasks import task
 
+from punchcard.tenancy.selectors import tenants_for_job
+
 from .services import expire_claim_codes
 
 
 @task()
-def claim_code_expiry(*, now: str, zone: str = "", day: str = "") -> int:
-    return expire_claim_codes(now=dt.datetime.fromisoformat(now))
+def claim_code_expiry(*, now: str, zone: str = "", day: str = "", tenant_id: int | None = None) -> int:
+    at = dt.datetime.fromisoformat(now)
+    return sum(expire_claim_codes(now=at, tenant=tenant) for tenant in tenants_for_job(tenant_id))

@@ -11,4 +11,4 @@ class JobsConfig(AppConfig):
         from . import registry, tasks
         from .schedules import DailyAt
 
-        registry.register("jobs-housekeeping", tasks.housekeeping, DailyAt(dt.time(3, 0)))
+        registry.register("jobs-housekeeping", tasks.housekeeping, DailyAt(dt.time(3, 0)), per_tenant=False)

@@ -3,7 +3,11 @@
     registry.register("expiry-sweep", tasks.expiry_sweep, DailyAt(dt.time(0, 5), zones=centre_zones))
 
 A job's task is a django-tasks Task taking the slot's keyword arguments (`now`, an ISO instant, and for
-daily jobs `zone` and `day`). Memberships' renewals will be one more registration.
+daily jobs `zone` and `day`) and an optional `tenant_id`: without it the run works for every tenant on
+real time, with it for that tenant alone (`tenancy.selectors.tenants_for_job` says which, and how a task
+uses it). A daily job's `zones` callable takes that tenant id too (None: every tenant). A sandbox's test
+clock runs each job for its tenant as of each slot (tenancy.testclock); a job that holds no tenant's data
+(the queue's housekeeping) registers with `per_tenant=False` and is left out of that.
 """
 
 from __future__ import annotations
@@ -16,15 +20,16 @@ from typing import Any
 class Job:
     name: str
     task: Any  # a django_tasks Task
-    schedule: Any  # schedules.Every | schedules.DailyAt: anything with slots(now)
+    schedule: Any  # schedules.Every | schedules.DailyAt: anything with slots(now) and between(start, end)
+    per_tenant: bool = True
 
 
 _jobs: dict[str, Job] = {}
 
 
-def register(name: str, task, schedule) -> None:
+def register(name: str, task, schedule, *, per_tenant: bool = True) -> None:
     """Register (or re-register, harmlessly) the job `name`."""
-    _jobs[name] = Job(name=name, task=task, schedule=schedule)
+    _jobs[name] = Job(name=name, task=task, schedule=schedule, per_tenant=per_tenant)
 
 
 def jobs() -> list[Job]:

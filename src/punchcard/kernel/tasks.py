@@ -6,9 +6,11 @@ import datetime as dt
 
 from django_tasks import task
 
+from punchcard.jobs import scope
+
 from .idempotency import purge_expired
 
 
 @task()
-def purge_idempotency_records(*, now: str, **_slot) -> int:
-    return purge_expired(now=dt.datetime.fromisoformat(now))
+def purge_idempotency_records(*, now: str, tenant_id: int | None = None, **_slot) -> int:
+    return purge_expired(now=dt.datetime.fromisoformat(now), tenant_ids=scope.tenant_ids(tenant_id))

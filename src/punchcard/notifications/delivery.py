@@ -43,11 +43,11 @@ def lease() -> dt.timedelta:
     return dt.timedelta(seconds=2 * timeout() + 1)
 
 
-def _claimable(now: dt.datetime):
+def _claimable(now: dt.datetime, tenants=None):
     older = Delivery.objects.filter(
         endpoint_id=OuterRef("endpoint_id"), state=DeliveryState.PENDING, event_id__lt=OuterRef("event_id")
     )
-    return (
+    due = (
         Delivery.objects.filter(
             state=DeliveryState.PENDING,
             endpoint__disabled_at__isnull=True,
@@ -58,11 +58,12 @@ def _claimable(now: dt.datetime):
         .exclude(Exists(older))
         .order_by("event_id", "id")
     )
+    return due if tenants is None else due.filter(tenant__in=tenants)
 
 
-def claim(now: dt.datetime) -> tuple[Delivery, str] | None:
-    """Take the lease on one due delivery, or None if none is free."""
-    for delivery_id in list(_claimable(now).values_list("id", flat=True)[:20]):
+def claim(now: dt.datetime, tenants=None) -> tuple[Delivery, str] | None:
+    """Take the lease on one due delivery (of `tenants`, a queryset, or anyone's), or None if none is free."""
+    for delivery_id in list(_claimable(now, tenants).values_list("id", flat=True)[:20]):
         token = uuid.uuid4().hex
         won = (
             Delivery.objects.filter(id=delivery_id, state=DeliveryState.PENDING)
@@ -156,12 +157,13 @@ def record(delivery: Delivery, token: str, *, code: int | None, error: str, dura
     return outcome
 
 
-def deliver_due(*, limit: int = 200) -> int:
-    """Send due deliveries until none is free (or `limit` were attempted). Returns attempts made."""
+def deliver_due(*, limit: int = 200, tenants=None) -> int:
+    """Send due deliveries (of `tenants`, a queryset, or anyone's) until none is free (or `limit` were
+    attempted). Returns attempts made."""
     attempts = 0
     while attempts < limit:
         now = clock.now()
-        claimed = claim(now)
+        claimed = claim(now, tenants)
         if claimed is None:
             break
         delivery, token = claimed
@@ -171,12 +173,10 @@ def deliver_due(*, limit: int = 200) -> int:
     return attempts
 
 
-def next_due() -> dt.datetime | None:
-    """When the next pending delivery comes due (for scheduling the next run)."""
-    row = (
-        Delivery.objects.filter(state=DeliveryState.PENDING, endpoint__disabled_at__isnull=True)
-        .order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
-        .first()
-    )
+def next_due(*, tenants=None) -> dt.datetime | None:
+    """When the next pending delivery (of `tenants`, or anyone's) comes due (for scheduling the next run)."""
+    pending = Delivery.objects.filter(state=DeliveryState.PENDING, endpoint__disabled_at__isnull=True)
+    if tenants is not None:
+        pending = pending.filter(tenant__in=tenants)
+    row = pending.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
     return row

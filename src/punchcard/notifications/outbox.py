@@ -34,6 +34,6 @@ def write(event: events.Event) -> None:
                 for e in endpoints
             ]
         )
-        tasks.deliver_webhooks.enqueue()
+        tasks.deliver_webhooks.enqueue(tenant_id=event.tenant_id)
     if (event.type in EMAILABLE or event.type in ON_REQUEST) and emailed(event.type, event.tenant_id):
-        tasks.send_event_emails.enqueue(event_id=event.id)
+        tasks.send_event_emails.enqueue(event_id=event.id, tenant_id=event.tenant_id)

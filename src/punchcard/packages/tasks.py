@@ -8,23 +8,27 @@ import datetime as dt
 from django_tasks import task
 
 from punchcard.tenancy.models import Centre
+from punchcard.tenancy.selectors import tenants_for_job
 
 from . import services
 
 DAILY_AT = dt.time(0, 5)
 
 
-def centre_zones() -> list[str]:
-    return list(Centre.objects.values_list("timezone", flat=True).distinct())
+def centre_zones(tenant_id: int | None = None) -> list[str]:
+    """The zones of the centres of the tenants a run works for (one tenant's, under its test clock)."""
+    centres = Centre.objects.filter(tenant__in=tenants_for_job(tenant_id))
+    return list(centres.values_list("timezone", flat=True).distinct())
 
 
 @task()
-def expiry_sweep(*, now: str, zone: str = "", day: str = "") -> int:
+def expiry_sweep(*, now: str, zone: str = "", day: str = "", tenant_id: int | None = None) -> int:
     """Every package past its last usable day at its own centre, as of the slot's instant."""
-    return services.expire_due_packages(now=dt.datetime.fromisoformat(now))
+    return services.expire_due_packages(now=dt.datetime.fromisoformat(now), tenants=tenants_for_job(tenant_id))
 
 
 @task()
-def reminders(*, now: str, zone: str = "", day: str = "") -> int:
+def reminders(*, now: str, zone: str = "", day: str = "", tenant_id: int | None = None) -> int:
     """package.activated for future starts that have come, package.expiring_soon per the tenant's days."""
-    return services.tell_due_notices(now=dt.datetime.fromisoformat(now))
+    at = dt.datetime.fromisoformat(now)
+    return sum(services.tell_due_notices(now=at, tenant=tenant) for tenant in tenants_for_job(tenant_id))

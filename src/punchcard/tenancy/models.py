@@ -158,3 +158,22 @@ class AuditEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "subject_type", "subject_id"])]
+
+
+class TestClock(models.Model):
+    """A sandbox tenant's own clock (SPEC §10.4): its `now` is the tenant's time while anything works for it,
+    moved only by `tenancy.testclock.advance_test_clock`. A live tenant never has one. The row is also what
+    advances serialise on (a lease taken under FOR NO KEY UPDATE): nothing locks the tenant row."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="test_clock")
+    now = models.DateTimeField()
+    # Who is advancing it (an advance's random token) and until when, in real time (clock.wall()): a lease,
+    # renewed at every step, so a crashed advance frees the clock by itself.
+    lease_token = models.CharField(max_length=32, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.tenant} at {self.now.isoformat()}"

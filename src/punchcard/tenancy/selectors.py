@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from punchcard.domain.errors import InvalidInput, NotFound
 
-from .models import Centre, Patient, Service, StaffMember, Tenant
+from .models import Centre, Patient, Service, StaffMember, Tenant, TestClock
 
 
 def scoped_get(model: type[models.Model], *, tenant: Tenant, pk, field: str | None = None, queryset=None):
@@ -95,3 +95,38 @@ def staff(tenant: Tenant, *, practitioners_only: bool = False) -> list[StaffMemb
     if practitioners_only:
         found = found.filter(is_practitioner=True)
     return list(found.order_by("name", "id"))
+
+
+# ---------------------------------------------------------------- whose time a job works on
+
+
+def tenants_on_real_time() -> models.QuerySet[Tenant]:
+    """Every tenant whose time is the real time: the live ones, and sandboxes that run no clock of their own."""
+    return Tenant.objects.exclude(Exists(TestClock.objects.filter(tenant_id=OuterRef("pk"))))
+
+
+def tenants_for_job(tenant_id: int | None = None) -> models.QuerySet[Tenant]:
+    """The tenants one run of a periodic job works for. Every registered job's task takes an optional
+    `tenant_id` keyword and asks this, never `Tenant.objects`:
+
+        @task()
+        def expiry_sweep(*, now: str, tenant_id: int | None = None, **_slot) -> int:
+            return sum(expire(now=..., tenant=t) for t in tenants_for_job(tenant_id))
+
+    Without `tenant_id` (the real-time tick's runs) it is every tenant on real time: a sandbox with a test
+    clock is skipped, its work happens only when its clock advances. With it (an advance of that sandbox's
+    clock, or work queued for one tenant) it is that tenant alone, whatever its clock. The run's `now` is
+    the instant to work as of: under an advance, the step's instant on the sandbox's clock (also what
+    `clock.now()` answers inside the run). A job's task runs exactly as the worker runs it, outside any
+    transaction; it must be idempotent (a crashed step runs again) and each tenant's work its own
+    transactions. A layer below tenancy (kernel, jobs) reaches this through `jobs.scope.tenant_ids`."""
+    if tenant_id is None:
+        return tenants_on_real_time().order_by("id")
+    return Tenant.objects.filter(pk=tenant_id)
+
+
+def own_clock(tenant: Tenant) -> dt.datetime | None:
+    """The sandbox tenant's own clock, or None: real time (every live tenant; a sandbox not advanced yet)."""
+    if not tenant.sandbox:
+        return None  # a live tenant never has a clock of its own (tenancy.testclock refuses one)
+    return TestClock.objects.filter(tenant=tenant).values_list("now", flat=True).first()

@@ -87,10 +87,12 @@ def send_for_event(event_id: str) -> str:
     return f"sent to {where}"
 
 
-def retry_unsent(*, now: dt.datetime | None = None) -> int:
-    """Sends left midway (a crash, an SMTP error) whose lease ran out: try them again."""
+def retry_unsent(*, now: dt.datetime | None = None, tenants=None) -> int:
+    """Sends left midway (a crash, an SMTP error) whose lease ran out (of `tenants`, or anyone's): try them again."""
     now = now or clock.now()
     stuck = EmailSend.objects.filter(state=EmailState.SENDING).filter(Q(lease_until__lte=now) | Q(lease_until=None))
+    if tenants is not None:
+        stuck = stuck.filter(tenant__in=tenants)
     event_ids = list(stuck.values_list("event__event_id", flat=True).distinct()[:100])
     for event_id in event_ids:
         send_for_event(event_id)

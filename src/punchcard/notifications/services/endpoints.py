@@ -143,5 +143,5 @@ def replay_delivery(*, tenant: Tenant, actor: Actor, delivery_id: int, now: dt.d
     delivery.lease_until, delivery.lease_token = None, ""
     delivery.save(update_fields=["state", "attempts", "next_attempt_at", "lease_until", "lease_token"])
     audit(tenant=tenant, actor=actor, action="webhook.replay", subject=delivery, now=now)
-    tasks.deliver_webhooks.enqueue()
+    tasks.deliver_webhooks.enqueue(tenant_id=tenant.id)
     return delivery

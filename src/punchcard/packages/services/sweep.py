@@ -30,13 +30,15 @@ def expire_due_packages(
     *,
     as_of: dt.date | None = None,
     tenant: Tenant | None = None,
+    tenants=None,
     now: dt.datetime | None = None,
     batch: int = SWEEP_BATCH,
 ) -> int:
     """The nightly sweep: every open package past its last usable day forfeits what remains (breakage).
 
     Idempotent (an expired package has nothing left to forfeit) and can run as of any date. Returns how
-    many packages expired.
+    many packages expired. `tenant` limits it to one tenant, `tenants` (a queryset, e.g. the job's
+    `tenancy.selectors.tenants_for_job`) to those.
 
     Set-based, one short transaction per batch of packages, so memory and lock time are bounded by the
     batch whatever the number of packages: the batch's packages are locked FOR NO KEY UPDATE in id order
@@ -53,7 +55,9 @@ def expire_due_packages(
     candidates = Package.objects.filter(closure__isnull=True, expires_on__isnull=False, expires_on__lt=bound)
     if tenant is not None:
         candidates = candidates.filter(tenant=tenant)
-    tenants: dict[int, Tenant] = {tenant.id: tenant} if tenant is not None else {}
+    if tenants is not None:
+        candidates = candidates.filter(tenant__in=tenants)
+    known: dict[int, Tenant] = {tenant.id: tenant} if tenant is not None else {}
     expired, last_id = 0, 0
     while True:
         # Keyset pagination; the line side is bounded too, so each page reads only its own stretch of both
@@ -67,7 +71,7 @@ def expire_due_packages(
         if not ids:
             return expired
         with transaction.atomic():
-            expired += _expire_batch(ids, as_of=as_of, now=now, tenants=tenants)
+            expired += _expire_batch(ids, as_of=as_of, now=now, tenants=known)
         last_id = ids[-1]
 
 
