@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.management import call_command
 
+from punchcard import clock
+from punchcard.jobs.tick import tick
 from punchcard.memberships import services
 from punchcard.memberships.models import ChargeAttempt, Invoice, Membership, MembershipPeriod
 from punchcard.notifications.models import OutboxEvent
@@ -118,4 +121,18 @@ def test_concurrent_runs_bill_a_period_once(provider, run_concurrently):
     assert Invoice.objects.filter(membership=member).count() == 2
     assert sorted(Invoice.objects.values_list("number", flat=True)) == [1, 2]
     assert len(provider.charged) == 2
+    assert_reconciled(clinic.tenant)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_tick_enqueues_the_daily_jobs_and_the_worker_renews(provider):
+    clinic = Clinic.open(now=local(2026, 6, 1, 10))
+    member = subscribe(clinic, membership_plan(clinic), method=provider.method("tok_ok"))
+    at = local(2026, 7, 1, 0, 10)
+    clock.set_now(at)
+    enqueued = dict(tick(now=at))
+    assert enqueued["membership-billing"] == "Asia/Kolkata/2026-07-01"
+    assert {"membership-recognition", "membership-notices"} <= set(enqueued)
+    call_command("worker", batch=True, interval="0", verbosity=0)
+    assert list(Invoice.objects.filter(membership=member).values_list("status", flat=True)) == ["paid", "paid"]
     assert_reconciled(clinic.tenant)
