@@ -50,10 +50,10 @@ def list_tier_groups(request, params: Query[PageParams]):
     return Page[TierGroupOut](items=[TierGroupOut.of(g) for g in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/tier-groups/{group_id}", response={200: TierGroupOut, **READ})
-def get_tier_group(request, group_id: Id):
+@router.get("/tier-groups/{tier_group_id}", response={200: TierGroupOut, **READ})
+def get_tier_group(request, tier_group_id: Id):
     p = caller(request, Perm.READ)
-    return TierGroupOut.of(selectors.tier_group(p.tenant, group_id))
+    return TierGroupOut.of(selectors.tier_group(p.tenant, tier_group_id))
 
 
 # ---------------------------------------------------------------- plans
@@ -89,27 +89,29 @@ def list_membership_plans(request, filters: Query[MembershipPlanFilters]):
     )
 
 
-@router.get("/membership-plans/{plan_id}", response={200: MembershipPlanOut, **READ})
-def get_membership_plan(request, plan_id: Id):
+@router.get("/membership-plans/{membership_plan_id}", response={200: MembershipPlanOut, **READ})
+def get_membership_plan(request, membership_plan_id: Id):
     p = caller(request, Perm.READ)
-    return MembershipPlanOut.of(selectors.membership_plan(p.tenant, plan_id), Ctx(p))
+    return MembershipPlanOut.of(selectors.membership_plan(p.tenant, membership_plan_id), Ctx(p))
 
 
-@router.put("/membership-plans/{plan_id}", response={200: MembershipPlanOut, **WRITE})
-def edit_membership_plan(request, plan_id: Id, payload: MembershipTermsIn):
+@router.put("/membership-plans/{membership_plan_id}", response={200: MembershipPlanOut, **WRITE})
+def edit_membership_plan(request, membership_plan_id: Id, payload: MembershipTermsIn):
     """New terms: always a new immutable version; memberships keep the version they subscribed to."""
     p = caller(request)
-    services.edit_membership_plan(tenant=p.tenant, actor=p.actor, plan_id=plan_id, terms=payload.terms())
-    return MembershipPlanOut.of(selectors.membership_plan(p.tenant, plan_id), Ctx(p))
+    services.edit_membership_plan(tenant=p.tenant, actor=p.actor, plan_id=membership_plan_id, terms=payload.terms())
+    return MembershipPlanOut.of(selectors.membership_plan(p.tenant, membership_plan_id), Ctx(p))
 
 
-@router.post("/membership-plans/{plan_id}/status", response={200: MembershipPlanOut, **WRITE})
+@router.post("/membership-plans/{membership_plan_id}/status", response={200: MembershipPlanOut, **WRITE})
 @idempotent(perm=Perm.MANAGE_MEMBERSHIP_PLANS)
-def set_membership_plan_status(request, plan_id: Id, payload: PlanStatusIn):
+def set_membership_plan_status(request, membership_plan_id: Id, payload: PlanStatusIn):
     """Draft, on sale or retired (retired: no new members; existing ones carry on)."""
     p = caller(request)
-    services.set_membership_plan_status(tenant=p.tenant, actor=p.actor, plan_id=plan_id, status=payload.status.value)
-    return Status(200, MembershipPlanOut.of(selectors.membership_plan(p.tenant, plan_id), Ctx(p)))
+    services.set_membership_plan_status(
+        tenant=p.tenant, actor=p.actor, plan_id=membership_plan_id, status=payload.status.value
+    )
+    return Status(200, MembershipPlanOut.of(selectors.membership_plan(p.tenant, membership_plan_id), Ctx(p)))
 
 
 # ---------------------------------------------------------------- memberships
