@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import transaction
 from django.db.models import Sum
 
 from punchcard.billing import services as billing
@@ -175,3 +176,15 @@ def test_the_same_idempotency_key_returns_the_first_membership():
         subscribe(clinic, gold, idempotency_key="sub-1", patient=clinic.ravi)
     assert refused.value.code == "idempotency_conflict"
     assert Invoice.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_issue_gives_its_invoice_number_back():
+    clinic = Clinic.open(now=local(2026, 6, 1, 10))
+    gold = membership_plan(clinic)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        subscribe(clinic, gold)
+        raise RuntimeError("the desk's request failed after the invoice was issued")
+    assert not Invoice.objects.exists()
+    subscribe(clinic, gold, patient=clinic.ravi)
+    assert list(Invoice.objects.values_list("number", flat=True)) == [1]  # number 1 again: no gap

@@ -137,7 +137,9 @@ def record_outcome(*, tenant: Tenant, attempt_id: int, result: ChargeResult, act
     """The provider's answer to one attempt, recorded once (a repeat finds the attempt finished)."""
     attempt = ChargeAttempt.objects.select_related("invoice").get(tenant=tenant, pk=attempt_id)
     membership = lock_membership(tenant, attempt.invoice.membership_id)
-    invoice = Invoice.objects.select_for_update(no_key=True).select_related("period").get(pk=attempt.invoice_id)
+    invoice = (
+        Invoice.objects.select_for_update(no_key=True, of=("self",)).select_related("period").get(pk=attempt.invoice_id)
+    )
     attempt = ChargeAttempt.objects.get(pk=attempt_id)
     if attempt.outcome != AttemptOutcome.PENDING:
         return attempt

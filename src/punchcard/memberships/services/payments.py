@@ -46,7 +46,7 @@ def pay_invoice(
     if key and (existing := InvoicePayment.objects.filter(tenant=tenant, idempotency_key=key).first()):
         return replay(existing, what="payment", invoice_id=found.id, method=method, amount=amount, reference=reference)
     membership = lock_membership(tenant, found.membership_id)
-    invoice = Invoice.objects.select_for_update(no_key=True).select_related("period").get(pk=found.pk)
+    invoice = Invoice.objects.select_for_update(no_key=True, of=("self",)).select_related("period").get(pk=found.pk)
     invoice.membership = membership
     if invoice.status not in TAKES_PAYMENT:
         raise Conflict(f"invoice {invoice.number} is {invoice.status}", code="invoice_not_open", field="invoice_id")

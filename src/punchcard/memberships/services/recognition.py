@@ -24,7 +24,7 @@ from ..models import MembershipPeriod
 @transaction.atomic
 def _recognise_period(period_id: int, *, as_of: dt.date, now: dt.datetime) -> int:
     period = (
-        MembershipPeriod.objects.select_for_update(no_key=True)
+        MembershipPeriod.objects.select_for_update(no_key=True, of=("self",))
         .select_related("invoice", "membership__centre", "membership__patient", "tenant")
         .get(pk=period_id)
     )

@@ -38,7 +38,7 @@ def lock_membership(tenant, membership_id) -> Membership:
     """The membership under its row lock (README lock order: after the plan, before its invoices and the
     patient's credit); FOR NO KEY UPDATE, so periods and invoices referencing it can still be inserted."""
     return (
-        Membership.objects.select_for_update(no_key=True)
+        Membership.objects.select_for_update(no_key=True, of=("self",))  # not the plan, patient or tenant it joins
         .select_related("version", "plan", "patient", "centre", "tenant")
         .get(tenant=tenant, pk=membership_id)
     )
