@@ -21,6 +21,7 @@ from punchcard.domain.roles import Actor
 from punchcard.packages import services as packages
 from punchcard.tenancy import services as tenancy
 from punchcard.tenancy.models import Role
+from punchcard.tenancy.testclock import start_clock
 
 KOLKATA = zoneinfo.ZoneInfo("Asia/Kolkata")
 _serial = itertools.count(1)
@@ -37,11 +38,18 @@ class Clinic:
         self.patients, self.now = patients, now
 
     @classmethod
-    def open(cls, *, now: dt.datetime | None = None, currency: str = "INR", slug: str | None = None) -> Clinic:
+    def open(
+        cls, *, now: dt.datetime | None = None, currency: str = "INR", slug: str | None = None, sandbox: bool = False
+    ) -> Clinic:
+        """A clinic as of `now` (the clock is frozen there); a `sandbox` one has its test clock started there."""
         now = now or local(2026, 3, 1, 10)
         clock.set_now(now)
         n = next(_serial)
-        tenant = tenancy.create_tenant(name=f"Clinic {n}", slug=slug or f"clinic-{n}", currency=currency, now=now)
+        tenant = tenancy.create_tenant(
+            name=f"Clinic {n}", slug=slug or f"clinic-{n}", currency=currency, sandbox=sandbox, now=now
+        )
+        if sandbox:
+            start_clock(tenant=tenant, now=now)
         admin = Actor(label="test-admin", role=Role.ADMIN, source="tests")
         centre = tenancy.create_centre(
             tenant=tenant, actor=admin, name="Bandra", code="bandra", timezone="Asia/Kolkata"

@@ -24,6 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: the machine is shared and a slow example is not a wrong one (performance is
+# measured in bench/, never by timed tests). Derandomized, so a failure reproduces in CI.
+settings.register_profile("punchcard", deadline=None, derandomize=True)
+settings.load_profile("punchcard")
 
 # Fixtures that give a test database access. Every route to the test database depends on
 # django_db_setup (a session fixture that unblocks the database itself must request it too, or the

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "punchcard.kernel.middleware.TenantClockPerRequest",  # first: a sandbox's clock never outlives its request
     "django.middleware.security.SecurityMiddleware",
     "punchcard.kernel.middleware.ApiContractMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

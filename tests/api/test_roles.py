@@ -38,6 +38,18 @@ def open_order(clinic, data):
     )
 
 
+def stored_card(clinic, patient=None):
+    from punchcard.billing.services import add_payment_method
+
+    return add_payment_method(
+        tenant=clinic.tenant,
+        actor=clinic.front_desk,
+        patient_id=(patient or clinic.asha).id,
+        provider="test",
+        token="tok_ok",
+    )
+
+
 def refunded_credit(clinic, data):
     from punchcard.billing.services import refund_package
 
@@ -247,6 +259,30 @@ WRITES = [
         "/patients/{patient_id}/credit/payouts",
         Perm.REFUND,
         lambda c, d: (f"/patients/{refunded_credit(c, d).id}/credit/payouts", {"method": "cash", "amount": 100}),
+    ),
+    (
+        "POST",
+        "/patients/{patient_id}/payment-methods",
+        Perm.SELL,
+        lambda c, d: (f"/patients/{c.asha.id}/payment-methods", {"provider": "test", "token": "tok_ok"}),
+    ),
+    (
+        "DELETE",
+        "/payment-methods/{method_id}",
+        Perm.SELL,
+        lambda c, d: (f"/payment-methods/{stored_card(c).id}", None),
+    ),
+    (
+        "POST",
+        "/orders/{order_id}/charges",
+        Perm.SELL,
+        lambda c, d: (f"/orders/{open_order(c, d).id}/charges", {"payment_method_id": stored_card(c, c.lata).id}),
+    ),
+    (
+        "POST",
+        "/orders/{order_id}/checkout",
+        Perm.SELL,
+        lambda c, d: (f"/orders/{open_order(c, d).id}/checkout", {"provider": "test", "return_url": "/done"}),
     ),
 ]
 

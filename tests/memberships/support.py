@@ -9,9 +9,9 @@ as a provider is: the same key gets the same answer and is charged once.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 
 from punchcard import clock
+from punchcard.billing.services.payment_methods import add_payment_method
 from punchcard.catalogue.services import LineSpec
 from punchcard.domain.membership_terms import Policies, Trial
 from punchcard.memberships import services
@@ -32,14 +32,19 @@ class StandInProvider:
         self.tokens: dict[int, str] = {}
         self.answers: dict[str, charging.ChargeResult] = {}
         self.charged: list[tuple[int, int]] = []  # (method id, amount) per successful charge
-        self._ids = itertools.count(9001)
         self._seen: dict[int, int] = {}
 
-    def method(self, token: str) -> int:
-        """A stored method for the token; its id goes on the membership."""
-        method_id = next(self._ids)
-        self.tokens[method_id] = token
-        return method_id
+    def method(self, token: str, *, clinic, patient=None) -> int:
+        """A stored card (billing's test provider) whose charges this stand-in answers as `token` does."""
+        stored = add_payment_method(
+            tenant=clinic.tenant,
+            actor=clinic.front_desk,
+            patient_id=(patient or clinic.asha).id,
+            provider="test",
+            token="tok_ok",
+        )
+        self.tokens[stored.id] = token
+        return stored.id
 
     def charge(self, *, tenant, payment_method_id, amount, currency, key) -> charging.ChargeResult:
         if key in self.answers:
@@ -47,11 +52,11 @@ class StandInProvider:
         token = self.tokens[payment_method_id]
         tries = self._seen[payment_method_id] = self._seen.get(payment_method_id, 0) + 1
         if token in FAILURES:
-            result = charging.ChargeResult(ok=False, failure_code=FAILURES[token])
+            result = charging.ChargeResult(ok=False, reference="", amount=0, failure_code=FAILURES[token])
         elif token == "tok_fail_then_ok" and tries == 1:
-            result = charging.ChargeResult(ok=False, failure_code="card_declined")
+            result = charging.ChargeResult(ok=False, reference="", amount=0, failure_code="card_declined")
         else:
-            result = charging.ChargeResult(ok=True, reference=f"ch_{len(self.charged) + 1}")
+            result = charging.ChargeResult(ok=True, reference=f"ch_{len(self.charged) + 1}", amount=amount)
             self.charged.append((payment_method_id, amount))
         self.answers[key] = result
         return result

@@ -27,7 +27,7 @@ def test_every_membership_event_is_in_the_catalogue():
 @pytest.mark.django_db
 def test_renewal_upcoming_fourteen_days_before_once_then_renewed(provider):
     clinic = Clinic.open(now=local(2026, 6, 1, 10))
-    member = subscribe(clinic, membership_plan(clinic, name="Gold"), method=provider.method("tok_ok"))
+    member = subscribe(clinic, membership_plan(clinic, name="Gold"), method=provider.method("tok_ok", clinic=clinic))
     day_run(D(2026, 6, 16))  # 15 days before 1 July: nothing yet
     assert not OutboxEvent.objects.filter(type="membership.renewal_upcoming").exists()
     day_run(D(2026, 6, 17))
@@ -51,7 +51,7 @@ def test_renewal_upcoming_fourteen_days_before_once_then_renewed(provider):
 def test_trial_will_end_three_days_before_and_a_failed_charge_is_emailed(provider):
     clinic = Clinic.open(now=local(2026, 6, 1, 10))
     plan = membership_plan(clinic, name="Gold", trial=Trial(length=14))
-    subscribe(clinic, plan, method=provider.method("tok_declined"))
+    subscribe(clinic, plan, method=provider.method("tok_declined", clinic=clinic))
     day_run(D(2026, 6, 11))
     assert not OutboxEvent.objects.filter(type="membership.trial_will_end").exists()
     day_run(D(2026, 6, 12))

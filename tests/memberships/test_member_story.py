@@ -28,7 +28,7 @@ def _balance(tenant, role) -> int:
 def test_fourteen_months_with_one_failed_renewal_recovered_on_the_retry(provider):
     clinic = Clinic.open(now=local(2026, 1, 15, 11))
     gold = membership_plan(clinic, "gold", name="Gold", monthly=300000)
-    card = provider.method("tok_ok")
+    card = provider.method("tok_ok", clinic=clinic)
     member = subscribe(clinic, gold, method=card)
     day_run(D(2026, 1, 15), hour=12)  # the worker charges January's invoice
 

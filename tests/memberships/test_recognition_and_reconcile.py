@@ -28,7 +28,7 @@ def _balance(tenant, role) -> int:
 @pytest.mark.django_db
 def test_three_thousand_for_june_is_recognised_a_hundred_a_day(provider):
     clinic = Clinic.open(now=local(2026, 6, 1, 10))
-    member = subscribe(clinic, membership_plan(clinic, monthly=300000), method=provider.method("tok_ok"))
+    member = subscribe(clinic, membership_plan(clinic, monthly=300000), method=provider.method("tok_ok", clinic=clinic))
     invoice = Invoice.objects.get(membership=member)
     services.collect(tenant=clinic.tenant, invoice_id=invoice.id)
     # ₹3,000 (no tax) for 1–30 June: 30 days, ₹100 (10000) a day.
@@ -74,7 +74,7 @@ def test_reconcile_catches_an_invoice_that_says_it_was_paid_when_the_journal_say
 @pytest.mark.django_db
 def test_reconcile_catches_recognition_the_journal_does_not_have(provider):
     clinic = Clinic.open(now=local(2026, 6, 1, 10))
-    member = subscribe(clinic, membership_plan(clinic), method=provider.method("tok_ok"))
+    member = subscribe(clinic, membership_plan(clinic), method=provider.method("tok_ok", clinic=clinic))
     services.collect(tenant=clinic.tenant, invoice_id=Invoice.objects.get(membership=member).id)
     MembershipPeriod.objects.filter(membership=member).update(recognised=5000)
     problems = [p.detail for r in reconcile(clinic.tenant) for p in r.problems]

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from punchcard import clock
+from punchcard.billing.services.payment_methods import add_payment_method
 from punchcard.jobs.tick import tick
 from punchcard.memberships import services
 from punchcard.memberships.models import ChargeAttempt, Invoice, Membership, MembershipPeriod
@@ -32,7 +33,7 @@ def _types(member) -> list[str]:
 @pytest.mark.django_db
 def test_running_the_day_twice_bills_the_period_once(provider):
     clinic = Clinic.open(now=local(2026, 6, 1, 10))
-    member = subscribe(clinic, membership_plan(clinic), method=provider.method("tok_ok"))
+    member = subscribe(clinic, membership_plan(clinic), method=provider.method("tok_ok", clinic=clinic))
     day_run(D(2026, 7, 1))
     day_run(D(2026, 7, 1), minute=30)
     assert MembershipPeriod.objects.filter(membership=member).count() == 2
@@ -44,7 +45,7 @@ def test_running_the_day_twice_bills_the_period_once(provider):
 @pytest.mark.django_db
 def test_fail_then_ok_is_past_due_then_recovers_on_the_retry_three_days_later(provider):
     clinic = Clinic.open(now=local(2026, 6, 1, 10))
-    member = subscribe(clinic, membership_plan(clinic), method=provider.method("tok_fail_then_ok"))
+    member = subscribe(clinic, membership_plan(clinic), method=provider.method("tok_fail_then_ok", clinic=clinic))
     day_run(D(2026, 6, 2))  # the first charge: declined
     member.refresh_from_db()
     assert (member.status, member.failed_on, member.next_retry_on) == ("past_due", D(2026, 6, 2), D(2026, 6, 5))
@@ -63,7 +64,7 @@ def test_fail_then_ok_is_past_due_then_recovers_on_the_retry_three_days_later(pr
 def test_declined_through_the_last_retry_cancels_and_voids_the_unpaid_invoice(provider):
     clinic = Clinic.open(now=local(2026, 6, 1, 10))
     plan = membership_plan(clinic, dunning={"retry_days": [3, 5], "final_action": "cancel"})
-    member = subscribe(clinic, plan, method=provider.method("tok_declined"))
+    member = subscribe(clinic, plan, method=provider.method("tok_declined", clinic=clinic))
     day_run(D(2026, 6, 2))  # fails: retries on 5 and 7 June
     day_run(D(2026, 6, 5))
     assert Membership.objects.get(pk=member.pk).next_retry_on == D(2026, 6, 7)
@@ -81,7 +82,7 @@ def test_declined_through_the_last_retry_cancels_and_voids_the_unpaid_invoice(pr
 def test_declined_through_the_last_retry_suspends_and_a_desk_payment_reactivates(provider):
     clinic = Clinic.open(now=local(2026, 6, 1, 10))
     plan = membership_plan(clinic, dunning={"retry_days": [3], "final_action": "suspend"})
-    member = subscribe(clinic, plan, method=provider.method("tok_insufficient_funds"))
+    member = subscribe(clinic, plan, method=provider.method("tok_insufficient_funds", clinic=clinic))
     day_run(D(2026, 6, 2))
     day_run(D(2026, 6, 5))
     member.refresh_from_db()
@@ -113,7 +114,7 @@ def test_without_a_stored_method_the_desk_has_the_day_then_it_is_past_due(provid
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_runs_bill_a_period_once(provider, run_concurrently):
     clinic = Clinic.open(now=local(2026, 6, 1, 10))
-    member = subscribe(clinic, membership_plan(clinic), method=provider.method("tok_ok"))
+    member = subscribe(clinic, membership_plan(clinic), method=provider.method("tok_ok", clinic=clinic))
     at = local(2026, 7, 1, 0, 5)
     outcomes = run_concurrently(*[lambda: services.run_billing(now=at)] * 3)
     assert all(isinstance(o, dict) for o in outcomes), outcomes
@@ -127,7 +128,7 @@ def test_concurrent_runs_bill_a_period_once(provider, run_concurrently):
 @pytest.mark.django_db(transaction=True)
 def test_the_tick_enqueues_the_daily_jobs_and_the_worker_renews(provider):
     clinic = Clinic.open(now=local(2026, 6, 1, 10))
-    member = subscribe(clinic, membership_plan(clinic), method=provider.method("tok_ok"))
+    member = subscribe(clinic, membership_plan(clinic), method=provider.method("tok_ok", clinic=clinic))
     at = local(2026, 7, 1, 0, 10)
     clock.set_now(at)
     enqueued = dict(tick(now=at))
@@ -135,4 +136,28 @@ def test_the_tick_enqueues_the_daily_jobs_and_the_worker_renews(provider):
     assert {"membership-recognition", "membership-notices"} <= set(enqueued)
     call_command("worker", batch=True, interval="0", verbosity=0)
     assert list(Invoice.objects.filter(membership=member).values_list("status", flat=True)) == ["paid", "paid"]
+    assert_reconciled(clinic.tenant)
+
+
+@pytest.mark.django_db
+def test_billings_test_provider_fail_then_ok_recovers_on_the_retry():
+    """The real test provider, no stand-in: tok_fail_then_ok's first charge is a processing error."""
+    clinic = Clinic.open(now=local(2026, 6, 1, 10))
+    card = add_payment_method(
+        tenant=clinic.tenant,
+        actor=clinic.front_desk,
+        patient_id=clinic.asha.id,
+        provider="test",
+        token="tok_fail_then_ok",
+    )
+    member = subscribe(clinic, membership_plan(clinic), method=card.id)
+    invoice = Invoice.objects.get(membership=member)
+    failed = services.collect(tenant=clinic.tenant, invoice_id=invoice.id)
+    assert (failed.outcome, failed.failure_code) == ("failed", "processing_error")
+    member.refresh_from_db()
+    assert (member.status, member.next_retry_on) == ("past_due", D(2026, 6, 4))
+    day_run(D(2026, 6, 4))
+    member.refresh_from_db()
+    invoice.refresh_from_db()
+    assert (member.status, invoice.status, invoice.paid) == ("active", "paid", 300000)
     assert_reconciled(clinic.tenant)

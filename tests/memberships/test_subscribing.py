@@ -32,7 +32,7 @@ def _balance(tenant, role) -> int:
 def test_subscribing_today_invoices_the_first_month_and_the_charge_pays_it(provider):
     clinic = Clinic.open(now=local(2026, 6, 1, 10))
     gold = membership_plan(clinic, monthly=300000, tax_rate_bp=1800)
-    member = subscribe(clinic, gold, method=provider.method("tok_ok"))
+    member = subscribe(clinic, gold, method=provider.method("tok_ok", clinic=clinic))
     assert member.status == "active" and member.anchor == D(2026, 6, 1)
     invoice = Invoice.objects.get(membership=member)
     # ₹3,000 with 18 % GST included: net 300000 × 10000 / 11800 = 254237.29 → 254237; tax 45763.
@@ -65,7 +65,7 @@ def test_subscribing_today_invoices_the_first_month_and_the_charge_pays_it(provi
 def test_a_future_start_is_scheduled_and_billed_on_its_day(provider):
     clinic = Clinic.open(now=local(2026, 6, 1, 10))
     gold = membership_plan(clinic)
-    member = subscribe(clinic, gold, start_date=D(2026, 6, 15), method=provider.method("tok_ok"))
+    member = subscribe(clinic, gold, start_date=D(2026, 6, 15), method=provider.method("tok_ok", clinic=clinic))
     assert member.status == "scheduled" and not Invoice.objects.exists()
     day_run(D(2026, 6, 14))
     assert Membership.objects.get(pk=member.pk).status == "scheduled"
@@ -80,7 +80,7 @@ def test_a_future_start_is_scheduled_and_billed_on_its_day(provider):
 def test_a_free_trial_has_no_invoice_and_converts_at_its_end(provider):
     clinic = Clinic.open(now=local(2026, 6, 1, 10))
     gold = membership_plan(clinic, trial=Trial(length=14, unit="days", price="free"))
-    member = subscribe(clinic, gold, method=provider.method("tok_ok"))
+    member = subscribe(clinic, gold, method=provider.method("tok_ok", clinic=clinic))
     assert (member.status, member.trial_end, member.anchor) == ("trialing", D(2026, 6, 15), D(2026, 6, 15))
     assert not Invoice.objects.exists()
     trial = MembershipPeriod.objects.get(membership=member)
@@ -102,7 +102,7 @@ def test_a_free_trial_has_no_invoice_and_converts_at_its_end(provider):
 def test_a_paid_trial_is_invoiced_at_its_start_at_the_trial_price(provider):
     clinic = Clinic.open(now=local(2026, 6, 1, 10))
     gold = membership_plan(clinic, trial=Trial(length=1, unit="months", price="discounted", amount=50000))
-    member = subscribe(clinic, gold, method=provider.method("tok_ok"))
+    member = subscribe(clinic, gold, method=provider.method("tok_ok", clinic=clinic))
     first = Invoice.objects.get(membership=member)
     assert (member.status, first.gross, first.lines.get().kind) == ("trialing", 50000, "trial")
     services.collect(tenant=clinic.tenant, invoice_id=first.id)
@@ -121,7 +121,7 @@ def test_a_paid_trial_is_invoiced_at_its_start_at_the_trial_price(provider):
 def test_anchored_31_january_bills_28_february_then_31_march(provider):
     clinic = Clinic.open(now=local(2027, 1, 31, 10))
     gold = membership_plan(clinic)
-    member = subscribe(clinic, gold, method=provider.method("tok_ok"))
+    member = subscribe(clinic, gold, method=provider.method("tok_ok", clinic=clinic))
     for day in (D(2027, 2, 28), D(2027, 3, 31), D(2027, 4, 30)):
         day_run(day)
     starts = list(MembershipPeriod.objects.filter(membership=member).values_list("start", flat=True))
@@ -137,7 +137,7 @@ def test_credit_is_applied_before_the_card_is_charged(provider):
     package = clinic.sell(package_plan)
     billing.refund_package(tenant=clinic.tenant, actor=clinic.manager, package_id=package.id, amount=100000, reason="x")
     gold = membership_plan(clinic)
-    member = subscribe(clinic, gold, method=provider.method("tok_ok"))
+    member = subscribe(clinic, gold, method=provider.method("tok_ok", clinic=clinic))
     invoice = Invoice.objects.get(membership=member)
     assert (invoice.credit_applied, invoice.due) == (100000, 200000)  # ₹1,000 of credit first, ₹2,000 left
     services.collect(tenant=clinic.tenant, invoice_id=invoice.id)

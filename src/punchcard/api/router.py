@@ -12,6 +12,7 @@ from ninja import NinjaAPI, Router, Schema
 from punchcard.api.openapi import finish_openapi
 from punchcard.appointments.api import router as appointments
 from punchcard.billing.api import router as billing
+from punchcard.billing.providers_api import router as payment_providers
 from punchcard.billing.receipts_api import router as receipts
 from punchcard.catalogue.api import router as catalogue
 from punchcard.claims.api import router as claims
@@ -28,6 +29,7 @@ from punchcard.reports.api import router as reports
 from punchcard.tenancy.admin_api import router as tenancy_admin
 from punchcard.tenancy.api import router as tenancy
 from punchcard.tenancy.auth import api_key_auth, session_auth
+from punchcard.tenancy.testclock_api import router as test_clock
 
 DESCRIPTION = """\
 Prepaid packages for clinics: catalogue, selling, balances, redemptions, holds, voids, sharing and history.
@@ -126,6 +128,8 @@ for router in (
     receipts,
     reports,
     notifications,
+    test_clock,
+    payment_providers,
 ):
     api.add_router("", router)
 api.add_router("", problems_router)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, StrictInt
+from pydantic import Field, StrictInt
 
 from punchcard.domain.roles import Perm
 from punchcard.kernel.schemas import (
+    INSTANT_PATTERN,
     MAX_ID,
     NOT_BLANK,
     BackdateReason,
@@ -17,6 +17,7 @@ from punchcard.kernel.schemas import (
     Ctx,
     Date,
     Input,
+    Instant,
     Money,
     PageParams,
     PatientRef,
@@ -32,35 +33,6 @@ from .events import MAX_REF, STATUS_MAP
 from .models import AppointmentCharge, AppointmentEvent, CommissionCredit
 from .selectors import AppointmentView
 
-_ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
-
-
-def _iso_instant(value):
-    # A time here is ISO 8601 with an offset; pydantic alone would also take numbers and naive times.
-    if isinstance(value, dt.datetime):
-        return value
-    if not isinstance(value, str) or not _ISO_INSTANT.match(value):
-        raise ValueError("a time is ISO 8601 with an offset, e.g. 2026-03-10T10:00:00+05:30")
-    return value
-
-
-def _in_range(value: dt.datetime) -> dt.datetime:
-    if not 1900 <= value.year <= 2999:
-        raise ValueError("a time must be between the years 1900 and 2999")
-    return value
-
-
-# The same rule as the document states it: ISO 8601 with an offset, years 1900–2999 (format: date-time
-# adds the calendar and the seconds).
-INSTANT_PATTERN = (
-    r"^(19[0-9]{2}|2[0-9]{3})-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})$"
-)
-Instant = Annotated[
-    dt.datetime,
-    BeforeValidator(_iso_instant),
-    AfterValidator(_in_range),
-    Field(json_schema_extra={"pattern": INSTANT_PATTERN}),
-]
 ExternalId = Text(200, min_length=1)
 PackageChoice = BodyId | Literal["auto"]
 

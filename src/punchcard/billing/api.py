@@ -1,4 +1,6 @@
-"""HTTP routes for selling: orders and payments (SPEC §3)."""
+"""HTTP routes for selling: orders and payments (SPEC §3), stored payment methods and charges (§10.2)."""
+
+import uuid
 
 from ninja import Query, Router
 from ninja.responses import Status
@@ -16,11 +18,17 @@ from punchcard.tenancy.schemas import CreditOut
 from . import selectors, services
 from .models import Refund
 from .schemas import (
+    ChargeIn,
+    CheckoutIn,
+    CheckoutOut,
     OrderFilters,
     OrderIn,
     OrderOut,
     PackageMoneyOut,
     PaymentIn,
+    PaymentMethodFilters,
+    PaymentMethodIn,
+    PaymentMethodOut,
     PaymentOut,
     PaymentResultOut,
     PayoutIn,
@@ -97,6 +105,47 @@ def record_payment(request, order_id: Id, payload: PaymentIn):
             payment=PaymentOut.of(payment, ctx), order=OrderOut.of(selectors.order(p.tenant, order_id), ctx)
         ),
     )
+
+
+@router.post("/orders/{order_id}/charges", response={201: PaymentResultOut, **WRITE})
+@idempotent(perm=Perm.SELL, calls_out=True)
+def charge_order(request, order_id: Id, payload: ChargeIn):
+    """Pay the order with one of the patient's stored payment methods, through its provider. A declined
+    card is a 409 `payment_failed` whose `context.failure_code` says why; nothing is paid. Send an
+    Idempotency-Key: a retry with it never charges twice."""
+    p = caller(request)
+    payment = services.charge_order(
+        tenant=p.tenant,
+        actor=p.actor,
+        order_id=order_id,
+        method_id=payload.payment_method_id,
+        amount=payload.amount,
+        idempotency_key=key_of(request) or f"charge-{uuid.uuid4().hex}",
+    )
+    ctx = Ctx(p)
+    return Status(
+        201,
+        PaymentResultOut(
+            payment=PaymentOut.of(payment, ctx), order=OrderOut.of(selectors.order(p.tenant, order_id), ctx)
+        ),
+    )
+
+
+@router.post("/orders/{order_id}/checkout", response={201: CheckoutOut, **WRITE})
+@idempotent(perm=Perm.SELL, calls_out=True)
+def start_checkout(request, order_id: Id, payload: CheckoutIn):
+    """A hosted payment page for what is due on the order: send the patient to `redirect_url`; they come
+    back to `return_url` with `?checkout=<session>&status=paid|failed`."""
+    p = caller(request)
+    checkout = services.start_checkout(
+        tenant=p.tenant,
+        actor=p.actor,
+        order_id=order_id,
+        provider=payload.provider,
+        return_url=payload.return_url,
+        idempotency_key=key_of(request),
+    )
+    return Status(201, CheckoutOut.of(checkout, Ctx(p)))
 
 
 @router.post("/orders/{order_id}/pay-later", response={200: OrderOut, **WRITE})
@@ -241,3 +290,41 @@ def pay_out_credit(request, patient_id: Id, payload: PayoutIn):
             balance=ctx.money(selectors.credit_balance(p.tenant, payout.patient_id)),
         ),
     )
+
+
+# ---------------------------------------------------------------- stored payment methods (SPEC §10.2)
+
+
+@router.get("/patients/{patient_id}/payment-methods", response={200: Page[PaymentMethodOut], **READ})
+def list_payment_methods(request, patient_id: Id, filters: Query[PaymentMethodFilters]):
+    """The patient's stored payment methods, newest first (brand, last four digits, expiry: never a number)."""
+    p = caller(request, Perm.READ)
+    patient = tenancy_selectors.patient(p.tenant, patient_id)
+    qs = selectors.payment_methods(p.tenant, patient, status=filters.status)
+    page = paginate(qs, cursor=filters.cursor, limit=filters.limit)
+    return Page[PaymentMethodOut](items=[PaymentMethodOut.of(m) for m in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/patients/{patient_id}/payment-methods", response={201: PaymentMethodOut, **WRITE})
+@idempotent(perm=Perm.SELL, calls_out=True)
+def add_payment_method(request, patient_id: Id, payload: PaymentMethodIn):
+    """Store a payment method for the patient through a provider. An unknown or expired token is a 409
+    `payment_method_refused`; an unknown provider a 422 `unknown_provider`."""
+    p = caller(request)
+    method = services.add_payment_method(
+        tenant=p.tenant,
+        actor=p.actor,
+        patient_id=patient_id,
+        provider=payload.provider,
+        token=payload.token,
+        idempotency_key=key_of(request),
+    )
+    return Status(201, PaymentMethodOut.of(method))
+
+
+@router.delete("/payment-methods/{method_id}", response={200: PaymentMethodOut, **WRITE})
+def detach_payment_method(request, method_id: Id):
+    """Detach a stored method: it is never charged again; what it paid stays. Detaching twice is harmless."""
+    p = caller(request)
+    method = services.detach_payment_method(tenant=p.tenant, actor=p.actor, method_id=method_id)
+    return Status(200, PaymentMethodOut.of(method))

@@ -1,4 +1,5 @@
-"""Orders, payments, refunds and patient credit (SPEC §3, §8.2)."""
+"""Orders, payments, refunds and patient credit (SPEC §3, §8.2); stored payment methods, their charges and
+what the payment providers send us (accounts, webhooks, checkouts; SPEC §10.2)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class PaymentMethod(models.TextChoices):
+class Tender(models.TextChoices):
+    """How money came in or went out: the journal account a payment posts to (domain.posting)."""
+
     CASH = "cash", "Cash"
     CARD = "card", "Card"
     BANK_TRANSFER = "bank_transfer", "Bank transfer"
@@ -87,12 +90,16 @@ class OrderLine(models.Model):
 class Payment(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
-    method = models.CharField(max_length=16, choices=PaymentMethod.choices)
+    method = models.CharField(max_length=16, choices=Tender.choices)
     amount = models.BigIntegerField()
     reference = models.CharField(max_length=200, blank=True)
     received_at = models.DateTimeField()
     recorded_by = models.CharField(max_length=200)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    # Taken by a payment provider from a stored method (billing.services.charges), not handed to the desk.
+    attempt = models.OneToOneField(
+        "PaymentAttempt", null=True, blank=True, on_delete=models.PROTECT, related_name="payment"
+    )
 
     class Meta:
         constraints = [
@@ -125,7 +132,7 @@ class CreditPayout(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
-    method = models.CharField(max_length=16, choices=PaymentMethod.choices)
+    method = models.CharField(max_length=16, choices=Tender.choices)
     amount = models.BigIntegerField()
     reference = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField()
@@ -172,4 +179,153 @@ class Receipt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "number"], name="receipt_number_unique"),
             models.UniqueConstraint(fields=["tenant", "kind", "subject_id"], name="receipt_once_per_subject"),
+        ]
+
+
+# ---------------------------------------------------------------- payment methods and providers (SPEC §10.2)
+
+
+class PaymentMethodStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DETACHED = "detached", "Detached"
+
+
+class PaymentMethod(models.Model):
+    """A patient's way to pay, kept by a provider (billing.providers): a card on file, or the front desk."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="payment_methods")
+    provider = models.CharField(max_length=32)
+    reference = models.CharField(max_length=200)  # the provider's id for charging it; never a card number
+    tender = models.CharField(max_length=16, choices=Tender.choices)  # where its payments post
+    brand = models.CharField(max_length=32)
+    last4 = models.CharField(max_length=4, blank=True)
+    expiry_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    expiry_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=PaymentMethodStatus.choices, default=PaymentMethodStatus.ACTIVE)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+    detached_at = models.DateTimeField(null=True, blank=True)
+    detached_by = models.CharField(max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "idempotency_key"], name="payment_method_idempotency_unique"),
+            models.CheckConstraint(
+                condition=Q(expiry_month__isnull=True) | Q(expiry_month__gte=1, expiry_month__lte=12),
+                name="payment_method_expiry_month",
+            ),
+        ]
+
+
+class AttemptKind(models.TextChoices):
+    CHARGE = "charge", "Charge"
+    REFUND = "refund", "Refund"
+
+
+class AttemptOutcome(models.TextChoices):
+    PENDING = "pending", "Asked, no answer recorded yet"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class PaymentAttempt(models.Model):
+    """One charge (or refund) asked of a provider, by idempotency key: a repeated key is the same attempt,
+    so it never moves money twice. Recorded `pending` before the provider is called, settled after."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="attempts")
+    kind = models.CharField(max_length=8, choices=AttemptKind.choices, default=AttemptKind.CHARGE)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    idempotency_key = models.CharField(max_length=250)  # the caller's, or one derived from it (":returned")
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices, default=AttemptOutcome.PENDING)
+    reference = models.CharField(max_length=200, blank=True)  # the provider's
+    refunds = models.ForeignKey(  # a refund: the charge it gives back
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="refunded_by"
+    )
+    failure_code = models.CharField(max_length=32, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "idempotency_key"], name="payment_attempt_key_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_attempt_positive"),
+        ]
+
+
+class ProviderAccount(models.Model):
+    """A tenant's account with a provider: the public id its webhooks name and the secret they are signed with."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    provider = models.CharField(max_length=32)
+    account = models.CharField(max_length=64, unique=True)
+    webhook_secret = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "provider"], name="provider_account_unique")]
+
+
+class ProviderEvent(models.Model):
+    """A provider webhook, stored once: a repeat of its id is acknowledged and does nothing."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    provider = models.CharField(max_length=32)
+    event_id = models.CharField(max_length=200)
+    type = models.CharField(max_length=64)
+    data = models.JSONField(default=dict)
+    received_at = models.DateTimeField()
+    attempt = models.ForeignKey(PaymentAttempt, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="provider_event_once")]
+
+
+class CheckoutStatus(models.TextChoices):
+    OPEN = "open", "Waiting for the patient"
+    PAID = "paid", "Paid"
+    FAILED = "failed", "Failed"
+
+
+class Checkout(models.Model):
+    """A hosted payment page for an order (SPEC §10a): started here, paid on the provider's page."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    provider = models.CharField(max_length=32)
+    session = models.CharField(max_length=200, unique=True)  # the provider's id
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="checkouts")
+    amount = models.BigIntegerField()
+    return_url = models.CharField(max_length=500)
+    redirect_url = models.CharField(max_length=500)  # the provider's page the patient is sent to
+    status = models.CharField(max_length=16, choices=CheckoutStatus.choices, default=CheckoutStatus.OPEN)
+    attempt = models.ForeignKey(PaymentAttempt, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    started_by = models.CharField(max_length=200)
+    started_role = models.CharField(max_length=16)  # the role the payment is recorded with when it completes
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+
+class SandboxOperation(models.Model):
+    """The test provider's side of things, as a processor keeps it: each answer by idempotency key
+    (authorise, capture, refund, checkout), so a repeated key gets the same answer in any process."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16)
+    idempotency_key = models.CharField(max_length=250)
+    reference = models.CharField(max_length=64, unique=True)
+    about = models.CharField(max_length=200, blank=True)  # the method, authorisation or charge it concerns
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3, blank=True)
+    ok = models.BooleanField()
+    failure_code = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind", "idempotency_key"], name="sandbox_operation_once")
         ]

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictInt
 
-from punchcard.billing.models import Order, OrderStatus, Payment, PaymentMethod
+from punchcard.billing.models import Checkout, Order, OrderStatus, Payment, PaymentMethod, PaymentMethodStatus, Tender
+from punchcard.billing.services.checkout import RETURN_PATH
 from punchcard.kernel.schemas import (
     Amount,
     BodyId,
@@ -42,7 +43,7 @@ class OrderIn(Input):
 
 
 class PaymentIn(Input):
-    method: PaymentMethod
+    method: Tender
     amount: PositiveAmount
     reference: Text(200) = Field("", description="card slip, processor reference, …")
 
@@ -224,3 +225,87 @@ class PackageMoneyOut(Schema):
     )
     advances: Money = Field(description="the part of collected paid on top-up orders not yet activated")
     suggested_refund: Money
+
+
+# ---------------------------------------------------------------- payment methods and providers (SPEC §10.2)
+
+ProviderName = Text(32, min_length=1, pattern="^[a-z][a-z0-9_]{0,31}$")
+
+
+class PaymentMethodIn(Input):
+    provider: ProviderName = Field(description="`test` (tokens such as tok_ok) or `manual` (cash, card, bank_transfer)")
+    token: Text(200, min_length=1) = Field(description="what the provider gave for the patient's method")
+
+
+class PaymentMethodFilters(PageParams):
+    status: PaymentMethodStatus | None = None
+
+
+class PaymentMethodOut(Schema):
+    id: int
+    patient_id: int
+    provider: str
+    brand: str
+    last4: str
+    expiry_month: int | None
+    expiry_year: int | None
+    status: str
+    created_at: dt.datetime
+    created_by: str
+    detached_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, method: PaymentMethod) -> PaymentMethodOut:
+        return cls(
+            id=method.id,
+            patient_id=method.patient_id,
+            provider=method.provider,
+            brand=method.brand,
+            last4=method.last4,
+            expiry_month=method.expiry_month,
+            expiry_year=method.expiry_year,
+            status=method.status,
+            created_at=method.created_at,
+            created_by=method.created_by,
+            detached_at=method.detached_at,
+        )
+
+
+class ChargeIn(Input):
+    payment_method_id: BodyId
+    amount: PositiveAmount | None = Field(None, description="what is due on the order when omitted")
+
+
+class CheckoutIn(Input):
+    provider: ProviderName
+    return_url: Text(500, min_length=1, pattern=RETURN_PATH) = Field(
+        description="a path on this server the patient comes back to, e.g. /portal/orders/12"
+    )
+
+
+class CheckoutOut(Schema):
+    session: str
+    redirect_url: str = Field(description="send the patient here")
+    status: str
+    order_id: int
+    amount: Money
+    return_url: str
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, checkout: Checkout, ctx: Ctx) -> CheckoutOut:
+        return cls(
+            session=checkout.session,
+            redirect_url=checkout.redirect_url,
+            status=checkout.status,
+            order_id=checkout.order_id,
+            amount=ctx.money(checkout.amount),
+            return_url=checkout.return_url,
+            created_at=checkout.created_at,
+        )
+
+
+class WebhookReceivedOut(Schema):
+    event_id: str
+    type: str
+    duplicate: bool = Field(description="true when this event was received before (and nothing was done again)")

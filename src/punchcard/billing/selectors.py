@@ -16,7 +16,7 @@ from punchcard.packages.models import Package, PackageLine, Redemption
 from punchcard.tenancy.models import Centre, Patient, Tenant
 from punchcard.tenancy.selectors import scoped_get, start_of_local_day
 
-from .models import Order, OrderLine, OrderLineKind, OrderStatus, Receipt, ReceiptKind, Refund
+from .models import Order, OrderLine, OrderLineKind, OrderStatus, PaymentMethod, Receipt, ReceiptKind, Refund
 
 
 def credit_balance(tenant: Tenant, patient_id: int) -> int:
@@ -264,3 +264,9 @@ def receipts_of_patient(tenant: Tenant, patient_id: int, *, limit: int = 50) -> 
         | Q(kind=ReceiptKind.REFUND, subject_id__in=refunds)
     )
     return list(found.order_by("-number")[:limit])
+
+
+def payment_methods(tenant: Tenant, patient: Patient, *, status: str | None = None) -> QuerySet[PaymentMethod]:
+    """A patient's stored payment methods (active and detached, or one status)."""
+    qs = PaymentMethod.objects.filter(tenant=tenant, patient=patient)
+    return qs.filter(status=status) if status else qs

@@ -24,6 +24,7 @@ from rich.table import Table
 from punchcard import clock
 from punchcard.domain.errors import DomainError, InvalidInput, NotFound
 from punchcard.tenancy.models import Centre, Patient, Service, StaffMember, Tenant
+from punchcard.tenancy.selectors import own_clock
 
 DEMO_SLUG = "demo"
 EXIT_REFUSED = 1  # a conflict or rule refused the operation
@@ -115,9 +116,11 @@ class PunchcardCommand(BaseCommand):
         slug = options.pop("tenant", None)
         tenant = self.resolve_tenant(slug) if self.uses_tenant else None
         as_of = self.parse_as_of(options.get("as_of"), tenant) if self.uses_clock else None
-        self.started_at = clock.now()  # the clock before --as-of moves it: "today" for commands that ask
-        with clock.frozen_at(as_of) if as_of is not None else nullcontext():
-            self.run(*args, tenant=tenant, **options)
+        # A sandbox tenant's command runs on its test clock; an explicit --as-of still wins (punchcard.clock).
+        with clock.tenant_time(own_clock(tenant) if tenant is not None else None):
+            self.started_at = clock.now()  # the clock before --as-of moves it: "today" for commands that ask
+            with clock.frozen_at(as_of) if as_of is not None else nullcontext():
+                self.run(*args, tenant=tenant, **options)
 
     def run(self, *args, tenant: Tenant | None, **options):
         raise NotImplementedError

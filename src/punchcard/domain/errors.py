@@ -1,7 +1,8 @@
 """Domain errors. Every refusal has a stable `code` that clients can switch on.
 
 `kind` says what sort of refusal it is; the HTTP layer maps kinds to status codes
-(invalid → 422, not_found → 404, forbidden → 403, conflict → 409) and the CLI to exit codes.
+(invalid → 422, not_found → 404, forbidden → 403, conflict → 409, unverified → 401,
+bad_request → 400) and the CLI to exit codes.
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ CODES: dict[str, str] = {
     "order_not_open": "The order is already paid, cancelled or otherwise closed.",
     "overpayment": "The payment exceeds the amount still due on the order.",
     "insufficient_credit": "The patient's credit balance does not cover the amount.",
+    # payment providers and stored payment methods (SPEC §10.2)
+    "unknown_provider": "No payment provider by this name is installed.",
+    "provider_unsupported": "The payment provider does not offer this (e.g. the front desk has no hosted checkout).",
+    "payment_method_refused": "The provider would not store the payment method: an unknown, invalid or expired token.",
+    "payment_method_detached": "The payment method was detached from the patient and cannot be charged.",
+    "payment_failed": "The provider did not take the payment; `context.failure_code` says why (declined, funds, …).",
+    "checkout_closed": "The checkout has already ended (paid or failed); start a new one.",
+    "webhook_malformed": "The provider webhook lacks its Standard Webhooks headers or its body is not an event.",
+    "webhook_signature_invalid": "The provider webhook's signature does not match (or its account is unknown).",
+    "webhook_timestamp_out_of_range": "The provider webhook's timestamp is more than 5 minutes from now: a replay?",
     # the books
     "period_not_ended": "An accounting period can be closed only after its last day (in the tenant's zone).",
     # redemption checks (SPEC §5), in the order they are evaluated
@@ -84,6 +95,11 @@ CODES: dict[str, str] = {
         "The webhook URL is not an http(s) URL to a public address (loopback, private and link-local are refused)."
     ),
     "endpoint_disabled": "The webhook endpoint is disabled; re-enable it first.",
+    # the test clock (SPEC §10.4)
+    "test_clock_live_tenant": "Only a sandbox tenant has a test clock: a live tenant's time is the real time.",
+    "test_clock_backwards": "A test clock only moves forward: the instant is before the sandbox's clock.",
+    "test_clock_span_too_long": "One advance moves a test clock at most 5 years.",
+    "test_clock_busy": "Another advance of this sandbox's clock is running; try again when it has finished.",
 }
 
 
@@ -126,6 +142,18 @@ class Conflict(DomainError):
 
 class RuleViolation(Conflict):
     """A package rule refuses the operation (SPEC §5 checks)."""
+
+
+class Unverified(DomainError):
+    """A request that proves nobody sent it (a provider webhook with a wrong signature): HTTP 401."""
+
+    kind = "unverified"
+
+
+class BadRequest(DomainError):
+    """A request the HTTP layer answers 400: not a refusal of what it asks, it is not well formed."""
+
+    kind = "bad_request"
 
 
 class RateLimited(DomainError):

@@ -39,6 +39,7 @@ class Perm(StrEnum):
     CLOSE_PERIODS = "close_periods"  # close an accounting period (accountant, admin)
     SELL_MEMBERSHIP = "sell_membership"  # subscribe a patient, take an invoice's payment at the desk
     MANAGE_MEMBERSHIP_PLANS = "manage_membership_plans"  # membership plans and tier groups
+    ADVANCE_TEST_CLOCK = "advance_test_clock"  # move a sandbox tenant's test clock (manager, admin)
     ADMIN = "admin"  # users, API keys, tenant settings
 
 
@@ -53,6 +54,7 @@ _MANAGER = _FRONT_DESK | {
     Perm.EDIT_CATALOGUE,
     Perm.READ_MONEY,
     Perm.MANAGE_MEMBERSHIP_PLANS,
+    Perm.ADVANCE_TEST_CLOCK,
 }
 _ACCOUNTANT = {Perm.READ, Perm.READ_MONEY, Perm.CLOSE_PERIODS}
 

@@ -3,7 +3,9 @@ arguments its task gets. A slot is enqueued once, ever (jobs.models.Due).
 
 `between(start, end, tenant_id=…)` is the same rule over a stretch of time, for a sandbox's test clock
 (tenancy.testclock): the slots that fall due after `start` up to and including `end`, each with the
-instant it falls due, for one tenant (a daily job's zones are then that tenant's).
+instant it falls due, for one tenant (a daily job's zones are then that tenant's). A `catch_up`
+schedule's job does whatever is due as of its run, so an advance runs it once per step rather than once
+per period.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 Slot = tuple[str, dict[str, Any]]
 TimedSlot = tuple[dt.datetime, str, dict[str, Any]]  # (falls due at, key, the task's arguments)
@@ -32,6 +34,7 @@ class Every:
     """Every `minutes` minutes, aligned on the UTC clock: the slot is the start of the period."""
 
     minutes: int = 1
+    catch_up: ClassVar[bool] = True  # under an advance: once per step, after the step's daily jobs
 
     def slots(self, now: dt.datetime) -> list[Slot]:
         period = self.minutes * 60
@@ -56,6 +59,7 @@ class DailyAt:
 
     at: dt.time
     zones: Callable[[int | None], Iterable[str]] = utc_only
+    catch_up: ClassVar[bool] = False  # under an advance: each slot is a step of its own
 
     def slots(self, now: dt.datetime) -> list[Slot]:
         due = []

@@ -116,9 +116,14 @@ def _live_record(tenant, caller: str, key: str, now: dt.datetime) -> Idempotency
     return record
 
 
-def idempotent(*, perm: Perm):
+def idempotent(*, perm: Perm, calls_out: bool = False):
     """Decorate a POST view (under the router decorator) with the permission the route needs; the view
-    returns Status(code, schema)."""
+    returns Status(code, schema).
+
+    `calls_out`: the view calls the outside world (a payment provider), which must never happen inside a
+    transaction. Its service must then be idempotent by the same key itself (it is handed `key_of`):
+    the view runs outside any transaction and its response is stored afterwards, in one of its own; a
+    concurrent twin gets the same answer from the service, and whichever stores first is replayed."""
     if not isinstance(perm, Perm):
         raise TypeError("@idempotent(perm=...) takes the route's Perm")
 
@@ -129,6 +134,8 @@ def idempotent(*, perm: Perm):
             key = key_of(request)
             if key is None:
                 return render(view(request, *args, **kwargs))
+            if calls_out:
+                return _once_outside(view, request, key, args, kwargs)
             return _once(view, request, key, args, kwargs)
 
         wrapper.idempotent = True
@@ -152,17 +159,7 @@ def _once(view, request: HttpRequest, key: str, args, kwargs) -> HttpResponse:
             if 200 <= response.status_code < 300:
                 try:
                     with transaction.atomic():
-                        IdempotencyRecord.objects.create(
-                            tenant=tenant,
-                            caller=caller,
-                            key=key,
-                            method=request.method,
-                            path=request.get_full_path()[:500],
-                            request_hash=digest,
-                            status=response.status_code,
-                            body=response.content.decode(),
-                            created_at=now,
-                        )
+                        _store(request, key, digest, response, now)
                 except IntegrityError:
                     raise _LostRace from None
                 if next(_writes) % PURGE_EVERY == 0:
@@ -181,6 +178,38 @@ def _once(view, request: HttpRequest, key: str, args, kwargs) -> HttpResponse:
                 field=HEADER,
             ) from None
         return _replay(record, request, digest)
+
+
+def _store(request: HttpRequest, key: str, digest: str, response: HttpResponse, now: dt.datetime) -> None:
+    IdempotencyRecord.objects.create(
+        tenant=request.auth.tenant,
+        caller=request.auth.caller_id,
+        key=key,
+        method=request.method,
+        path=request.get_full_path()[:500],
+        request_hash=digest,
+        status=response.status_code,
+        body=response.content.decode(),
+        created_at=now,
+    )
+
+
+def _once_outside(view, request: HttpRequest, key: str, args, kwargs) -> HttpResponse:
+    """`_once` for a view that calls out: no transaction around the view (see `idempotent`)."""
+    tenant, caller = request.auth.tenant, request.auth.caller_id
+    digest = fingerprint(request)
+    now = clock.now()
+    record = _live_record(tenant, caller, key, now)
+    if record is not None:
+        return _replay(record, request, digest)
+    response = render(view(request, *args, **kwargs))
+    if 200 <= response.status_code < 300:
+        try:
+            with transaction.atomic():
+                _store(request, key, digest, response, now)
+        except IntegrityError:
+            return _replay(IdempotencyRecord.objects.get(tenant=tenant, caller=caller, key=key), request, digest)
+    return response
 
 
 def _document_header(operation) -> None:

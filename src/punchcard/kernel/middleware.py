@@ -18,6 +18,8 @@ answered by gunicorn itself; they are listed in the README and the API descripti
 `NoStoreForCallers`: a JSON (or CSV) answer to a request that carried credentials (an API key, or a staff
 session) holds one tenant's data, so `Cache-Control: no-store` keeps it out of browser and proxy caches.
 The Content-Security-Policy on HTML pages is django-csp's (settings.CONTENT_SECURITY_POLICY).
+
+`TenantClockPerRequest`: a sandbox tenant's test clock lasts exactly as long as the request that entered it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from urllib.parse import parse_qsl, unquote
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
+
+from punchcard import clock
 
 from .problems import problem
 
@@ -215,3 +219,19 @@ class NoStoreForCallers:
         if ("json" in content_type or content_type.startswith("text/csv")) and _has_credentials(request):
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+class TenantClockPerRequest:
+    """A request starts on no tenant's clock and ends leaving none: the API's authentication and the
+    console's desk enter a sandbox's test clock for their request (`clock.use_tenant_time`), and a thread
+    serving the next request never inherits it. First in MIDDLEWARE, so it wraps everything else."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        clock.reset_tenant_time()
+        try:
+            return self.get_response(request)
+        finally:
+            clock.reset_tenant_time()

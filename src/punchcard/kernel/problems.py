@@ -22,7 +22,15 @@ from .rendering import PROBLEM_JSON, json_response
 
 logger = logging.getLogger(__name__)
 
-STATUS_OF_KIND = {"invalid": 422, "not_found": 404, "forbidden": 403, "conflict": 409, "rate_limited": 429}
+STATUS_OF_KIND = {
+    "invalid": 422,
+    "not_found": 404,
+    "forbidden": 403,
+    "conflict": 409,
+    "rate_limited": 429,
+    "unverified": 401,
+    "bad_request": 400,
+}
 
 # Codes only the HTTP layer answers with; the domain's own are punchcard.domain.errors.CODES.
 API_CODES: dict[str, str] = {

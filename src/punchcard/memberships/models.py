@@ -181,7 +181,9 @@ class Membership(models.Model):
     anchor = models.DateField()  # the billing anchor: the first paid period's start (SPEC §10.2)
     price = models.BigIntegerField()  # per paid period, as charged (the version's price for the frequency)
     # The stored payment method charged at each period start; None: paid at the front desk.
-    payment_method_id = models.BigIntegerField(null=True, blank=True)
+    payment_method = models.ForeignKey(
+        "billing.PaymentMethod", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     next_billing_date = models.DateField(null=True, blank=True)  # the next period's start; None once ended
     # Dunning: the first failure of the open renewal, how many attempts failed, when the next one is due.
     failed_on = models.DateField(null=True, blank=True)
@@ -319,7 +321,7 @@ class InvoicePayment(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
-    method = models.CharField(max_length=16)  # billing.PaymentMethod values
+    method = models.CharField(max_length=16)  # billing.Tender values
     amount = models.BigIntegerField()
     reference = models.CharField(max_length=200, blank=True)
     received_at = models.DateTimeField()

@@ -106,7 +106,7 @@ def attempts(tenant: Tenant | None) -> tuple[int, list[Problem]]:
     problems = [
         Problem("memberships", f"invoice {a.invoice_id} attempt {a.number}", "succeeded without a payment")
         for a in rows.select_related("invoice")
-        if not a.invoice.payments.filter(method="card").exists()
+        if not a.invoice.payments.exclude(method="credit").exists()
         and not Posting.objects.filter(entry__event_type="membership_charge", entry__event_id=a.id).exists()
     ]
     return rows.count(), problems

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictInt
 
-from punchcard.billing.models import PaymentMethod
+from punchcard.billing.models import Tender
 from punchcard.catalogue.models import PlanStatus
 from punchcard.catalogue.schemas import LineIn, PlanLineOut
 from punchcard.domain.dunning import MAX_OFFSET_DAYS, MAX_RETRIES, FinalAction
@@ -415,6 +415,6 @@ class InvoiceOut(Schema):
 
 
 class InvoicePaymentIn(Input):
-    method: PaymentMethod
+    method: Tender
     amount: PositiveAmount
     reference: Text(200) = Field("", description="card slip, transfer reference, …")

@@ -19,10 +19,10 @@ import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
-from standardwebhooks.webhooks import Webhook
 
 from punchcard import clock
 from punchcard.domain.errors import InvalidInput
+from punchcard.kernel.signing import sign
 
 from . import wire
 from .models import Attempt, Delivery, DeliveryState, WebhookEndpoint
@@ -77,9 +77,9 @@ def claim(now: dt.datetime, tenants=None) -> tuple[Delivery, str] | None:
 
 def signature(endpoint: WebhookEndpoint, *, msg_id: str, at: dt.datetime, body: str, now: dt.datetime) -> str:
     """`v1,<base64>` with the current secret, and the previous one alongside while a rotation overlaps."""
-    signatures = [Webhook(endpoint.secret).sign(msg_id, at, body)]
+    signatures = [sign(endpoint.secret, msg_id=msg_id, at=at, body=body)]
     if endpoint.previous_secret and endpoint.previous_until and endpoint.previous_until > now:
-        signatures.append(Webhook(endpoint.previous_secret).sign(msg_id, at, body))
+        signatures.append(sign(endpoint.previous_secret, msg_id=msg_id, at=at, body=body))
     return " ".join(signatures)
 
 

@@ -50,6 +50,7 @@ EVENT_TYPES = (
     "membership.resumed",
     "membership.cancelled",
     "membership.price_change_notice",
+    "payment.webhook_received",
 )
 
 

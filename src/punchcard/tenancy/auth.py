@@ -3,6 +3,9 @@
 Either way the request gets a Principal: the tenant every query is scoped by, and the Actor that
 services check permissions against and record in the ledger and audit trail. `punchcard.api` installs
 these authenticators; routes read the principal with `punchcard.kernel.auth.caller`.
+
+A sandbox tenant's request runs on its test clock from here on (`clock.use_tenant_time`); the
+`TenantClockPerRequest` middleware ends that with the request.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from punchcard import clock
 from punchcard.domain.roles import Actor, Perm
 
 from .models import ApiKey, StaffMember, Tenant
+from .selectors import own_clock
 from .services import authenticate_api_key
 
 # last_used_at is for "is this key still in use?", not an access log: one write per key per window.
@@ -79,7 +83,8 @@ class ApiKeyAuth(HttpBearer):
         if key is None:
             # A wrong credential is refused outright rather than falling back to a session.
             raise AuthenticationError(message="the API key is unknown or revoked")
-        _touch(key)
+        _touch(key)  # in real time: "is this key still in use?"
+        clock.use_tenant_time(own_clock(key.tenant))  # a sandbox's request runs on its test clock
         return Principal(tenant=key.tenant, actor=key_actor(key), api_key=key)
 
 
@@ -102,6 +107,7 @@ class StaffSessionAuth(APIKeyCookie):
             return None
         if request.method not in SAFE_METHODS and check_csrf(request) is not None:
             raise HttpError(403, "CSRF check failed: send the csrftoken cookie's value in X-CSRFToken")
+        clock.use_tenant_time(own_clock(member.tenant))
         return Principal(tenant=member.tenant, actor=staff_actor(member), staff=member)
 
 

@@ -18,6 +18,7 @@ from punchcard.domain.roles import Actor, Perm
 from .models import Centre, Tenant
 from .selectors import scoped_get
 from .services import audit, check_locale, check_zone, create_centre, create_tenant
+from .testclock import start_clock
 
 
 def code_for(name: str) -> str:
@@ -40,7 +41,8 @@ def open_clinic(
     sandbox: bool = False,
     now=None,
 ) -> tuple[Tenant, Centre]:
-    """A new tenant with its chart of accounts and its first centre (in the tenant's zone)."""
+    """A new tenant with its chart of accounts and its first centre (in the tenant's zone); a sandbox gets
+    its own test clock, started at `now`."""
     actor.require(Perm.ADMIN)
     now = now or clock.now()
     check_zone(time_zone, "time_zone")
@@ -55,6 +57,7 @@ def open_clinic(
         code=centre_code or code_for(centre_name),
         timezone=time_zone,
     )
+    test_clock = start_clock(tenant=tenant, now=now) if tenant.sandbox else None
     audit(
         tenant=tenant,
         actor=actor,
@@ -67,6 +70,7 @@ def open_clinic(
             "time_zone": tenant.time_zone,
             "sandbox": tenant.sandbox,
             "centre": first.code,
+            **({"test_clock": test_clock.now.isoformat()} if test_clock else {}),
         },
     )
     return tenant, first

@@ -21,7 +21,7 @@ from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 
 from .. import hooks
-from ..models import Order, OrderLine, OrderLineKind, OrderStatus, Payment, PaymentMethod
+from ..models import Order, OrderLine, OrderLineKind, OrderStatus, Payment, PaymentAttempt, Tender
 from ..selectors import credit_balance
 from .activation import activate_order
 from .numbering import next_number
@@ -178,13 +178,17 @@ def record_payment(
     amount: int,
     reference: str = "",
     idempotency_key: str | None = None,
+    attempt: PaymentAttempt | None = None,
     now: dt.datetime | None = None,
 ) -> Payment:
-    """A payment against an order; the order's packages activate when nothing is left to pay."""
+    """A payment against an order; the order's packages activate when nothing is left to pay.
+
+    `attempt`: the provider charge that took the money (billing.services.charges.charge_order), kept
+    with the payment; the desk's own payments have none."""
     actor.require(Perm.SELL)
     now = now or clock.now()
     key = validation.idempotency_key(idempotency_key)
-    validation.choice(method, PaymentMethod, "method")
+    validation.choice(method, Tender, "method")
     check_amount(amount, field="amount", allow_zero=False)
     if not isinstance(reference, str) or len(reference) > 200:
         raise InvalidInput("reference is text of at most 200 characters", field="reference")
@@ -201,7 +205,7 @@ def record_payment(
         raise Conflict(
             f"only {order.due} is due on order {order.number}", code="overpayment", field="amount", due=order.due
         )
-    if method == PaymentMethod.CREDIT:
+    if method == Tender.CREDIT:
         # Serialise spending of one patient's credit on the patient row.
         Patient.objects.select_for_update(no_key=True).filter(pk=order.patient_id).first()
         balance = credit_balance(tenant, order.patient_id)
@@ -218,6 +222,7 @@ def record_payment(
         received_at=now,
         recorded_by=actor.label,
         idempotency_key=key,
+        attempt=attempt,
     )
     journal.record(
         tenant=tenant,
@@ -295,7 +300,7 @@ def sell_package(
     centre_id: int,
     plan_id: int,
     start_date: dt.date | None = None,
-    method: str = PaymentMethod.CASH,
+    method: str = Tender.CASH,
     reference: str = "",
     credited_staff_id: int | None = None,
     idempotency_key: str | None = None,

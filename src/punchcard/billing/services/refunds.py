@@ -20,7 +20,7 @@ from punchcard.tenancy.models import Centre, Patient, Tenant
 from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 
-from ..models import CreditPayout, PaymentMethod, Refund
+from ..models import CreditPayout, Refund, Tender
 from ..selectors import collected_money, credit_balance, suggested_refund
 from .top_up import cancel_waiting_top_ups, lock_waiting_top_ups
 
@@ -157,7 +157,7 @@ def pay_out_credit(
         else Centre.objects.filter(tenant=tenant).order_by("id").first()
     )
     key = validation.idempotency_key(idempotency_key)
-    if method not in PaymentMethod.values or method == PaymentMethod.CREDIT:
+    if method not in Tender.values or method == Tender.CREDIT:
         raise InvalidInput("method must be cash, card, bank_transfer or external", field="method")
     check_amount(amount, field="amount", allow_zero=False)
     patient = scoped_get(

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 
 from punchcard import clock
 from punchcard.billing import services as billing
-from punchcard.billing.models import PaymentMethod
+from punchcard.billing.models import Tender
 from punchcard.catalogue import selectors as catalogue_selectors
 from punchcard.catalogue.models import PlanStatus
 from punchcard.domain.errors import DomainError, InvalidInput
@@ -24,7 +24,7 @@ from punchcard.tenancy import selectors as tenancy_selectors
 from ..access import desk_view
 from ..refusals import refusal
 
-METHODS = [m for m in PaymentMethod if m not in (PaymentMethod.CREDIT, PaymentMethod.EXTERNAL)]
+METHODS = [m for m in Tender if m not in (Tender.CREDIT, Tender.EXTERNAL)]
 
 
 def _list_value(version) -> int:

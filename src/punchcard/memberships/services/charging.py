@@ -13,20 +13,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 
 from django.db import transaction
 from django_tasks import task
 
 from punchcard import clock, events
-from punchcard.domain import posting, validation
+from punchcard.billing import providers
+from punchcard.billing.models import PaymentMethod, PaymentMethodStatus, Tender
+from punchcard.billing.providers import ChargeResult
+from punchcard.billing.services.charges import charge_method
+from punchcard.domain import posting
 from punchcard.domain.dunning import FinalAction
+from punchcard.domain.errors import InvalidInput
 from punchcard.domain.invoice_status import TAKES_PAYMENT, InvoiceStatus, ensure_transition
 from punchcard.domain.membership_status import MembershipStatus
 from punchcard.domain.roles import SYSTEM, Actor
 from punchcard.ledger import services as journal
 from punchcard.tenancy.models import Tenant
-from punchcard.tenancy.selectors import local_date
+from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 
 from ..models import AttemptOutcome, ChargeAttempt, Invoice, Membership
@@ -36,31 +40,35 @@ from .status import change_status, lock_membership
 logger = logging.getLogger(__name__)
 
 NO_PAYMENT_METHOD = "no_payment_method"
-PROVIDER_METHOD = "card"  # a stored method's charges land in the card clearing account
 
 
-@dataclass(frozen=True)
-class ChargeResult:
-    ok: bool
-    reference: str = ""
-    failure_code: str = ""
+def not_chargeable(tenant: Tenant, payment_method_id: int | None) -> str:
+    """Why the membership's method cannot be charged unattended ("" when it can): none stored, detached, or
+    one the desk keeps (a provider that cannot charge with nobody present). The desk collects instead."""
+    if payment_method_id is None:
+        return NO_PAYMENT_METHOD
+    method = PaymentMethod.objects.get(tenant=tenant, pk=payment_method_id)
+    if method.status != PaymentMethodStatus.ACTIVE:
+        return "payment_method_detached"
+    return "" if providers.get(method.provider).unattended else NO_PAYMENT_METHOD
 
 
 def provider_charge(*, tenant: Tenant, payment_method_id: int, amount: int, currency: str, key: str) -> ChargeResult:
-    """Charge a stored payment method through billing's provider interface.
-
-    Billing's providers are not installed in this build yet: every stored method is refused as
-    `provider_unavailable`, so the renewal is dunned exactly as a decline would be and the desk collects."""
-    return ChargeResult(ok=False, failure_code="provider_unavailable")
+    """Charge the stored method through billing's provider interface (a decline is a result, not an error)."""
+    method = PaymentMethod.objects.get(tenant=tenant, pk=payment_method_id)
+    return charge_method(method=method, amount=amount, currency=currency, idempotency_key=key)
 
 
-def check_payment_method(*, tenant: Tenant, patient, payment_method_id: int | None) -> int | None:
-    """The stored payment method a membership is charged to (None: the desk collects each invoice).
-
-    Until billing's stored payment methods are installed, the id is kept as given (a whole number)."""
+def check_payment_method(*, tenant: Tenant, patient, payment_method_id: int | None) -> PaymentMethod | None:
+    """The patient's active stored method a membership is charged to (None: the desk collects each invoice)."""
     if payment_method_id is None:
         return None
-    return validation.whole(payment_method_id, "payment_method_id", low=1, high=2**63 - 1)
+    method = scoped_get(PaymentMethod, tenant=tenant, pk=payment_method_id, field="payment_method_id")
+    if method.patient_id != patient.id:
+        raise InvalidInput("the payment method belongs to another patient", field="payment_method_id")
+    if method.status != PaymentMethodStatus.ACTIVE:
+        raise InvalidInput("the payment method was detached", field="payment_method_id")
+    return method
 
 
 def enqueue_open_invoices(membership: Membership) -> None:
@@ -77,12 +85,6 @@ def charge_invoice(*, tenant_id: int, invoice_id: int) -> str:
     """The worker's charge of one invoice (queued when it is issued)."""
     attempt = collect(tenant=Tenant.objects.get(pk=tenant_id), invoice_id=invoice_id)
     return attempt.outcome if attempt is not None else "nothing to charge"
-
-
-def _inside_transaction() -> bool:
-    """True inside a transaction of the application's (a test case's own wrapping block does not count)."""
-    blocks = transaction.get_connection().atomic_blocks
-    return any(not getattr(block, "_from_testcase", False) for block in blocks)
 
 
 def _claim(tenant: Tenant, invoice_id: int, now: dt.datetime) -> ChargeAttempt | None:
@@ -107,33 +109,43 @@ def collect(*, tenant: Tenant, invoice_id: int, actor: Actor = SYSTEM, now: dt.d
     """Charge the invoice's membership's stored method for what is due. Returns the finished attempt, or None
     when nothing was due or the provider could not be reached (the attempt stays pending)."""
     now = now or clock.now()
-    if _inside_transaction():
-        raise RuntimeError("collect() calls a payment provider: run it outside any transaction")
+    providers.outside_transaction("collecting a membership invoice")
     attempt = _claim(tenant, invoice_id, now)
     if attempt is None:
         return None
-    method_id = Membership.objects.filter(pk=attempt.invoice.membership_id).values_list("payment_method_id", flat=True)[
-        0
-    ]
-    if method_id is None:
-        result = ChargeResult(ok=False, failure_code=NO_PAYMENT_METHOD)
-    else:
-        try:
-            result = provider_charge(
-                tenant=tenant,
-                payment_method_id=method_id,
-                amount=attempt.amount,
-                currency=attempt.invoice.currency,
-                key=attempt.provider_key,
-            )
-        except Exception:  # the provider did not answer: keep the attempt pending, retried with its key
-            logger.exception("charging invoice %s attempt %s", invoice_id, attempt.number)
-            return None
-    return record_outcome(tenant=tenant, attempt_id=attempt.id, result=result, actor=actor, now=now)
+    method_id = Membership.objects.filter(pk=attempt.invoice.membership_id).values_list("payment_method_id", flat=True)
+    method_id = method_id[0]
+    refused = not_chargeable(tenant, method_id)
+    if refused:
+        return record_outcome(
+            tenant=tenant, attempt_id=attempt.id, ok=False, reference="", failure_code=refused, actor=actor, now=now
+        )
+    try:
+        result = provider_charge(
+            tenant=tenant,
+            payment_method_id=method_id,
+            amount=attempt.amount,
+            currency=attempt.invoice.currency,
+            key=attempt.provider_key,
+        )
+    except Exception:  # the provider did not answer: keep the attempt pending, retried with its key
+        logger.exception("charging invoice %s attempt %s", invoice_id, attempt.number)
+        return None
+    return record_outcome(
+        tenant=tenant,
+        attempt_id=attempt.id,
+        ok=result.ok,
+        reference=result.reference,
+        failure_code=result.failure_code,
+        actor=actor,
+        now=now,
+    )
 
 
 @transaction.atomic
-def record_outcome(*, tenant: Tenant, attempt_id: int, result: ChargeResult, actor: Actor, now: dt.datetime):
+def record_outcome(
+    *, tenant: Tenant, attempt_id: int, ok: bool, reference: str, failure_code: str, actor: Actor, now: dt.datetime
+):
     """The provider's answer to one attempt, recorded once (a repeat finds the attempt finished)."""
     attempt = ChargeAttempt.objects.select_related("invoice").get(tenant=tenant, pk=attempt_id)
     membership = lock_membership(tenant, attempt.invoice.membership_id)
@@ -143,13 +155,13 @@ def record_outcome(*, tenant: Tenant, attempt_id: int, result: ChargeResult, act
     attempt = ChargeAttempt.objects.get(pk=attempt_id)
     if attempt.outcome != AttemptOutcome.PENDING:
         return attempt
-    attempt.finished_at, attempt.reference = now, result.reference[:200]
-    if result.ok:
+    attempt.finished_at, attempt.reference = now, (reference or "")[:200]
+    if ok:
         attempt.outcome = AttemptOutcome.SUCCEEDED
         attempt.save()
         _charged(membership, invoice, attempt, actor=actor, now=now)
     else:
-        attempt.outcome, attempt.failure_code = AttemptOutcome.FAILED, (result.failure_code or "declined")[:64]
+        attempt.outcome, attempt.failure_code = AttemptOutcome.FAILED, (failure_code or "declined")[:64]
         attempt.save()
         _failed(membership, invoice, attempt, actor=actor, now=now)
     return attempt
@@ -157,11 +169,11 @@ def record_outcome(*, tenant: Tenant, attempt_id: int, result: ChargeResult, act
 
 def _charged(membership: Membership, invoice: Invoice, attempt: ChargeAttempt, *, actor: Actor, now) -> None:
     invoice.membership = membership
+    tender = PaymentMethod.objects.filter(pk=membership.payment_method_id).values_list("tender", flat=True).first()
+    tender = tender or Tender.EXTERNAL
     taken = min(attempt.amount, invoice.collectable)
     if taken:
-        receive_payment(
-            invoice, method=PROVIDER_METHOD, amount=taken, reference=attempt.reference, actor=actor, now=now
-        )
+        receive_payment(invoice, method=tender, amount=taken, reference=attempt.reference, actor=actor, now=now)
     if attempt.amount > taken:
         # Paid at the desk while the charge was in flight: the surplus is the member's credit.
         journal.record(
@@ -173,7 +185,7 @@ def _charged(membership: Membership, invoice: Invoice, attempt: ChargeAttempt, *
             centre=invoice.centre,
             patient=invoice.patient,
             memo=f"charge on settled membership invoice {invoice.number}: to credit",
-            postings=posting.to_credit(method=PROVIDER_METHOD, amount=attempt.amount - taken),
+            postings=posting.to_credit(method=tender, amount=attempt.amount - taken),
         )
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 from django.db import transaction
 
 from punchcard import clock
-from punchcard.billing.models import PaymentMethod
+from punchcard.billing.models import Tender
 from punchcard.billing.selectors import credit_balance
 from punchcard.domain import validation
 from punchcard.domain.errors import Conflict
@@ -39,7 +39,7 @@ def pay_invoice(
     actor.require(Perm.SELL_MEMBERSHIP)
     now = now or clock.now()
     key = validation.idempotency_key(idempotency_key)
-    method = validation.choice(method, PaymentMethod, "method").value
+    method = validation.choice(method, Tender, "method").value
     check_amount(amount, field="amount", allow_zero=False)
     reference = validation.text(reference, "reference", required=False)
     found = scoped_get(Invoice, tenant=tenant, pk=invoice_id, field="invoice_id")

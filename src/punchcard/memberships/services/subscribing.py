@@ -79,7 +79,7 @@ def subscribe(
         raise InvalidInput("a membership cannot start before today", code="backdated", field="start_date")
     if start > today + dt.timedelta(days=MAX_FUTURE_START_DAYS):
         raise InvalidInput("a membership can start at most a year ahead", field="start_date")
-    method_id = charging.check_payment_method(tenant=tenant, patient=patient, payment_method_id=payment_method_id)
+    method = charging.check_payment_method(tenant=tenant, patient=patient, payment_method_id=payment_method_id)
     trial_end = version.trial_terms.end(start)
     if start > today:
         status = MembershipStatus.SCHEDULED
@@ -97,7 +97,7 @@ def subscribe(
         trial_end=trial_end,
         anchor=trial_end or start,
         price=price,
-        payment_method_id=method_id,
+        payment_method=method,
         next_billing_date=start,
         status_changed_at=now,
         status_changed_by=actor.label,

@@ -4,7 +4,6 @@ the tenant's reminder settings (`preferences`)."""
 from .endpoints import (
     create_endpoint,
     delete_endpoint,
-    new_secret,
     replay_delivery,
     rotate_secret,
     update_endpoint,
@@ -16,7 +15,6 @@ __all__ = [
     "create_endpoint",
     "delete_endpoint",
     "email_receipt",
-    "new_secret",
     "replay_delivery",
     "rotate_secret",
     "set_notification_preferences",

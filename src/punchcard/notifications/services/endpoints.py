@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import secrets
 
 from django.db import transaction
 
@@ -12,6 +10,7 @@ from punchcard import clock
 from punchcard.domain import validation
 from punchcard.domain.errors import Conflict, InvalidInput
 from punchcard.domain.roles import Actor, Perm
+from punchcard.kernel.signing import new_secret
 from punchcard.tenancy.models import Tenant
 from punchcard.tenancy.selectors import scoped_get
 from punchcard.tenancy.services import audit
@@ -23,10 +22,6 @@ from ..targets import check_url
 
 ROTATION_OVERLAP = dt.timedelta(hours=24)  # the old secret still signs for this long after a rotation
 MAX_EVENT_TYPES = 50
-
-
-def new_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 def _event_types(value) -> list[str]:
