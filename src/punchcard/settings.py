@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "punchcard.appointments",
     "punchcard.promotions",
     "punchcard.claims",
+    "punchcard.memberships",
     "punchcard.reports",
     "punchcard.notifications",  # outbox, events API, webhooks, email
     "punchcard.imports",  # moving in (import from another system) and out (the full export)

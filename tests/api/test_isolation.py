@@ -89,8 +89,10 @@ def other_apps(clinic, data, service) -> dict:
     from punchcard.appointments.models import Appointment, AppointmentEvent
     from punchcard.appointments.services import book_appointment
     from punchcard.billing.receipts import issue_receipt
+    from punchcard.billing.services.payment_methods import add_payment_method
     from punchcard.claims.models import ClaimCode
     from punchcard.claims.services import create_transfer_code
+    from punchcard.memberships import services as memberships
     from punchcard.notifications.models import Delivery, OutboxEvent
     from punchcard.notifications.services import create_endpoint
     from punchcard.promotions.services import create_promotion
@@ -145,8 +147,34 @@ def other_apps(clinic, data, service) -> dict:
         event=OutboxEvent.objects.filter(tenant=tenant).first(),
         next_attempt_at=clinic.now,
     )
+    group = memberships.create_tier_group(tenant=tenant, actor=clinic.manager, code="alpha-secret", name="Alphaonly")
+    gold = memberships.create_membership_plan(
+        tenant=tenant,
+        actor=clinic.manager,
+        code="alpha-secret-gold",
+        terms=memberships.MembershipTerms(name="Alphaonly Gold", prices={"monthly": 100000}),
+        tier_group_id=group.id,
+    )
+    card = add_payment_method(
+        tenant=tenant, actor=clinic.front_desk, patient_id=clinic.asha.id, provider="test", token="tok_ok"
+    )
+    member = memberships.subscribe(
+        tenant=tenant,
+        actor=clinic.front_desk,
+        patient_id=clinic.asha.id,
+        plan_id=gold.plan_id,
+        frequency="monthly",
+        centre_id=clinic.centre.id,
+        payment_method_id=card.id,
+    )
     return {
         "more_ids": {
+            "tier_group_id": group.id,
+            "membership_plan_id": gold.plan_id,
+            "membership_id": member.id,
+            "invoice_id": member.invoices.get().id,
+            "payment_method_id": card.id,
+            "method_id": card.id,
             "endpoint_id": endpoint.id,
             "delivery_id": delivery.id,
             "appointment_id": Appointment.objects.filter(tenant=tenant).first().id,

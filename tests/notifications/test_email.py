@@ -105,7 +105,12 @@ def test_each_send_happens_once_and_an_opted_out_patient_gets_nothing(smtp):
     Patient.objects.filter(id=clinic.ravi.id).update(email="ravi@example.com")
     desk = Api(api_key(clinic, "front_desk"))
     reply = desk.post(f"/patients/{clinic.ravi.id}/notification-preferences", {"reminders": False})
-    assert reply.status == 200 and reply.body == {"patient_id": clinic.ravi.id, "reminders": False, "receipts": True}
+    assert reply.status == 200 and reply.body == {
+        "patient_id": clinic.ravi.id,
+        "reminders": False,
+        "receipts": True,
+        "billing": True,
+    }
     other = clinic.plan(
         "ravi-6",
         price=600000,

@@ -22,6 +22,7 @@ from punchcard.kernel.parsing import JsonParser
 from punchcard.kernel.problems import ALL_CODES, TYPE_BASE, errors, install
 from punchcard.kernel.rendering import renderer
 from punchcard.ledger.api import router as ledger
+from punchcard.memberships.api import router as memberships
 from punchcard.notifications.api import router as notifications
 from punchcard.packages.api import router as packages
 from punchcard.promotions.api import router as promotions
@@ -124,6 +125,7 @@ for router in (
     appointments,
     promotions,
     claims,
+    memberships,
     receipts,
     reports,
     notifications,

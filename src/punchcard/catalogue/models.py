@@ -18,6 +18,13 @@ class PlanStatus(models.TextChoices):
     RETIRED = "retired", "Retired"
 
 
+class PlanKind(models.TextChoices):
+    PACKAGE = "package", "Package plan (sold on its own)"
+    # A membership plan version's benefits per period: entitlement lines of a package's shape, never sold on
+    # their own; each paid period of a membership opens them as a package (SPEC §10.1).
+    MEMBERSHIP_BENEFITS = "membership_benefits", "Membership benefits (never sold on their own)"
+
+
 class CommissionPolicy(models.TextChoices):
     ON_SALE = "on_sale", "On sale"
     ON_REDEMPTION = "on_redemption", "On redemption"
@@ -41,6 +48,7 @@ class Plan(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="plans")
     code = models.SlugField(max_length=64)
+    kind = models.CharField(max_length=24, choices=PlanKind.choices, default=PlanKind.PACKAGE)
     status = models.CharField(max_length=16, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
     # Patients may buy it themselves in the portal while it is on sale (a selling choice, not a sold term:
     # it belongs to the plan, not to a version).
@@ -48,7 +56,13 @@ class Plan(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="plan_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="plan_code_unique"),
+            # Benefits are never on sale: nothing can sell them as a package.
+            models.CheckConstraint(
+                condition=~Q(kind="membership_benefits") | Q(status="draft"), name="plan_benefits_never_on_sale"
+            ),
+        ]
 
     def __str__(self):
         return self.code

@@ -19,7 +19,7 @@ from punchcard.tenancy.models import Centre, Service, Tenant
 from punchcard.tenancy.selectors import scoped_get
 from punchcard.tenancy.services import audit
 
-from .models import CommissionPolicy, PackageType, Plan, PlanLine, PlanStatus, PlanVersion
+from .models import CommissionPolicy, PackageType, Plan, PlanKind, PlanLine, PlanStatus, PlanVersion
 
 MAX_SESSIONS = 10_000
 MAX_GRACE_DAYS = 365
@@ -201,7 +201,11 @@ def edit_plan(*, tenant: Tenant, actor: Actor, plan_id: int, terms: PlanTerms, n
     actor.require(Perm.EDIT_CATALOGUE)
     now = now or clock.now()
     plan = scoped_get(
-        Plan, tenant=tenant, pk=plan_id, field="plan_id", queryset=Plan.objects.select_for_update(no_key=True)
+        Plan,
+        tenant=tenant,
+        pk=plan_id,
+        field="plan_id",
+        queryset=Plan.objects.filter(kind=PlanKind.PACKAGE).select_for_update(no_key=True),
     )
     fields, lines, centres = _check_terms(tenant, terms)
     current = plan.current
@@ -222,7 +226,9 @@ def edit_plan(*, tenant: Tenant, actor: Actor, plan_id: int, terms: PlanTerms, n
 @transaction.atomic
 def set_plan_status(*, tenant: Tenant, actor: Actor, plan_id: int, status: str, now=None) -> Plan:
     actor.require(Perm.EDIT_CATALOGUE)
-    plan = scoped_get(Plan, tenant=tenant, pk=plan_id, field="plan_id")
+    plan = scoped_get(
+        Plan, tenant=tenant, pk=plan_id, field="plan_id", queryset=Plan.objects.filter(kind=PlanKind.PACKAGE)
+    )
     plan.status = validation.choice(status, PlanStatus, "status").value
     if plan.status == PlanStatus.ON_SALE:
         _refuse_expired(plan.current, tenant.today(now or clock.now()))
@@ -242,3 +248,26 @@ def set_plan_online(*, tenant: Tenant, actor: Actor, plan_id: int, online: bool,
     plan.save(update_fields=["sold_online"])
     audit(tenant=tenant, actor=actor, action="plan.online", subject=plan, data={"online": online}, now=now)
     return plan
+
+
+def benefit_terms(*, name: str, lines: list[LineSpec], currency: str) -> PlanTerms:
+    """A membership period's benefits as plan terms: its lines, usable at every centre, priced at nothing
+    (each period's package is valued at its share of the fee when it is opened)."""
+    return PlanTerms(name=name, price=0, lines=lines, currency=currency, scope=Scope.ALL)
+
+
+def write_benefits(*, tenant: Tenant, code: str, terms: PlanTerms, now: dt.datetime) -> PlanVersion:
+    """A new, immutable version of a membership plan's benefits (the plan `code` made on first use).
+
+    Called inside the membership plan's own service, under its lock, which checks the permission and audits."""
+    fields, lines, centres = _check_terms(tenant, terms)
+    plan = Plan.objects.filter(tenant=tenant, code=code).first()
+    if plan is None:
+        with unique(f"a plan with code {code!r} exists", field="code"):
+            plan = Plan.objects.create(
+                tenant=tenant, code=code, kind=PlanKind.MEMBERSHIP_BENEFITS, status=PlanStatus.DRAFT, created_at=now
+            )
+    elif plan.kind != PlanKind.MEMBERSHIP_BENEFITS:
+        raise Conflict(f"a package plan has the code {code!r}", code="duplicate_code", field="code")
+    number = (plan.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    return _write_version(plan, number, fields, lines, centres, now)

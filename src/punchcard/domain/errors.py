@@ -88,6 +88,10 @@ CODES: dict[str, str] = {
     "portal_link_refused": "The portal link is unknown, expired or revoked: the clinic can send a new one.",
     # memberships (SPEC §10)
     "membership_transition_not_allowed": "The membership's status does not allow this change (the detail says why).",
+    "membership_plan_not_on_sale": "The membership plan is a draft or retired: nobody can subscribe to it.",
+    "frequency_not_offered": "The membership plan has no price for this billing frequency.",
+    "invoice_not_open": "The invoice is paid, void or written off: it takes no payment.",
+    "invoice_transition_not_allowed": "The invoice's status does not allow this change.",
     # notifications (SPEC §12)
     "webhook_url_refused": (
         "The webhook URL is not an http(s) URL to a public address (loopback, private and link-local are refused)."

@@ -28,6 +28,9 @@ class Role(StrEnum):
     COMMISSION_EXPENSE = "commission_expense"
     CENTRE_SETTLEMENT = "centre_settlement"
     OPENING_BALANCE = "opening_balance"  # what a clinic brought from its previous system (imports)
+    MEMBERSHIP_DEFERRED = "membership_deferred"  # membership fees invoiced, not yet earned (SPEC §10.3)
+    MEMBERSHIP_REVENUE = "membership_revenue"  # earned by day over each paid period
+    BAD_DEBT = "bad_debt"  # invoices written off as uncollectible
 
 
 # Default chart: role → (code, name, beancount type). Tenants may rename; roles never change.
@@ -48,6 +51,9 @@ DEFAULT_CHART: dict[Role, tuple[str, str, str]] = {
     Role.REFUND_ADJUSTMENTS: ("4900", "Refund adjustments", "Income"),
     Role.COMMISSION_EXPENSE: ("5000", "Commission expense", "Expenses"),
     Role.OPENING_BALANCE: ("3900", "Opening balances (brought from the previous system)", "Equity"),
+    Role.MEMBERSHIP_DEFERRED: ("2110", "Deferred membership revenue (contract liability)", "Liabilities"),
+    Role.MEMBERSHIP_REVENUE: ("4300", "Membership revenue", "Income"),
+    Role.BAD_DEBT: ("5100", "Bad debt written off", "Expenses"),
 }
 
 PAYMENT_METHOD_ROLE = {
@@ -140,6 +146,38 @@ def opening_balance(*, value_by_line: dict[object, int]) -> list[Posting]:
     brought in against the opening balance. Its used share was earned in the previous system's books."""
     postings = [Posting(Role.DEFERRED_REVENUE, -v, line) for line, v in value_by_line.items()]
     return balanced([Posting(Role.OPENING_BALANCE, sum(value_by_line.values()))] + postings)
+
+
+def membership_invoice(*, gross: int, tax: int) -> list[Posting]:
+    """A membership invoice issued (SPEC §10.3): the member owes the gross; the net is a contract liability
+    until the period's days pass."""
+    return balanced(
+        [
+            Posting(Role.RECEIVABLE, gross),
+            Posting(Role.TAX_PAYABLE, -tax),
+            Posting(Role.MEMBERSHIP_DEFERRED, -(gross - tax)),
+        ]
+    )
+
+
+def membership_recognition(*, value: int) -> list[Posting]:
+    """Days of a paid period have passed: their share of the fee is earned."""
+    return balanced([Posting(Role.MEMBERSHIP_DEFERRED, value), Posting(Role.MEMBERSHIP_REVENUE, -value)])
+
+
+def to_credit(*, method: str, amount: int) -> list[Posting]:
+    """Money taken with nothing left to settle (a charge landing on an invoice paid meanwhile): the patient's credit."""
+    return balanced([Posting(PAYMENT_METHOD_ROLE[method], amount), Posting(Role.PATIENT_CREDIT, -amount)])
+
+
+def void_payment(*, amount: int) -> list[Posting]:
+    """A payment on an invoice that is voided: what was paid is owed back, as the patient's credit."""
+    return balanced([Posting(Role.RECEIVABLE, amount), Posting(Role.PATIENT_CREDIT, -amount)])
+
+
+def write_off(*, amount: int) -> list[Posting]:
+    """An invoice given up as uncollectible: what is still owed becomes bad debt."""
+    return balanced([Posting(Role.BAD_DEBT, amount), Posting(Role.RECEIVABLE, -amount)])
 
 
 def reverse(postings: list[Posting]) -> list[Posting]:

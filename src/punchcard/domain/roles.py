@@ -39,13 +39,15 @@ class Perm(StrEnum):
     EDIT_CATALOGUE = "edit_catalogue"
     READ_MONEY = "read_money"  # journal, credit balances, reports
     CLOSE_PERIODS = "close_periods"  # close an accounting period (accountant, admin)
+    SELL_MEMBERSHIP = "sell_membership"  # subscribe a patient, take an invoice's payment at the desk
+    MANAGE_MEMBERSHIP_PLANS = "manage_membership_plans"  # membership plans and tier groups
     ADVANCE_TEST_CLOCK = "advance_test_clock"  # move a sandbox tenant's test clock (manager, admin)
     IMPORT = "import"  # bring packages from another system (opening balances in the books)
     EXPORT = "export"  # the tenant's whole data, to leave with it
     ADMIN = "admin"  # users, API keys, tenant settings
 
 
-_FRONT_DESK = {Perm.READ, Perm.SELL, Perm.REDEEM, Perm.MANAGE_PATIENTS}
+_FRONT_DESK = {Perm.READ, Perm.SELL, Perm.REDEEM, Perm.MANAGE_PATIENTS, Perm.SELL_MEMBERSHIP}
 _MANAGER = _FRONT_DESK | {
     Perm.VOID,
     Perm.ADJUST,
@@ -55,6 +57,7 @@ _MANAGER = _FRONT_DESK | {
     Perm.TRANSFER,
     Perm.EDIT_CATALOGUE,
     Perm.READ_MONEY,
+    Perm.MANAGE_MEMBERSHIP_PLANS,
     Perm.ADVANCE_TEST_CLOCK,
     Perm.IMPORT,
 }

@@ -171,7 +171,8 @@ def replay_delivery(request, delivery_id: Id):
 
 @router.post("/patients/{patient_id}/notification-preferences", response={200: PreferencesOut, **WRITE})
 def set_preferences(request, patient_id: Id, payload: PreferencesIn):
-    """Opt a patient in or out of email per category: `reminders` (expiring soon, low balance), `receipts`."""
+    """Opt a patient in or out of email per category: `reminders` (expiring soon, low balance), `receipts`,
+    `billing` (a membership renewal coming, a failed membership payment)."""
     p = caller(request)
     choices = services.set_notification_preferences(
         tenant=p.tenant, actor=p.actor, patient_id=patient_id, choices=payload.model_dump(exclude_none=True)

@@ -9,8 +9,15 @@ EMAILABLE = {  # event → the category a patient can opt out of
     "package.expiring_soon": "reminders",
     "package.low_balance": "reminders",
     "package.sold": "receipts",
+    "membership.payment_failed": "billing",
+    "membership.renewal_upcoming": "billing",
 }
-DEFAULT_EMAIL_EVENTS = ["package.expiring_soon", "package.low_balance"]
+DEFAULT_EMAIL_EVENTS = [
+    "package.expiring_soon",
+    "package.low_balance",
+    "membership.payment_failed",
+    "membership.renewal_upcoming",
+]
 # Asked for by someone, so sent whatever the tenant's email_events and the patient's categories say.
 ON_REQUEST = {"receipt.email_requested": "requested", "portal_link.email_requested": "requested"}
 
@@ -32,6 +39,18 @@ EVENT_TYPES = (
     "claim_code.claimed",
     "receipt.email_requested",
     "portal_link.email_requested",
+    "membership.created",
+    "membership.trial_will_end",
+    "membership.renewal_upcoming",
+    "membership.renewed",
+    "membership.payment_failed",
+    "membership.past_due",
+    "membership.ended",
+    # declared for the memberships' pause, cancellation and price-change work to come
+    "membership.paused",
+    "membership.resumed",
+    "membership.cancelled",
+    "membership.price_change_notice",
     "payment.webhook_received",
 )
 

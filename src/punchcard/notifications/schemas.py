@@ -118,12 +118,14 @@ class DeliveryOut(Schema):
 class PreferencesIn(Input):
     reminders: StrictBool | None = None
     receipts: StrictBool | None = None
+    billing: StrictBool | None = Field(None, description="membership renewals coming and failed payments")
 
 
 class PreferencesOut(Schema):
     patient_id: int
     reminders: bool
     receipts: bool
+    billing: bool
 
 
 class ReminderSettingsIn(Input):

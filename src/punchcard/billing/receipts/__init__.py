@@ -10,6 +10,6 @@ sale, redemption or refund returns the first receipt.
 """
 
 from .issuing import get_receipt, issue_receipt
-from .rendering import render_html, render_pdf
+from .rendering import render_facts_html, render_facts_pdf, render_html, render_pdf
 
-__all__ = ["get_receipt", "issue_receipt", "render_html", "render_pdf"]
+__all__ = ["get_receipt", "issue_receipt", "render_facts_html", "render_facts_pdf", "render_html", "render_pdf"]

@@ -35,7 +35,11 @@ def _notes(facts: dict, fmt) -> list[str]:
 
 def view_model(receipt: Receipt) -> dict:
     """The stored facts with every amount formatted (Babel, the tenant's locale), for the template and the PDF."""
-    facts = receipt.facts
+    return facts_view(receipt.facts)
+
+
+def facts_view(facts: dict) -> dict:
+    """`view_model` of any document in the receipt's shape (a membership invoice's too)."""
     fmt = _money_fn(facts)
     items = [
         {
@@ -59,17 +63,26 @@ def view_model(receipt: Receipt) -> dict:
         "packages": facts["packages"],
         "notes": _notes(facts, fmt),
         "issued_on": facts["issued_at"][:10],
+        "shows_due": facts.get("shows_due", facts["kind"] == ReceiptKind.SALE),
     }
 
 
 def render_html(receipt: Receipt) -> str:
-    return render_to_string("receipts/receipt.html", view_model(receipt))
+    return render_facts_html(receipt.facts)
+
+
+def render_facts_html(facts: dict) -> str:
+    return render_to_string("receipts/receipt.html", facts_view(facts))
 
 
 def render_pdf(receipt: Receipt) -> bytes:
+    return render_facts_pdf(receipt.facts)
+
+
+def render_facts_pdf(facts: dict) -> bytes:
     """An A4 PDF of the same facts (reportlab, invariant mode: same bytes every time), in Unicode fonts
     embedded as subsets (`fonts`): names and amounts print as the HTML receipt shows them."""
-    vm = view_model(receipt)
+    vm = facts_view(facts)
     facts = vm["facts"]
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1, pageCompression=0, initialFontName=fonts.primary())
@@ -139,7 +152,7 @@ def render_pdf(receipt: Receipt) -> bytes:
     for p in vm["payments"]:
         text(f"Paid: {p['amount_display']} by {p['method']}" + (f" ({p['reference']})" if p["reference"] else ""))
         down()
-    if facts["kind"] == ReceiptKind.SALE:
+    if vm["shows_due"]:
         text(f"Amount due: {vm['totals']['due']}", bold=True)
         down()
     for package in vm["packages"]:

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('packages', '0003_session_entry_kind_import'),
+        ('packages', '0005_session_entry_kind_import'),
         ('tenancy', '0004_tenant_zone_and_sandbox'),
     ]
 

@@ -27,6 +27,8 @@ SUBJECTS = {
     "package.expiring_soon": "Your package “{plan}” expires on {expires}",
     "package.low_balance": "{remaining} session(s) left on your package “{plan}”",
     "package.sold": "Your receipt: {plan}",
+    "membership.payment_failed": "We could not take your {plan} payment of {amount}",
+    "membership.renewal_upcoming": "Your {plan} membership renews on {renews}",
 }
 
 
@@ -68,11 +70,34 @@ def render_portal_link(row: OutboxEvent, *, tenant: Tenant, patient: Patient) ->
     )
 
 
+def render_membership(row: OutboxEvent, *, tenant: Tenant, patient: Patient) -> Email:
+    """A membership notice, from the event's own figures (the plan's name, the amount, the dates)."""
+    locale = tenant.locale or "en_IN"
+    data = dict(row.payload)
+    context = {
+        "tenant": tenant,
+        "patient": patient,
+        "data": data,
+        "plan": data.get("plan_name", ""),
+        "amount": format_money(data.get("amount") or 0, data.get("currency") or tenant.currency, locale),
+        "renews": _date(data.get("renews_on"), locale),
+        "next_retry": _date(data.get("next_retry_on"), locale),
+    }
+    base = f"notifications/email/{row.type}"
+    return Email(
+        subject=SUBJECTS[row.type].format(**context),
+        text=render_to_string(f"{base}.txt", context),
+        html=render_to_string(f"{base}.html", context),
+    )
+
+
 def render(row: OutboxEvent, *, tenant: Tenant, patient: Patient) -> Email:
     if row.type == "receipt.email_requested":
         return render_receipt(row, tenant=tenant, patient=patient)
     if row.type == "portal_link.email_requested":
         return render_portal_link(row, tenant=tenant, patient=patient)
+    if row.type.startswith("membership."):
+        return render_membership(row, tenant=tenant, patient=patient)
     locale = tenant.locale or "en_IN"
     data = dict(row.payload)
     package = (

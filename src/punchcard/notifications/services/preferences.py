@@ -18,7 +18,7 @@ from punchcard.tenancy.services import audit
 from ..event_types import EMAILABLE, email_events
 from ..models import EmailSettings, NotificationPreference
 
-CATEGORIES = ("reminders", "receipts")
+CATEGORIES = ("reminders", "receipts", "billing")
 
 
 @transaction.atomic

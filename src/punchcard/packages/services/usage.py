@@ -16,6 +16,7 @@ from punchcard.domain.roles import Actor, Perm
 from punchcard.tenancy.models import Tenant
 from punchcard.tenancy.selectors import local_date, scoped_get
 
+from .. import selectors
 from ..models import EntryKind, Hold, HoldState, Package, PackageLine, Redemption
 from . import one_statement, use_checks
 from .notices import note_use

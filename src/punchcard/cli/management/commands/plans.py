@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from punchcard.catalogue.models import Plan
+from punchcard.catalogue.models import Plan, PlanKind
 from punchcard.cli.base import PunchcardCommand
 from punchcard.domain.expiry import ExpiryMode
 from punchcard.packages import wording
@@ -24,7 +24,11 @@ class Command(PunchcardCommand):
             "Scope",
             "Sharing",
         )
-        plans = Plan.objects.filter(tenant=tenant).prefetch_related("versions__lines").order_by("code")
+        plans = (
+            Plan.objects.filter(tenant=tenant, kind=PlanKind.PACKAGE)
+            .prefetch_related("versions__lines")
+            .order_by("code")
+        )
         for plan in plans:
             version = max(plan.versions.all(), key=lambda v: v.number)
             lines = list(version.lines.all())

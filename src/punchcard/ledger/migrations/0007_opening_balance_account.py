@@ -18,6 +18,6 @@ def add_account(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0003_accounting_periods")]
+    dependencies = [("ledger", "0006_membership_accounts")]
 
     operations = [migrations.RunPython(add_account, migrations.RunPython.noop)]

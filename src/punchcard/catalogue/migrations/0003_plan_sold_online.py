@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalogue', '0001_initial'),
+        ("catalogue", "0002_plan_kind_membership_benefits"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('packages', '0002_remindersettings_packagenotice'),
+        ("packages", "0004_drop_indexes_composites_cover"),
     ]
 
     operations = [

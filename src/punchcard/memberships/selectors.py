@@ -1,0 +1,79 @@
+"""Reads of memberships, tenant-scoped: plans with their versions, memberships with where they stand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+
+from punchcard import clock
+from punchcard.tenancy.models import Tenant
+from punchcard.tenancy.selectors import local_date, scoped_get
+
+from .models import Invoice, Membership, MembershipPeriod, MembershipPlan, MembershipPlanVersion, TierGroup
+from .services.invoicing import next_period_bounds
+
+ENDED = ("cancelled", "ended")
+
+
+def tier_groups(tenant: Tenant) -> QuerySet[TierGroup]:
+    return TierGroup.objects.filter(tenant=tenant).prefetch_related("plans")
+
+
+def tier_group(tenant: Tenant, group_id) -> TierGroup:
+    return scoped_get(TierGroup, tenant=tenant, pk=group_id, field="tier_group_id", queryset=tier_groups(tenant))
+
+
+def membership_plans(tenant: Tenant) -> QuerySet[MembershipPlan]:
+    versions = MembershipPlanVersion.objects.select_related("benefits").prefetch_related("benefits__lines__services")
+    return (
+        MembershipPlan.objects.filter(tenant=tenant)
+        .select_related("tier_group")
+        .prefetch_related(Prefetch("versions", versions.order_by("-number")))
+    )
+
+
+def membership_plan(tenant: Tenant, plan_id) -> MembershipPlan:
+    return scoped_get(MembershipPlan, tenant=tenant, pk=plan_id, field="plan_id", queryset=membership_plans(tenant))
+
+
+def memberships(tenant: Tenant) -> QuerySet[Membership]:
+    return Membership.objects.filter(tenant=tenant).select_related("version", "plan", "patient", "centre")
+
+
+def membership(tenant: Tenant, membership_id) -> Membership:
+    return scoped_get(Membership, tenant=tenant, pk=membership_id, field="membership_id", queryset=memberships(tenant))
+
+
+def invoices(tenant: Tenant) -> QuerySet[Invoice]:
+    return (
+        Invoice.objects.filter(tenant=tenant)
+        .select_related("membership__version", "patient", "centre", "period", "tenant")
+        .prefetch_related("lines", "payments")
+    )
+
+
+def invoice(tenant: Tenant, invoice_id) -> Invoice:
+    return scoped_get(Invoice, tenant=tenant, pk=invoice_id, field="invoice_id", queryset=invoices(tenant))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a membership stands today: its current period, the next billing date and amount, what is owed."""
+
+    today: dt.date
+    current: MembershipPeriod | None
+    next_billing_date: dt.date | None
+    next_amount: int | None
+    owed: int
+
+
+def standing(membership: Membership, now: dt.datetime | None = None) -> Standing:
+    today = local_date(now or clock.now(), membership.centre)
+    current = membership.periods.filter(start__lte=today, end__gt=today).first()
+    next_amount = None
+    if membership.next_billing_date is not None and membership.status not in ENDED:
+        next_amount = next_period_bounds(membership)[3]
+    owed = sum(i.due for i in membership.invoices.filter(status__in=["open", "uncollectible"]))
+    return Standing(today, current, membership.next_billing_date, next_amount, owed)
