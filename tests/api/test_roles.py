@@ -262,6 +262,24 @@ WRITES = [
     ),
     (
         "POST",
+        "/plans/{plan_id}/online",
+        Perm.EDIT_CATALOGUE,
+        lambda c, d: (f"/plans/{d['physio'].plan_id}/online", {"online": True}),
+    ),
+    (
+        "POST",
+        "/patients/{patient_id}/portal-links",
+        Perm.MANAGE_PATIENTS,
+        lambda c, d: (f"/patients/{c.asha.id}/portal-links", {"days": 7}),
+    ),
+    (
+        "POST",
+        "/patients/{patient_id}/portal-links/revoke",
+        Perm.MANAGE_PATIENTS,
+        lambda c, d: (f"/patients/{c.asha.id}/portal-links/revoke", {"reason": "phone lost"}),
+    ),
+    (
+        "POST",
         "/patients/{patient_id}/payment-methods",
         Perm.SELL,
         lambda c, d: (f"/patients/{c.asha.id}/payment-methods", {"provider": "test", "token": "tok_ok"}),
