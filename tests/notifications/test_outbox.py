@@ -119,7 +119,12 @@ def test_reminder_settings_over_the_api(clinic, admin, manager):
     assert admin.get("/reminder-settings").body == {
         "days_before_expiry": [14, 3],
         "low_balance_sessions": 2,
-        "email_events": ["package.expiring_soon", "package.low_balance"],
+        "email_events": [
+            "package.expiring_soon",
+            "package.low_balance",
+            "membership.payment_failed",
+            "membership.renewal_upcoming",
+        ],
     }
     assert manager.put("/reminder-settings", {"low_balance_sessions": 1}).status == 403
     changed = admin.put("/reminder-settings", {"days_before_expiry": [7, 30], "email_events": ["package.sold"]})

@@ -7,18 +7,11 @@ import datetime as dt
 
 from django_tasks import task
 
-from punchcard.tenancy.models import Centre
 from punchcard.tenancy.selectors import tenants_for_job
 
 from . import services
 
 DAILY_AT = dt.time(0, 5)
-
-
-def centre_zones(tenant_id: int | None = None) -> list[str]:
-    """The zones of the centres of the tenants a run works for (one tenant's, under its test clock)."""
-    centres = Centre.objects.filter(tenant__in=tenants_for_job(tenant_id))
-    return list(centres.values_list("timezone", flat=True).distinct())
 
 
 @task()

@@ -136,6 +136,12 @@ def tenants_for_job(tenant_id: int | None = None) -> models.QuerySet[Tenant]:
     return Tenant.objects.filter(pk=tenant_id)
 
 
+def centre_zones_for_job(tenant_id: int | None = None) -> list[str]:
+    """The zones of the centres of the tenants a run works for (a daily job's slots fall in each zone)."""
+    centres = Centre.objects.filter(tenant__in=tenants_for_job(tenant_id))
+    return list(centres.values_list("timezone", flat=True).distinct())
+
+
 def own_clock(tenant: Tenant) -> dt.datetime | None:
     """The sandbox tenant's own clock, or None: real time (every live tenant; a sandbox not advanced yet)."""
     if not tenant.sandbox:

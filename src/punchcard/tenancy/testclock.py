@@ -172,11 +172,11 @@ def _run_step(due, catch_up, tenant: Tenant, result: Advance, step: dt.datetime,
     ]
     with clock.tenant_time(step):
         for job, at, slot, kwargs in runs:
-            count = job.task.call(**kwargs, tenant_id=tenant.id)
+            count = registry.counted(job.task.call(**kwargs, tenant_id=tenant.id))
             if clock.wall() > result.lease_until - RENEW:
                 result.lease_until = _renew(row_id, token)
             if count or not job.schedule.catch_up:  # a catch-up run that found nothing is not news
-                result.ran.append(Run(job=job.name, slot=slot, at=at, count=int(count or 0)))
+                result.ran.append(Run(job=job.name, slot=slot, at=at, count=count))
     with transaction.atomic():
         row = _locked(row_id)
         _check_lease(row, token)
