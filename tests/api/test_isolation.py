@@ -32,6 +32,14 @@ SCHEMA = api.get_openapi_schema(path_prefix="")
 COMPONENTS = SCHEMA["components"]["schemas"]
 OPERATIONS = [(method.upper(), path, op) for path, item in SCHEMA["paths"].items() for method, op in item.items()]
 MARKERS = ("Alphaonly", "ALPHA-SECRET", "alpha-secret")
+# The only operations without an API key, each answerable without one by design.
+PUBLIC = {
+    (
+        "POST",
+        "/providers/{name}/webhooks",
+    ): "the provider signs each delivery (tests/payments/test_webhooks.py: a wrong one is 401)",
+    ("GET", "/providers/test/checkout/{session}"): "the test provider's hosted page, named by its unguessable session",
+}
 
 
 @pytest.fixture
@@ -192,7 +200,12 @@ def other_apps(clinic, data, service) -> dict:
             "period": "2026-02",
         },
         # Body text that names one of A's objects: B presenting A's claim code.
-        "body_text": {("POST", "/claim-codes/claim"): {"code": issued.plaintext}},
+        "body_text": {
+            ("POST", "/claim-codes/claim"): {"code": issued.plaintext},
+            # An installed provider, so that only the path's id can be what is refused.
+            ("POST", "/patients/{patient_id}/payment-methods"): {"provider": "test"},
+            ("POST", "/orders/{order_id}/checkout"): {"provider": "test", "return_url": "/portal/"},
+        },
     }
 
 
@@ -324,4 +337,5 @@ def test_tenant_b_never_reaches_tenant_a(tenant_a):
 def test_every_operation_is_isolation_tested():
     secured = [(m, p) for m, p, op in OPERATIONS if op.get("security")]
     assert len(secured) >= 40
-    assert all(op.get("security") for m, p, op in OPERATIONS if not p.startswith("/problems"))
+    unsecured = {(m, p) for m, p, op in OPERATIONS if not op.get("security") and not p.startswith("/problems")}
+    assert unsecured == set(PUBLIC)

@@ -25,7 +25,7 @@ Session = Annotated[str, Field(max_length=200, pattern="^[A-Za-z0-9_-]{1,200}$")
 Token = Annotated[str, Field(max_length=200, pattern="^[ -~]{1,200}$")]
 
 
-@router.post("/providers/{name}/webhooks", response={200: WebhookReceivedOut, **errors(400, 401, 404)})
+@router.post("/providers/{name}/webhooks", response={200: WebhookReceivedOut, **errors(400, 401, 404, 422)})
 def receive_webhook(request, name: Name):
     """A provider's signed event (Standard Webhooks headers `webhook-id`, `webhook-timestamp`,
     `webhook-signature`; the body names the tenant's `account`). A wrong signature is a 401, a timestamp

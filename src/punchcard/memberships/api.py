@@ -4,6 +4,7 @@ from django.http import HttpResponse
 from ninja import Query, Router
 from ninja.responses import Status
 
+from punchcard.catalogue.schemas import PlanStatusIn
 from punchcard.domain.roles import Perm
 from punchcard.kernel.auth import caller
 from punchcard.kernel.html import page_with_inline_styles
@@ -23,7 +24,6 @@ from .schemas import (
     MembershipPlanIn,
     MembershipPlanOut,
     MembershipTermsIn,
-    PlanStatusIn,
     TierGroupIn,
     TierGroupOut,
 )

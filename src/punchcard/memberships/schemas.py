@@ -154,10 +154,6 @@ class MembershipPlanIn(MembershipTermsIn):
     status: PlanStatus = PlanStatus.ON_SALE
 
 
-class PlanStatusIn(Input):
-    status: PlanStatus
-
-
 class MembershipPlanFilters(PageParams):
     status: PlanStatus | None = None
 
@@ -270,7 +266,7 @@ class MembershipFilters(PageParams):
     status: MembershipStatus | None = None
 
 
-class PeriodOut(Schema):
+class MembershipPeriodOut(Schema):
     number: int
     kind: str
     start: dt.date
@@ -291,7 +287,7 @@ class MembershipOut(Schema):
     billing_anchor: dt.date
     price: Money = Field(description="per paid period")
     payment_method_id: int | None
-    current_period: PeriodOut | None
+    current_period: MembershipPeriodOut | None
     next_billing_date: dt.date | None
     next_amount: Money | None
     owed: Money = Field(description="what its open invoices still ask")
@@ -318,7 +314,7 @@ class MembershipOut(Schema):
             price=ctx.money(membership.price),
             payment_method_id=membership.payment_method_id,
             current_period=(
-                PeriodOut(number=current.number, kind=current.kind, start=current.start, end=current.last_day)
+                MembershipPeriodOut(number=current.number, kind=current.kind, start=current.start, end=current.last_day)
                 if current
                 else None
             ),
@@ -354,7 +350,7 @@ class InvoiceOut(Schema):
     membership_id: int
     patient: PatientRef
     status: str
-    period: PeriodOut | None
+    period: MembershipPeriodOut | None
     issued_on: dt.date
     net: Money
     tax: Money
@@ -378,7 +374,7 @@ class InvoiceOut(Schema):
             patient=patient_ref(invoice.patient),
             status=invoice.status,
             period=(
-                PeriodOut(number=period.number, kind=period.kind, start=period.start, end=period.last_day)
+                MembershipPeriodOut(number=period.number, kind=period.kind, start=period.start, end=period.last_day)
                 if period
                 else None
             ),
