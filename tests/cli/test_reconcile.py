@@ -18,7 +18,9 @@ def test_every_check_passes_on_the_demo_and_counts_what_it_checked(demo):
     results = reconcile(demo.tenant)
     assert [r.name for r in results] == [c.name for c in checks()]
     assert all(r.ok for r in results)
-    assert all(r.checked > 0 for r in results)
+    # The demo's members pay at the desk (it is built in one transaction, where no card is charged): the
+    # card charges' check has nothing to count there; tests/memberships count it.
+    assert [r.name for r in results if not r.checked] == ["membership_charges"]
     assert journal_problems() == [] and journal_problems(demo.tenant) == []
 
 

@@ -21,7 +21,11 @@ from punchcard.billing import services as billing
 from punchcard.catalogue.models import CommissionPolicy
 from punchcard.catalogue.services import LineSpec, PlanTerms, create_plan, set_plan_online
 from punchcard.claims import services as claims
+from punchcard.domain.invoice_status import InvoiceStatus
+from punchcard.domain.membership_terms import Trial
 from punchcard.domain.roles import Actor, cli_actor
+from punchcard.memberships import services as memberships
+from punchcard.memberships.models import Membership
 from punchcard.packages import services as packages
 from punchcard.packages.models import Package
 from punchcard.tenancy import services as tenancy
@@ -89,6 +93,8 @@ class Demo:
     patients: dict = field(default_factory=dict)
     plans: dict = field(default_factory=dict)  # code → PlanVersion
     packages: dict[str, Package] = field(default_factory=dict)
+    membership_plans: dict = field(default_factory=dict)  # code → MembershipPlanVersion
+    memberships: dict[str, Membership] = field(default_factory=dict)
     expired_by_sweep: int = 0
 
 
@@ -237,7 +243,9 @@ class _Builder:
                     now=setup,
                 )
             self._plans()
+            self._membership_plans()
         self._history()
+        self._memberships()
         return demo
 
     def _plans(self) -> None:
@@ -309,6 +317,121 @@ class _Builder:
             self.demo.plans[code] = create_plan(tenant=self.tenant, actor=manager, code=code, terms=terms)
             if code in SOLD_ONLINE:
                 set_plan_online(tenant=self.tenant, actor=manager, plan_id=self.demo.plans[code].plan_id, online=True)
+
+    def _membership_plans(self) -> None:
+        """The Wellness Club: Gold, Platinum and VIP, ranked in one tier group, each with sessions a month."""
+        s, manager = self.demo.services, self.manager()
+        club = memberships.create_tier_group(
+            tenant=self.tenant, actor=manager, code="wellness-club", name="Wellness Club"
+        )
+        tiers = {  # code: rank, name, prices, benefits, trial
+            "gold": (
+                1,
+                "Gold",
+                {"monthly": 300000, "quarterly": 810000},
+                [LineSpec([s["physio"].id, s["massage"].id], 2, label="Physiotherapy or massage")],
+                Trial(),
+            ),
+            "platinum": (
+                2,
+                "Platinum",
+                {"monthly": 500000, "annual": 5400000},
+                [
+                    LineSpec([s["physio"].id, s["massage"].id], 4, label="Physiotherapy or massage"),
+                    LineSpec([s["yoga"].id, s["pilates"].id, s["spin"].id], 4, label="Classes"),
+                ],
+                Trial(length=14, unit="days"),
+            ),
+            "vip": (
+                3,
+                "VIP",
+                {"monthly": 900000, "annual": 9720000},
+                [
+                    LineSpec([s["physio"].id, s["massage"].id, s["chiro"].id], 8, label="Therapy sessions"),
+                    LineSpec([s["doctor"].id], 1, label="Doctor consultation"),
+                ],
+                Trial(),
+            ),
+        }
+        for code, (rank, name, prices, benefits, trial) in tiers.items():
+            self.demo.membership_plans[code] = memberships.create_membership_plan(
+                tenant=self.tenant,
+                actor=manager,
+                code=code,
+                tier_group_id=club.id,
+                rank=rank,
+                terms=memberships.MembershipTerms(
+                    name=name,
+                    prices=prices,
+                    tax_rate_bp=1800,
+                    description=f"{name} of the Wellness Club (GST 18 % included).",
+                    benefits=benefits,
+                    trial=trial,
+                ),
+            )
+
+    def _memberships(self) -> None:
+        """Four members, then every day's membership run as the job queue would have run it. The members pay
+        each invoice at the desk on the day it is issued: the demo is built in one transaction, and a card
+        provider is never called inside one (a sandbox's test clock shows cards, declines and retries)."""
+        members = [  # key, patient, plan, frequency, centre, days ago
+            ("asha-gold", "asha", "gold", "monthly", "bandra", 100),
+            ("sanjay-platinum", "sanjay", "platinum", "monthly", "koramangala", 80),
+            ("vikram-vip", "vikram", "vip", "annual", "bandra", 60),
+            ("ananya-gold", "ananya", "gold", "quarterly", "bandra", 45),
+        ]
+        joining = {member[5]: member for member in members}
+        for days_ago in range(max(joining), 0, -1):
+            self._membership_day(days_ago)
+            if days_ago in joining:
+                key, patient, plan, frequency, centre, _ = joining[days_ago]
+                now = self.at(days_ago, 10, 45)
+                with clock.frozen_at(now):
+                    self.demo.memberships[key] = memberships.subscribe(
+                        tenant=self.tenant,
+                        actor=self.desk(centre),
+                        patient_id=self.demo.patients[patient].id,
+                        plan_id=self.demo.membership_plans[plan].plan_id,
+                        frequency=frequency,
+                        centre_id=self.demo.centres[centre].id,
+                        idempotency_key=f"demo-membership-{key}",
+                        now=now,
+                    )
+            self._desk_collects(days_ago)
+        with clock.frozen_at(self.now):
+            self._membership_run(self.now)
+        for key, membership in self.demo.memberships.items():
+            self.demo.memberships[key] = Membership.objects.get(pk=membership.pk)
+
+    def _membership_day(self, days_ago: int) -> None:
+        """That day's run at 00:05 in Mumbai: renewals and retries, recognition through the day before."""
+        day = self.today - dt.timedelta(days=days_ago)
+        at = dt.datetime.combine(day, dt.time(0, 5), tzinfo=KOLKATA)
+        with clock.frozen_at(at):
+            self._membership_run(at)
+
+    def _membership_run(self, at: dt.datetime) -> None:
+        memberships.run_billing(now=at, tenant_id=self.tenant.id)
+        local_day = at.astimezone(KOLKATA).date()
+        memberships.recognise(as_of=local_day - dt.timedelta(days=1), tenant_id=self.tenant.id, now=at)
+        memberships.tell_due_notices(now=at, tenant_id=self.tenant.id)
+
+    def _desk_collects(self, days_ago: int) -> None:
+        """The desk takes the members' open invoices by bank transfer (UPI) on the day they are issued."""
+        now = self.at(days_ago, 12, 30)
+        with clock.frozen_at(now):
+            for key, membership in self.demo.memberships.items():
+                for invoice in membership.invoices.filter(status=InvoiceStatus.OPEN).order_by("id"):
+                    memberships.pay_invoice(
+                        tenant=self.tenant,
+                        actor=self.desk(membership.centre.code),
+                        invoice_id=invoice.id,
+                        method="bank_transfer",
+                        amount=invoice.gross - invoice.credit_applied - invoice.paid,
+                        reference=f"UPI {key.upper()} {invoice.number}",
+                        idempotency_key=f"demo-invoice-{invoice.id}",
+                        now=now,
+                    )
 
     def _history(self) -> None:
         demo, fam = self.demo, self.not_blackout
