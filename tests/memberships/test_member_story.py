@@ -12,6 +12,7 @@ from django.db.models import Sum
 from punchcard.domain.posting import Role
 from punchcard.ledger.models import Posting
 from punchcard.memberships.models import ChargeAttempt, Invoice, Membership
+from punchcard.reports.services import run_report
 
 from ..clinic import Clinic, local
 from ..scenario import assert_reconciled
@@ -60,4 +61,35 @@ def test_fourteen_months_with_one_failed_renewal_recovered_on_the_retry(provider
     assert _balance(clinic.tenant, Role.RECEIVABLE) == 0
     assert _balance(clinic.tenant, Role.MEMBERSHIP_REVENUE) == -4200000
     assert _balance(clinic.tenant, Role.MEMBERSHIP_DEFERRED) == -300000
+    assert_reconciled(clinic.tenant)
+
+
+@pytest.mark.django_db
+def test_the_membership_revenue_report_shows_each_month_from_the_journal(provider):
+    # Asha joins Gold at ₹3,100 a month on 15 January; periods run 15th to 14th.
+    clinic = Clinic.open(now=local(2026, 1, 15, 11))
+    gold = membership_plan(clinic, "gold", name="Gold", monthly=310000)
+    subscribe(clinic, gold, method=provider.method("tok_ok", clinic=clinic))
+    day_run(D(2026, 1, 15), hour=12)
+    day = D(2026, 1, 16)
+    while day <= D(2026, 4, 1):
+        day_run(day)
+        day += dt.timedelta(days=1)
+    report = run_report(
+        tenant=clinic.tenant,
+        actor=clinic.manager,
+        name="membership-revenue",
+        date_from="2026-01-01",
+        date_to="2026-03-31",
+    )
+    # By hand. 15 Jan–14 Feb has 31 days: ₹100 a day; 15 Feb–14 Mar has 28: ₹110.71 a day; 15 Mar–14 Apr 31.
+    # January: 17 days × ₹100 = ₹1,700; deferred ₹3,100 − ₹1,700 = ₹1,400.
+    # February: 14 × ₹100 + half of ₹3,100 (14 of 28 days) = ₹1,400 + ₹1,550 = ₹2,950; deferred ₹6,200 − ₹4,650.
+    # March: the other ₹1,550 + 17 × ₹100 = ₹3,250; deferred ₹9,300 − ₹7,900 = ₹1,400.
+    assert report.rows == [
+        {"month": "2026-01", "invoices": 1, "invoiced": 310000, "recognised": 170000, "deferred": 140000},
+        {"month": "2026-02", "invoices": 1, "invoiced": 310000, "recognised": 295000, "deferred": 155000},
+        {"month": "2026-03", "invoices": 1, "invoiced": 310000, "recognised": 325000, "deferred": 140000},
+    ]
+    assert report.totals == {"invoices": 3, "invoiced": 930000, "recognised": 790000}
     assert_reconciled(clinic.tenant)

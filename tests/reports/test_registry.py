@@ -23,6 +23,7 @@ def test_every_report_module_is_registered_in_a_stable_order():
         "profit",
         "commission",
         "settlement",
+        "membership-revenue",
     ]
     assert all(d.description for d in registry.definitions())
 
