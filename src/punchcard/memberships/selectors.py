@@ -11,7 +11,15 @@ from punchcard import clock
 from punchcard.tenancy.models import Tenant
 from punchcard.tenancy.selectors import local_date, scoped_get
 
-from .models import Invoice, Membership, MembershipPeriod, MembershipPlan, MembershipPlanVersion, TierGroup
+from .models import (
+    Invoice,
+    Membership,
+    MembershipChange,
+    MembershipPeriod,
+    MembershipPlan,
+    MembershipPlanVersion,
+    TierGroup,
+)
 from .services.invoicing import next_period_bounds
 
 ENDED = ("cancelled", "ended")
@@ -58,6 +66,11 @@ def invoice(tenant: Tenant, invoice_id) -> Invoice:
     return scoped_get(Invoice, tenant=tenant, pk=invoice_id, field="invoice_id", queryset=invoices(tenant))
 
 
+def change(tenant: Tenant, change_id) -> MembershipChange:
+    queryset = MembershipChange.objects.select_related("from_version", "to_version", "invoice")
+    return scoped_get(MembershipChange, tenant=tenant, pk=change_id, field="change_id", queryset=queryset)
+
+
 @dataclass(frozen=True)
 class Standing:
     """Where a membership stands today: its current period, the next billing date and amount, what is owed."""
@@ -71,7 +84,8 @@ class Standing:
 
 def standing(membership: Membership, now: dt.datetime | None = None) -> Standing:
     today = local_date(now or clock.now(), membership.centre)
-    current = membership.periods.filter(start__lte=today, end__gt=today).first()
+    # The newest: a change on a period's first day starts its rest of the period with the same start.
+    current = membership.periods.filter(start__lte=today, end__gt=today).order_by("-number").first()
     next_amount = None
     if membership.next_billing_date is not None and membership.status not in ENDED:
         next_amount = next_period_bounds(membership)[3]

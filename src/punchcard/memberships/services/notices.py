@@ -1,5 +1,7 @@
 """Notices ahead of a membership's dates (SPEC §12): `membership.renewal_upcoming` 14 days before a renewal,
-`membership.trial_will_end` 3 days before a trial ends. Each once per membership and date it is about
+`membership.trial_will_end` 3 days before a trial ends, `membership.price_change_notice` N days before a
+newer plan version's price reaches the member (SPEC §10.2: N is the tenant's
+`membership_price_notice_days`, default 30). Each once per membership and date it is about
 (MembershipNotice is unique), however often the daily run goes."""
 
 from __future__ import annotations
@@ -7,16 +9,37 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 
 from punchcard import events
+from punchcard.domain import validation
 from punchcard.domain.membership_status import MembershipStatus
+from punchcard.domain.periods import Frequency, period_on
 from punchcard.domain.roles import SYSTEM
 from punchcard.tenancy.selectors import local_date
 
-from ..models import Membership, MembershipNotice, NoticeKind
+from ..models import Membership, MembershipNotice, MembershipPlanVersion, NoticeKind
 
 RENEWAL_NOTICE_DAYS = 14
 TRIAL_NOTICE_DAYS = 3
+PRICE_NOTICE_DAYS = 30
+PRICE_NOTICE_SETTING = "membership_price_notice_days"  # the tenant's settings key
+# A new price reaches these members from a coming period (a cancelling one ends before it).
+PRICED = (MembershipStatus.ACTIVE, MembershipStatus.TRIALING, MembershipStatus.PAST_DUE, MembershipStatus.PAUSED)
+
+
+def price_notice_days(tenant) -> int:
+    """How many days before a new price applies its notice is sent (and so, at the least, after the version)."""
+    value = (tenant.settings or {}).get(PRICE_NOTICE_SETTING, PRICE_NOTICE_DAYS)
+    return validation.whole(value, PRICE_NOTICE_SETTING, low=0, high=365)
+
+
+def first_billing_on_or_after(membership: Membership, day: dt.date) -> dt.date:
+    """The first of the membership's billing dates on or after `day` (its anchor, at the earliest)."""
+    if day <= membership.anchor:
+        return membership.anchor
+    span = period_on(membership.anchor, Frequency(membership.frequency), day)
+    return span.start if span.start == day else span.end
 
 
 def _tell(membership: Membership, kind: NoticeKind, about: dt.date, now: dt.datetime, **payload) -> bool:
@@ -75,5 +98,43 @@ def tell_due_notices(*, now: dt.datetime, tenant_id: int | None = None) -> int:
                 now,
                 renews_on=renews.isoformat(),
                 days_left=(renews - today).days,
+            )
+    return told + tell_price_changes(now=now, tenant_id=tenant_id)
+
+
+def tell_price_changes(*, now: dt.datetime, tenant_id: int | None = None) -> int:
+    """`membership.price_change_notice` for members whose plan has a newer version at another price: told on
+    the day N days before the first billing date at least N days after the version was made (the day the
+    new price applies, `changes.newer_version`), or on a later day if the run missed it; once per member and
+    change."""
+    newer = MembershipPlanVersion.objects.filter(plan=OuterRef("plan_id"), number__gt=OuterRef("version__number"))
+    rows = Membership.objects.select_related("centre", "version", "plan", "tenant").filter(
+        Exists(newer), status__in=PRICED, next_billing_date__isnull=False
+    )
+    if tenant_id is not None:
+        rows = rows.filter(tenant_id=tenant_id)
+    told = 0
+    for membership in rows.order_by("id"):
+        newest = membership.plan.versions.order_by("-number").first()
+        new_price = newest.price_for(membership.frequency)
+        if new_price is None or new_price == membership.price:
+            continue
+        days = price_notice_days(membership.tenant)
+        made = local_date(newest.created_at, membership.centre)
+        applies = first_billing_on_or_after(
+            membership, max(made + dt.timedelta(days=days), membership.next_billing_date)
+        )
+        today = local_date(now, membership.centre)
+        if applies - dt.timedelta(days=days) <= today < applies:
+            told += _tell(
+                membership,
+                NoticeKind.PRICE_CHANGE_NOTICE,
+                applies,
+                now,
+                plan_version=newest.number,
+                old_amount=membership.price,
+                new_amount=new_price,
+                applies_from=applies.isoformat(),
+                days_left=(applies - today).days,
             )
     return told
