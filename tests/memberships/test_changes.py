@@ -11,11 +11,13 @@ from django.db.models import Sum
 from punchcard.domain.errors import DomainError
 from punchcard.domain.membership_terms import Policies
 from punchcard.domain.posting import Role
+from punchcard.domain.roles import Role as StaffRole
 from punchcard.ledger.models import Posting
 from punchcard.memberships import services
 from punchcard.memberships.models import Invoice, Membership, MembershipChange, MembershipNotice
 from punchcard.notifications.models import OutboxEvent
 
+from ..api.conftest import Api, api_key
 from ..clinic import Clinic, local
 from ..scenario import assert_reconciled
 from .support import day_run, subscribe
@@ -309,3 +311,43 @@ def test_a_tenant_sets_a_shorter_price_notice(provider):
     assert MembershipNotice.objects.get(membership=member, kind="price_change_notice").about == D(2027, 2, 1)
     day_run(D(2027, 2, 1))
     assert Invoice.objects.filter(membership=member).order_by("-number").first().gross == 320000
+
+
+def test_over_http_the_desk_previews_and_changes_and_a_replay_changes_nothing(clinic, desk, provider):
+    gold, platinum, _ = tiers(clinic)
+    member = subscribe(clinic, gold, method=provider.method("tok_ok", clinic=clinic))
+    day_run(clinic.now.date(), hour=12)
+    clock_at = clinic.now.replace(hour=13)
+    body = {"plan_id": platinum.plan_id}
+    preview = desk.post(f"/memberships/{member.id}/change-preview", body)
+    assert preview.status == 200, preview.body
+    assert (preview.body["status"], preview.body["kind"], preview.body["effective"]) == ("preview", "upgrade", "now")
+    # Subscribed on 1 March 2026 and changed the same day: the whole of March [1 Mar, 1 Apr) swaps.
+    assert (preview.body["credit"]["gross"]["amount"], preview.body["charge"]["amount"]) == (300000, 600000)
+    assert preview.body["due_now"]["amount"] == 300000 and clock_at.date() == dt.date(2026, 3, 1)
+    made = desk.post(f"/memberships/{member.id}/change", body, headers={"Idempotency-Key": "up-1"})
+    assert made.status == 201, made.body
+    keep = ("kind", "effective", "effective_on", "credit", "lines", "charge", "credit_applied", "due_now", "sessions")
+    assert {k: made.body[k] for k in keep} == {k: preview.body[k] for k in keep}
+    again = desk.post(f"/memberships/{member.id}/change", body, headers={"Idempotency-Key": "up-1"})
+    assert again.status == 201 and again.body["id"] == made.body["id"]
+    assert MembershipChange.objects.count() == 1
+    shown = desk.get(f"/memberships/{member.id}").body
+    assert (shown["plan_id"], shown["price"]["amount"], shown["current_period"]["kind"]) == (
+        platinum.plan_id,
+        600000,
+        "change",
+    )
+    same = desk.post(f"/memberships/{member.id}/change-preview", body)
+    assert (same.status, same.body["code"]) == (409, "change_nothing_to_change")
+    bad = desk.post(f"/memberships/{member.id}/change", {"plan_id": gold.plan_id, "effective": "tomorrow"})
+    assert bad.status == 422
+
+
+def test_an_accountant_may_neither_preview_nor_change(clinic, provider):
+    gold, platinum, _ = tiers(clinic)
+    member = subscribe(clinic, gold, method=provider.method("tok_ok", clinic=clinic))
+    accountant = Api(api_key(clinic, StaffRole.ACCOUNTANT))
+    for route in ("change-preview", "change"):
+        refused = accountant.post(f"/memberships/{member.id}/{route}", {"plan_id": platinum.plan_id})
+        assert (refused.status, refused.body["permission"]) == (403, "sell_membership")
