@@ -13,7 +13,7 @@ from punchcard.domain.membership_terms import Policies
 from punchcard.domain.posting import Role
 from punchcard.domain.roles import Role as StaffRole
 from punchcard.ledger.models import Posting
-from punchcard.memberships import services
+from punchcard.memberships import selectors, services
 from punchcard.memberships.models import Invoice, Membership, MembershipChange, MembershipNotice
 from punchcard.notifications.models import OutboxEvent
 
@@ -140,6 +140,8 @@ def test_an_annual_member_downgrading_at_period_end(provider):
     assert [(x.kind, x.gross) for x in preview.lines] == [("period_fee", 3000000)]
     change = _change(clinic, member, gold, now=asked)
     assert change.status == "scheduled"
+    standing = selectors.standing(Membership.objects.get(pk=member.pk), now=asked)
+    assert (standing.next_billing_date, standing.next_amount, standing.scheduled) == (D(2028, 3, 1), 3000000, change)
     with pytest.raises(DomainError) as again:
         _change(clinic, member, gold, now=asked)
     assert again.value.code == "change_already_scheduled"
@@ -278,6 +280,9 @@ def test_a_new_price_reaches_members_from_their_next_period_after_the_notice(pro
         day_run(day)
         notices = MembershipNotice.objects.filter(membership=member, kind="price_change_notice")
         assert notices.count() == (1 if day >= D(2027, 1, 30) else 0), day
+        if day == D(2027, 2, 10):  # the member sees what March will cost
+            feb = selectors.standing(Membership.objects.get(pk=member.pk), now=local(2027, 2, 10, 11))
+            assert (feb.next_billing_date, feb.next_amount) == (D(2027, 3, 1), 350000)
     assert notices.get().about == D(2027, 3, 1)
     event = OutboxEvent.objects.get(type="membership.price_change_notice")
     assert (event.payload["old_amount"], event.payload["new_amount"], event.payload["applies_from"]) == (

@@ -282,6 +282,15 @@ class MembershipPeriodOut(Schema):
     end: dt.date = Field(description="the period's last day")
 
 
+class ScheduledChangeOut(Schema):
+    id: int
+    kind: str
+    to_plan_id: int
+    to_plan_version: int
+    to_frequency: str
+    effective_on: dt.date
+
+
 class MembershipOut(Schema):
     id: int
     patient: PatientRef
@@ -303,6 +312,7 @@ class MembershipOut(Schema):
     failed_attempts: int
     next_retry_on: dt.date | None
     status_reason: str
+    scheduled_change: ScheduledChangeOut | None = Field(description="a plan change waiting for the period end")
     created_at: dt.datetime
 
     @classmethod
@@ -333,6 +343,18 @@ class MembershipOut(Schema):
             failed_attempts=membership.failed_attempts,
             next_retry_on=membership.next_retry_on,
             status_reason=membership.status_reason,
+            scheduled_change=(
+                ScheduledChangeOut(
+                    id=scheduled.id,
+                    kind=scheduled.kind,
+                    to_plan_id=scheduled.to_version.plan_id,
+                    to_plan_version=scheduled.to_version.number,
+                    to_frequency=scheduled.to_frequency,
+                    effective_on=scheduled.effective_on,
+                )
+                if (scheduled := standing.scheduled)
+                else None
+            ),
             created_at=membership.created_at,
         )
 

@@ -20,6 +20,7 @@ from .models import (
     MembershipPlanVersion,
     TierGroup,
 )
+from .services.changes import newer_version
 from .services.invoicing import next_period_bounds
 
 ENDED = ("cancelled", "ended")
@@ -80,6 +81,7 @@ class Standing:
     next_billing_date: dt.date | None
     next_amount: int | None
     owed: int
+    scheduled: MembershipChange | None = None  # a change waiting for the period end
 
 
 def standing(membership: Membership, now: dt.datetime | None = None) -> Standing:
@@ -87,7 +89,13 @@ def standing(membership: Membership, now: dt.datetime | None = None) -> Standing
     # The newest: a change on a period's first day starts its rest of the period with the same start.
     current = membership.periods.filter(start__lte=today, end__gt=today).order_by("-number").first()
     next_amount = None
+    scheduled = membership.changes.filter(status="scheduled").select_related("to_version").first()
     if membership.next_billing_date is not None and membership.status not in ENDED:
-        next_amount = next_period_bounds(membership)[3]
+        kind, start, _, next_amount = next_period_bounds(membership)
+        newer = newer_version(membership, start) if kind == "paid" else None
+        if scheduled is not None and scheduled.effective_on <= start:
+            next_amount = scheduled.to_version.price_for(scheduled.to_frequency)  # billed at the new plan
+        elif newer is not None:
+            next_amount = newer.price_for(membership.frequency)  # a new price whose notice has run
     owed = sum(i.due for i in membership.invoices.filter(status__in=["open", "uncollectible"]))
-    return Standing(today, current, membership.next_billing_date, next_amount, owed)
+    return Standing(today, current, membership.next_billing_date, next_amount, owed, scheduled)
