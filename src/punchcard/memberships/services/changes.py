@@ -207,11 +207,12 @@ def quote(
         else:
             span = period_on(membership.anchor, frequency, start)
         fee = line_of(version, InvoiceLineKind.PERIOD_FEE, _describe_period(version, frequency, span), price)
+        waiting = [LineQuote(**line) for change in pending_prorations(membership) for line in change.lines]
         return ChangeQuote(
             **base,
             effective_on=start,
             new_period=span,
-            lines=[fee],
+            lines=[fee, *waiting],  # the next invoice's lines, with any proration waiting for it
             sessions=_benefits(version, within=None, day=start, convention=convention),
         )
     current = current_period(membership, today)
@@ -441,7 +442,8 @@ def _event(membership: Membership, change: MembershipChange, *, actor: Actor, no
         status=change.status,
         effective=change.effective,
         effective_on=change.effective_on.isoformat(),
-        from_plan_version=change.from_version_id,
+        from_plan_id=change.from_version.plan_id,
+        from_plan_version=change.from_version.number,
         to_plan_id=change.to_version.plan_id,
         to_plan_version=change.to_version.number,
         from_frequency=change.from_frequency,

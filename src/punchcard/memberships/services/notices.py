@@ -108,8 +108,10 @@ def tell_price_changes(*, now: dt.datetime, tenant_id: int | None = None) -> int
     new price applies, `changes.newer_version`), or on a later day if the run missed it; once per member and
     change."""
     newer = MembershipPlanVersion.objects.filter(plan=OuterRef("plan_id"), number__gt=OuterRef("version__number"))
-    rows = Membership.objects.select_related("centre", "version", "plan", "tenant").filter(
-        Exists(newer), status__in=PRICED, next_billing_date__isnull=False
+    rows = (
+        Membership.objects.select_related("centre", "version", "plan", "tenant")
+        .filter(Exists(newer), status__in=PRICED, next_billing_date__isnull=False)
+        .exclude(changes__status="scheduled")  # moving to another plan (or frequency) at the period end
     )
     if tenant_id is not None:
         rows = rows.filter(tenant_id=tenant_id)
