@@ -356,3 +356,29 @@ def test_an_accountant_may_neither_preview_nor_change(clinic, provider):
     for route in ("change-preview", "change"):
         refused = accountant.post(f"/memberships/{member.id}/{route}", {"plan_id": platinum.plan_id})
         assert (refused.status, refused.body["permission"]) == (403, "sell_membership")
+
+
+def test_thirty_day_months_can_credit_days_already_earned_and_the_books_still_agree(provider):
+    clinic = Clinic.open(now=local(2027, 2, 1, 11))
+    clinic.tenant.settings = {"membership_day_count": "thirty_day_months"}
+    clinic.tenant.save()
+    gold, platinum, _ = tiers(clinic)
+    member = subscribe(clinic, platinum, method=provider.method("tok_ok", clinic=clinic))
+    day_run(D(2027, 2, 1), hour=12)
+    for day in range(2, 28):
+        day_run(D(2027, 2, day))
+    # February 2027 has 28 days; through 26 February recognition earned 26/28 of ₹6,000 = ₹5,571.43. On the
+    # 27th, 30-day months count [27 Feb, 1 Mar) as 30 + (1 − 27) = 4 days of 30: the credit is ₹6,000 × 4/30
+    # = ₹800, more than the ₹428.57 still deferred, so ₹371.43 of earned revenue goes back with it.
+    assert _balance(clinic.tenant, Role.MEMBERSHIP_REVENUE) == -557143
+    change = _change(clinic, member, gold, effective="now", now=local(2027, 2, 27, 11))
+    assert (change.credit_net, change.unused_days, change.period_days) == (80000, 4, 30)
+    assert _balance(clinic.tenant, Role.MEMBERSHIP_REVENUE) == -(557143 - 37143)
+    # The charge, ₹3,000 × 4/30 = ₹400, is paid from the ₹800 credit; ₹400 stays on the account.
+    assert change.charge == 40000 and _balance(clinic.tenant, Role.PATIENT_CREDIT, clinic.asha) == -40000
+    day_run(D(2027, 2, 28))
+    day_run(D(2027, 3, 1))
+    # March bills Gold, ₹3,000, and the ₹400 of credit pays first.
+    march = Invoice.objects.filter(membership=member).order_by("-number").first()
+    assert (march.gross, march.credit_applied) == (300000, 40000)
+    assert_reconciled(clinic.tenant)
