@@ -15,10 +15,10 @@ from punchcard.kernel.schemas import Ctx, Id, Page, PageParams
 
 from . import documents, selectors, services
 from .schemas import (
-    ChangeIn,
-    ChangeOut,
     InvoiceOut,
     InvoicePaymentIn,
+    MembershipChangeIn,
+    MembershipChangeOut,
     MembershipFilters,
     MembershipIn,
     MembershipOut,
@@ -173,8 +173,8 @@ def list_invoices(request, membership_id: Id, params: Query[PageParams]):
     return Page[InvoiceOut](items=[InvoiceOut.of(i, ctx) for i in page.items], next_cursor=page.next_cursor)
 
 
-@router.post("/memberships/{membership_id}/change-preview", response={200: ChangeOut, **WRITE})
-def preview_change(request, membership_id: Id, payload: ChangeIn):
+@router.post("/memberships/{membership_id}/change-preview", response={200: MembershipChangeOut, **WRITE})
+def preview_change(request, membership_id: Id, payload: MembershipChangeIn):
     """What a change of plan or frequency would produce — the invoice lines, the credit for the unused part,
     the sessions — writing nothing: exactly what `…/change` with the same body does today."""
     p = caller(request, Perm.SELL_MEMBERSHIP)
@@ -186,12 +186,12 @@ def preview_change(request, membership_id: Id, payload: ChangeIn):
         frequency=payload.frequency.value if payload.frequency else None,
         effective=payload.effective.value if payload.effective else None,
     )
-    return ChangeOut.of_quote(selectors.membership(p.tenant, membership_id), quote, Ctx(p))
+    return MembershipChangeOut.of_quote(selectors.membership(p.tenant, membership_id), quote, Ctx(p))
 
 
-@router.post("/memberships/{membership_id}/change", response={201: ChangeOut, **WRITE})
+@router.post("/memberships/{membership_id}/change", response={201: MembershipChangeOut, **WRITE})
 @idempotent(perm=Perm.SELL_MEMBERSHIP)
-def change_membership(request, membership_id: Id, payload: ChangeIn):
+def change_membership(request, membership_id: Id, payload: MembershipChangeIn):
     """Upgrade, downgrade (by rank in the tier group) or change frequency: now, prorated by whole days (a
     credit for the unused part, a charge for the rest at the new plan), or at the period end."""
     p = caller(request)
@@ -204,7 +204,7 @@ def change_membership(request, membership_id: Id, payload: ChangeIn):
         effective=payload.effective.value if payload.effective else None,
         idempotency_key=key_of(request),
     )
-    return Status(201, ChangeOut.of_change(selectors.change(p.tenant, change.id), Ctx(p)))
+    return Status(201, MembershipChangeOut.of_change(selectors.change(p.tenant, change.id), Ctx(p)))
 
 
 # ---------------------------------------------------------------- invoices

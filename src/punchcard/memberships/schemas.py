@@ -447,7 +447,7 @@ class InvoicePaymentIn(Input):
     reference: Text(200) = Field("", description="card slip, transfer reference, …")
 
 
-class ChangeIn(Input):
+class MembershipChangeIn(Input):
     plan_id: BodyId = Field(description="the plan to move to: the member's own for a frequency change")
     frequency: Frequency | None = Field(None, description="the member's frequency when omitted")
     effective: ChangeEffective | None = Field(
@@ -455,12 +455,12 @@ class ChangeIn(Input):
     )
 
 
-class BenefitOut(Schema):
+class ChangeBenefitOut(Schema):
     service_ids: list[int]
     sessions: int
 
 
-class ChangeOut(Schema):
+class MembershipChangeOut(Schema):
     id: int | None = Field(description="none for a preview")
     membership_id: int
     kind: str = Field(description="upgrade, downgrade or frequency_change")
@@ -483,11 +483,11 @@ class ChangeOut(Schema):
     charge: Money
     credit_applied: Money = Field(description="what the patient's credit pays of the invoice issued at once")
     due_now: Money
-    sessions: list[BenefitOut] = Field(description="the new plan's benefits for the rest of the period")
+    sessions: list[ChangeBenefitOut] = Field(description="the new plan's benefits for the rest of the period")
     invoice_id: int | None
 
     @classmethod
-    def of_quote(cls, membership: Membership, q: ChangeQuote, ctx: Ctx) -> ChangeOut:
+    def of_quote(cls, membership: Membership, q: ChangeQuote, ctx: Ctx) -> MembershipChangeOut:
         return cls._make(
             ctx,
             id=None,
@@ -514,7 +514,7 @@ class ChangeOut(Schema):
         )
 
     @classmethod
-    def of_change(cls, change: MembershipChange, ctx: Ctx) -> ChangeOut:
+    def of_change(cls, change: MembershipChange, ctx: Ctx) -> MembershipChangeOut:
         invoice = change.invoice if change.effective == ChangeEffective.NOW else None
         credit = None
         if change.credit_description:
