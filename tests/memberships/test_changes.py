@@ -334,6 +334,11 @@ def test_over_http_the_desk_previews_and_changes_and_a_replay_changes_nothing(cl
     assert made.status == 201, made.body
     keep = ("kind", "effective", "effective_on", "credit", "lines", "charge", "credit_applied", "due_now", "sessions")
     assert {k: made.body[k] for k in keep} == {k: preview.body[k] for k in keep}
+    invoice = desk.get(f"/invoices/{made.body['invoice_id']}")
+    assert [line["kind"] for line in invoice.body["lines"]] == ["proration"]
+    assert invoice.body["period"]["kind"] == "change"
+    page = desk.get(f"/invoices/{made.body['invoice_id']}/html")
+    assert page.status == 200 and "rest of the period" in page.raw.decode()
     again = desk.post(f"/memberships/{member.id}/change", body, headers={"Idempotency-Key": "up-1"})
     assert again.status == 201 and again.body["id"] == made.body["id"]
     assert MembershipChange.objects.count() == 1
