@@ -4,10 +4,14 @@ the period end; the preview is exactly what the change produces; refusals; price
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 from django.db.models import Sum
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from punchcard import clock
 from punchcard.domain.errors import DomainError
 from punchcard.domain.membership_terms import Policies
 from punchcard.domain.posting import Role
@@ -16,6 +20,7 @@ from punchcard.ledger.models import Posting
 from punchcard.memberships import selectors, services
 from punchcard.memberships.models import Invoice, Membership, MembershipChange, MembershipNotice
 from punchcard.notifications.models import OutboxEvent
+from punchcard.tenancy.services import create_patient
 
 from ..api.conftest import Api, api_key
 from ..clinic import Clinic, local
@@ -26,17 +31,17 @@ D = dt.date
 pytestmark = pytest.mark.django_db
 
 
-def tiers(clinic, *, billing="now", tax_rate_bp=0):
+def tiers(clinic, *, billing="now", tax_rate_bp=0, prefix=""):
     """Gold (rank 1, ₹3,000 a month or ₹30,000 a year, 2 physio a period) and Platinum (rank 2, ₹6,000 or
     ₹60,000, 4 physio) in one tier group, and Silver in another group."""
-    group = services.create_tier_group(tenant=clinic.tenant, actor=clinic.manager, code="care", name="Care")
-    other = services.create_tier_group(tenant=clinic.tenant, actor=clinic.manager, code="spa", name="Spa")
+    group = services.create_tier_group(tenant=clinic.tenant, actor=clinic.manager, code=f"{prefix}care", name="Care")
+    other = services.create_tier_group(tenant=clinic.tenant, actor=clinic.manager, code=f"{prefix}spa", name="Spa")
 
     def plan(code, rank, monthly, annual, sessions, group):
         return services.create_membership_plan(
             tenant=clinic.tenant,
             actor=clinic.manager,
-            code=code,
+            code=f"{prefix}{code}",
             tier_group_id=group.id,
             rank=rank,
             terms=services.MembershipTerms(
@@ -387,3 +392,51 @@ def test_thirty_day_months_can_credit_days_already_earned_and_the_books_still_ag
     march = Invoice.objects.filter(membership=member).order_by("-number").first()
     assert (march.gross, march.credit_applied) == (300000, 40000)
     assert_reconciled(clinic.tenant)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    day=st.integers(min_value=1, max_value=31),
+    convention=st.sampled_from(["actual_end_excluded", "actual_both_ends", "thirty_day_months"]),
+    upgrade=st.booleans(),
+    annual=st.booleans(),
+    tax_rate_bp=st.sampled_from([0, 1800]),
+)
+def test_any_change_now_credits_and_charges_within_the_prices_and_writes_its_preview(
+    provider, hyp_clinic, day, convention, upgrade, annual, tax_rate_bp
+):
+    clinic, plans, n = hyp_clinic["clinic"], hyp_clinic["plans"][tax_rate_bp], next(hyp_clinic["serial"])
+    clinic.tenant.settings = {"membership_day_count": convention}
+    clinic.tenant.save()
+    gold, platinum, _ = plans
+    start, to = (gold, platinum) if upgrade else (platinum, gold)
+    patient = create_patient(tenant=clinic.tenant, actor=clinic.front_desk, external_ref=f"H-{n}", name=f"H {n}")
+    clock.set_now(local(2027, 1, 1, 11))
+    member = subscribe(clinic, start, patient=patient, method=provider.method("tok_ok", clinic=clinic, patient=patient))
+    services.collect(tenant=clinic.tenant, invoice_id=member.invoices.get().id)
+    at = local(2027, 1, day, 11)
+    frequency = "annual" if annual else None
+    preview = _preview(clinic, member, to, frequency=frequency, effective="now", now=at)
+    paid = member.invoices.get()
+    assert preview.credit is None or 0 <= preview.credit.gross <= paid.gross
+    assert 0 <= preview.charge <= sum(line.gross for line in preview.lines) <= max(preview.price * 118 // 100, 1)
+    change = _change(clinic, member, to, frequency=frequency, effective="now", now=at)
+    assert change.lines == [line.to_dict() for line in preview.lines] and change.sessions == preview.sessions
+    credited = Invoice.objects.get(pk=paid.pk)
+    assert (credited.credited_net + credited.credited_tax) == (preview.credit.gross if preview.credit else 0)
+    if preview.invoiced_now and preview.lines:
+        invoice = Invoice.objects.get(pk=change.invoice_id)
+        written = [(x.kind, x.description, x.net, x.tax, x.gross) for x in invoice.lines.all()]
+        assert written == [(x.kind, x.description, x.net, x.tax, x.gross) for x in preview.lines]
+        assert invoice.credit_applied == preview.credit_applied
+    assert_reconciled(clinic.tenant)
+
+
+@pytest.fixture
+def hyp_clinic(db):
+    clinic = Clinic.open(now=local(2027, 1, 1, 11))
+    plans = {
+        0: tiers(clinic, billing="now"),
+        1800: tiers(clinic, billing="next_invoice", tax_rate_bp=1800, prefix="taxed-"),  # 18 % tax included
+    }
+    return {"clinic": clinic, "plans": plans, "serial": itertools.count(1)}
