@@ -295,6 +295,11 @@ def test_a_new_price_reaches_members_from_their_next_period_after_the_notice(pro
         350000,
         "2027-03-01",
     )
+    renewals = OutboxEvent.objects.filter(type="membership.renewal_upcoming").order_by("id")
+    assert [(e.payload["renews_on"], e.payload["amount"]) for e in renewals] == [
+        ("2027-02-01", 300000),
+        ("2027-03-01", 350000),  # told on 15 February: what March will cost
+    ]
     amounts = list(Invoice.objects.filter(membership=member).order_by("number").values_list("gross", flat=True))
     assert amounts == [300000, 300000, 350000]
     assert Membership.objects.get(pk=member.pk).version.number == 2

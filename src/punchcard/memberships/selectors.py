@@ -20,8 +20,8 @@ from .models import (
     MembershipPlanVersion,
     TierGroup,
 )
-from .services.changes import newer_version
 from .services.invoicing import next_period_bounds
+from .services.prices import price_from
 
 ENDED = ("cancelled", "ended")
 
@@ -92,10 +92,7 @@ def standing(membership: Membership, now: dt.datetime | None = None) -> Standing
     scheduled = membership.changes.filter(status="scheduled").select_related("to_version").first()
     if membership.next_billing_date is not None and membership.status not in ENDED:
         kind, start, _, next_amount = next_period_bounds(membership)
-        newer = newer_version(membership, start) if kind == "paid" else None
-        if scheduled is not None and scheduled.effective_on <= start:
-            next_amount = scheduled.to_version.price_for(scheduled.to_frequency)  # billed at the new plan
-        elif newer is not None:
-            next_amount = newer.price_for(membership.frequency)  # a new price whose notice has run
+        if kind == "paid":  # at a scheduled change's plan, or a new price whose notice has run
+            next_amount = price_from(membership, start)
     owed = sum(i.due for i in membership.invoices.filter(status__in=["open", "uncollectible"]))
     return Standing(today, current, membership.next_billing_date, next_amount, owed, scheduled)

@@ -1,6 +1,7 @@
 """Memberships' writes, a module per idea: plans (and tier groups), subscribing, invoicing, charging and
 dunning, desk payments, the daily renewals run, recognition, notices; status changes go through `status`.
-Changes with proration are `changes` (price changes reach members there too; their notice is in `notices`)."""
+Changes with proration are `changes`; when a new plan price reaches a member is `prices` (applied by
+`changes.take_effect`, told by `notices`)."""
 
 from .changes import change_membership, preview_change
 from .charging import collect, record_outcome

@@ -10,8 +10,8 @@ At the period end: the change is scheduled and the daily run applies it when the
 is then billed at the new plan and frequency.
 
 A preview and the change itself both go through `quote`, so the preview is exactly what the change writes.
-Price changes (a newer version of the member's own plan) reach a member from the first period that starts
-at least the notice days after the version was made (`newer_version`; the notice is in `notices`).
+Price changes (a newer version of the member's own plan) reach a member at a period start too, from
+`take_effect` (when: `prices.newer_version`; the notice is in `notices`).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from ..models import (
 )
 from . import charging
 from .invoicing import LineQuote, issue_invoice, line_of, pending_prorations
-from .notices import price_notice_days
+from .prices import newer_version
 from .status import lock_membership
 
 DAY_COUNT_SETTING = "membership_day_count"  # the tenant's settings key; default actual_end_excluded
@@ -453,16 +453,6 @@ def _event(membership: Membership, change: MembershipChange, *, actor: Actor, no
         invoice_id=change.invoice_id,
         currency=membership.tenant.currency,
     )
-
-
-def newer_version(membership: Membership, start: dt.date) -> MembershipPlanVersion | None:
-    """The plan's newest version, if it reaches the member from the period starting `start`: newer than
-    theirs, offered at their frequency, and made at least the notice days before (SPEC §10.2)."""
-    newest = membership.plan.versions.order_by("-number").first()
-    if newest is None or newest.number <= membership.version.number or newest.price_for(membership.frequency) is None:
-        return None
-    made = local_date(newest.created_at, membership.centre)
-    return newest if start >= made + dt.timedelta(days=price_notice_days(membership.tenant)) else None
 
 
 def take_effect(membership: Membership, *, now: dt.datetime) -> None:

@@ -12,37 +12,22 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
 from punchcard import events
-from punchcard.domain import validation
 from punchcard.domain.membership_status import MembershipStatus
-from punchcard.domain.periods import Frequency, period_on
 from punchcard.domain.roles import SYSTEM
 from punchcard.tenancy.selectors import local_date
 
 from ..models import Membership, MembershipNotice, MembershipPlanVersion, NoticeKind
+from .prices import first_billing_on_or_after, price_from, price_notice_days
 
 RENEWAL_NOTICE_DAYS = 14
 TRIAL_NOTICE_DAYS = 3
-PRICE_NOTICE_DAYS = 30
-PRICE_NOTICE_SETTING = "membership_price_notice_days"  # the tenant's settings key
 # A new price reaches these members from a coming period (a cancelling one ends before it).
 PRICED = (MembershipStatus.ACTIVE, MembershipStatus.TRIALING, MembershipStatus.PAST_DUE, MembershipStatus.PAUSED)
 
 
-def price_notice_days(tenant) -> int:
-    """How many days before a new price applies its notice is sent (and so, at the least, after the version)."""
-    value = (tenant.settings or {}).get(PRICE_NOTICE_SETTING, PRICE_NOTICE_DAYS)
-    return validation.whole(value, PRICE_NOTICE_SETTING, low=0, high=365)
-
-
-def first_billing_on_or_after(membership: Membership, day: dt.date) -> dt.date:
-    """The first of the membership's billing dates on or after `day` (its anchor, at the earliest)."""
-    if day <= membership.anchor:
-        return membership.anchor
-    span = period_on(membership.anchor, Frequency(membership.frequency), day)
-    return span.start if span.start == day else span.end
-
-
-def _tell(membership: Membership, kind: NoticeKind, about: dt.date, now: dt.datetime, **payload) -> bool:
+def _tell(
+    membership: Membership, kind: NoticeKind, about: dt.date, now: dt.datetime, *, amount: int, **payload
+) -> bool:
     try:
         with transaction.atomic():
             MembershipNotice.objects.create(
@@ -57,7 +42,7 @@ def _tell(membership: Membership, kind: NoticeKind, about: dt.date, now: dt.date
                 membership_id=membership.id,
                 patient_id=membership.patient_id,
                 plan_name=membership.version.name,
-                amount=membership.price,
+                amount=amount,
                 currency=membership.tenant.currency,
                 **payload,
             )
@@ -86,6 +71,7 @@ def tell_due_notices(*, now: dt.datetime, tenant_id: int | None = None) -> int:
                     NoticeKind.TRIAL_WILL_END,
                     renews,
                     now,
+                    amount=price_from(membership, renews),
                     trial_end=renews.isoformat(),
                     converts_on=renews.isoformat(),
                     days_left=days_left,
@@ -96,6 +82,7 @@ def tell_due_notices(*, now: dt.datetime, tenant_id: int | None = None) -> int:
                 NoticeKind.RENEWAL_UPCOMING,
                 renews,
                 now,
+                amount=price_from(membership, renews),  # a scheduled change's or a new price, when one applies
                 renews_on=renews.isoformat(),
                 days_left=(renews - today).days,
             )
@@ -105,7 +92,7 @@ def tell_due_notices(*, now: dt.datetime, tenant_id: int | None = None) -> int:
 def tell_price_changes(*, now: dt.datetime, tenant_id: int | None = None) -> int:
     """`membership.price_change_notice` for members whose plan has a newer version at another price: told on
     the day N days before the first billing date at least N days after the version was made (the day the
-    new price applies, `changes.newer_version`), or on a later day if the run missed it; once per member and
+    new price applies, `prices.newer_version`), or on a later day if the run missed it; once per member and
     change."""
     newer = MembershipPlanVersion.objects.filter(plan=OuterRef("plan_id"), number__gt=OuterRef("version__number"))
     rows = (
@@ -133,6 +120,7 @@ def tell_price_changes(*, now: dt.datetime, tenant_id: int | None = None) -> int
                 NoticeKind.PRICE_CHANGE_NOTICE,
                 applies,
                 now,
+                amount=new_price,
                 plan_version=newest.number,
                 old_amount=membership.price,
                 new_amount=new_price,
