@@ -65,6 +65,34 @@ def test_a_change_on_the_last_day_of_a_period_is_one_day_of_it():
     assert (change.unused_days, change.credit, change.charge) == (1, 9677, 16129)
 
 
+def test_a_31_january_anchor_in_a_leap_year_bills_29_february():
+    # Anchored 31 Jan 2028: the second period is [29 Feb 2028, 31 Mar 2028), 31 days. A downgrade on its first
+    # day credits the whole ₹3,000 and charges the whole ₹2,000; on 1 Mar, 30 of 31 days are left:
+    # 300000 × 30 / 31 = 290322.58… → 290323 and 200000 × 30 / 31 = 193548.38… → 193548.
+    leap = period(D(2028, 1, 31), Frequency.MONTHLY, 1)
+    assert (leap.start, leap.end) == (D(2028, 2, 29), D(2028, 3, 31))
+    first = prorate_change(old_price=300000, new_price=200000, period=leap, day=D(2028, 2, 29))
+    assert (first.credit, first.charge, first.net) == (300000, 200000, -100000)
+    second = prorate_change(old_price=300000, new_price=200000, period=leap, day=D(2028, 3, 1))
+    assert (second.unused_days, second.period_days, second.credit, second.charge) == (30, 31, 290323, 193548)
+    # In 30-day months 29 Feb to 31 Mar counts 30 × 1 + (30 − 29) = 31, and 1 Mar to 31 Mar 30 − 1 = 29.
+    thirty = prorate_change(old_price=300000, new_price=200000, period=leap, day=D(2028, 3, 1), convention=THIRTY)
+    assert (thirty.unused_days, thirty.period_days, thirty.credit) == (29, 31, 280645)
+
+
+def test_an_annual_period_over_a_leap_day_counts_366_days():
+    # [1 Mar 2027, 1 Mar 2028) holds 29 Feb 2028: 366 days. A change on 1 Feb 2028 leaves 29 of them:
+    # ₹60,000 × 29 / 366 = 475409.83… → 475410; on the last day (29 Feb) one: 6000000 / 366 = 16393.44… → 16393.
+    year = period(D(2027, 3, 1), Frequency.ANNUAL, 0)
+    change = prorate_change(old_price=6000000, new_price=3000000, period=year, day=D(2028, 2, 1))
+    assert (change.unused_days, change.period_days, change.credit, change.charge) == (29, 366, 475410, 237705)
+    last = prorate_change(old_price=6000000, new_price=3000000, period=year, day=D(2028, 2, 29))
+    assert (last.unused_days, last.credit, last.charge) == (1, 16393, 8197)
+    # Counting both ends: 367 days in all, and 1 Feb to 1 Mar is 30: 6000000 × 30 / 367 = 490463.21… → 490463.
+    both = prorate_change(old_price=6000000, new_price=0, period=year, day=D(2028, 2, 1), convention=BOTH_ENDS)
+    assert (both.unused_days, both.period_days, both.credit) == (30, 367, 490463)
+
+
 def test_half_up_rounding_at_exactly_half_a_minor_unit():
     # 1 × 1 / 2 = 0.5 → 1 (half up); 3 × 1 / 2 = 1.5 → 2.
     assert share(1, 1, 2) == 1

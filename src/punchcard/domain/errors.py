@@ -90,6 +90,12 @@ CODES: dict[str, str] = {
     "membership_transition_not_allowed": "The membership's status does not allow this change (the detail says why).",
     "membership_plan_not_on_sale": "The membership plan is a draft or retired: nobody can subscribe to it.",
     "frequency_not_offered": "The membership plan has no price for this billing frequency.",
+    "membership_not_active": "Only an active membership in a paid period can change plan or frequency.",
+    "change_nothing_to_change": "The membership is already on this plan and frequency.",
+    "change_other_tier_group": "A plan change moves up or down the ranks of one tier group; this plan is in another.",
+    "change_already_scheduled": "A change is already scheduled for the period end.",
+    "change_invoice_unpaid": "The current period's invoice is not paid: pay it before changing now.",
+    "change_proration_pending": "This period's last change waits for the next invoice; change again next period.",
     "invoice_not_open": "The invoice is paid, void or written off: it takes no payment.",
     "invoice_transition_not_allowed": "The invoice's status does not allow this change.",
     # notifications (SPEC §12)

@@ -165,6 +165,21 @@ def membership_recognition(*, value: int) -> list[Posting]:
     return balanced([Posting(Role.MEMBERSHIP_DEFERRED, value), Posting(Role.MEMBERSHIP_REVENUE, -value)])
 
 
+def membership_change_credit(*, deferred: int, revenue: int, tax: int) -> list[Posting]:
+    """A mid-period change gives the unused part of a paid period back as the patient's credit: its net out
+    of deferred membership revenue (and out of revenue for what recognition had already earned of the
+    unused days, when the day-count convention credits more than the actual days left), its tax no longer
+    owed."""
+    return balanced(
+        [
+            Posting(Role.MEMBERSHIP_DEFERRED, deferred),
+            Posting(Role.MEMBERSHIP_REVENUE, revenue),
+            Posting(Role.TAX_PAYABLE, tax),
+            Posting(Role.PATIENT_CREDIT, -(deferred + revenue + tax)),
+        ]
+    )
+
+
 def to_credit(*, method: str, amount: int) -> list[Posting]:
     """Money taken with nothing left to settle (a charge landing on an invoice paid meanwhile): the patient's credit."""
     return balanced([Posting(PAYMENT_METHOD_ROLE[method], amount), Posting(Role.PATIENT_CREDIT, -amount)])

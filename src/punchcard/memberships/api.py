@@ -17,6 +17,8 @@ from . import documents, selectors, services
 from .schemas import (
     InvoiceOut,
     InvoicePaymentIn,
+    MembershipChangeIn,
+    MembershipChangeOut,
     MembershipFilters,
     MembershipIn,
     MembershipOut,
@@ -169,6 +171,40 @@ def list_invoices(request, membership_id: Id, params: Query[PageParams]):
     page = paginate(qs, cursor=params.cursor, limit=params.limit)
     ctx = Ctx(p)
     return Page[InvoiceOut](items=[InvoiceOut.of(i, ctx) for i in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/memberships/{membership_id}/change-preview", response={200: MembershipChangeOut, **WRITE})
+def preview_change(request, membership_id: Id, payload: MembershipChangeIn):
+    """What a change of plan or frequency would produce — the invoice lines, the credit for the unused part,
+    the sessions — writing nothing: exactly what `…/change` with the same body does today."""
+    p = caller(request, Perm.SELL_MEMBERSHIP)
+    quote = services.preview_change(
+        tenant=p.tenant,
+        actor=p.actor,
+        membership_id=membership_id,
+        plan_id=payload.plan_id,
+        frequency=payload.frequency.value if payload.frequency else None,
+        effective=payload.effective.value if payload.effective else None,
+    )
+    return MembershipChangeOut.of_quote(selectors.membership(p.tenant, membership_id), quote, Ctx(p))
+
+
+@router.post("/memberships/{membership_id}/change", response={201: MembershipChangeOut, **WRITE})
+@idempotent(perm=Perm.SELL_MEMBERSHIP)
+def change_membership(request, membership_id: Id, payload: MembershipChangeIn):
+    """Upgrade, downgrade (by rank in the tier group) or change frequency: now, prorated by whole days (a
+    credit for the unused part, a charge for the rest at the new plan), or at the period end."""
+    p = caller(request)
+    change = services.change_membership(
+        tenant=p.tenant,
+        actor=p.actor,
+        membership_id=membership_id,
+        plan_id=payload.plan_id,
+        frequency=payload.frequency.value if payload.frequency else None,
+        effective=payload.effective.value if payload.effective else None,
+        idempotency_key=key_of(request),
+    )
+    return Status(201, MembershipChangeOut.of_change(selectors.change(p.tenant, change.id), Ctx(p)))
 
 
 # ---------------------------------------------------------------- invoices

@@ -215,6 +215,7 @@ class Membership(models.Model):
 class PeriodKind(models.TextChoices):
     TRIAL = "trial", "Trial"
     PAID = "paid", "Paid period"
+    CHANGE = "change", "Rest of a period after a change"  # from a plan change's day to the period's end
 
 
 class MembershipPeriod(models.Model):
@@ -231,7 +232,11 @@ class MembershipPeriod(models.Model):
     class Meta:
         ordering = ["membership_id", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["membership", "start"], name="membership_period_billed_once"),
+            # A change's rest of the period is made under the membership's lock, never by a racing tick; on a
+            # period's first day it starts with the period it replaces.
+            models.UniqueConstraint(
+                fields=["membership", "start"], condition=~Q(kind="change"), name="membership_period_billed_once"
+            ),
             models.UniqueConstraint(fields=["membership", "number"], name="membership_period_number_unique"),
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="membership_period_not_empty"),
             models.CheckConstraint(condition=Q(recognised__gte=0), name="membership_period_recognised_non_negative"),
@@ -261,6 +266,9 @@ class Invoice(models.Model):
     credit_applied = models.BigIntegerField(default=0)  # the patient's credit, applied first
     paid = models.BigIntegerField(default=0)  # payments other than credit
     written_off = models.BigIntegerField(default=0)
+    # Given back to the patient's credit by a change on a later day of the period (its unused part).
+    credited_net = models.BigIntegerField(default=0)
+    credited_tax = models.BigIntegerField(default=0)
     issued_on = models.DateField()  # local date at the membership's centre
     issued_at = models.DateTimeField()
     issued_by = models.CharField(max_length=200)
@@ -277,6 +285,13 @@ class Invoice(models.Model):
                 & Q(written_off__gte=0)
                 & Q(gross__gte=F("credit_applied") + F("paid") + F("written_off")),
                 name="invoice_settled_within_gross",
+            ),
+            models.CheckConstraint(
+                condition=Q(credited_net__gte=0)
+                & Q(credited_tax__gte=0)
+                & Q(credited_net__lte=F("net"))
+                & Q(credited_tax__lte=F("tax")),
+                name="invoice_credited_within_amounts",
             ),
         ]
         indexes = [models.Index(fields=["tenant", "status"])]
@@ -371,6 +386,7 @@ class ChargeAttempt(models.Model):
 class NoticeKind(models.TextChoices):
     RENEWAL_UPCOMING = "renewal_upcoming", "Renewal upcoming (14 days before)"
     TRIAL_WILL_END = "trial_will_end", "Trial will end (3 days before)"
+    PRICE_CHANGE_NOTICE = "price_change_notice", "Price change (N days before the new price applies)"
 
 
 class MembershipNotice(models.Model):
@@ -379,10 +395,69 @@ class MembershipNotice(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="notices")
     kind = models.CharField(max_length=24, choices=NoticeKind.choices)
-    about = models.DateField()  # the renewal date or the trial's end
+    about = models.DateField()  # the renewal date, the trial's end, or the day a new price applies
     told_at = models.DateTimeField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["membership", "kind", "about"], name="membership_notice_once"),
         ]
+
+
+class ChangeEffective(models.TextChoices):
+    NOW = "now", "Now"
+    PERIOD_END = "period_end", "At the period end"
+
+
+class ChangeStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled for the period end"
+    APPLIED = "applied", "Applied"
+
+
+class MembershipChange(models.Model):
+    """An upgrade, downgrade or frequency change (SPEC §10.2) and the figures its preview showed: applied at
+    once (credit and charge prorated), or scheduled for the period end and applied by the daily run."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="changes")
+    kind = models.CharField(max_length=16)  # upgrade, downgrade, frequency_change
+    from_version = models.ForeignKey(MembershipPlanVersion, on_delete=models.PROTECT, related_name="+")
+    to_version = models.ForeignKey(MembershipPlanVersion, on_delete=models.PROTECT, related_name="+")
+    from_frequency = models.CharField(max_length=16, choices=_choices(Frequency))
+    to_frequency = models.CharField(max_length=16, choices=_choices(Frequency))
+    effective = models.CharField(max_length=16, choices=ChangeEffective.choices)
+    effective_on = models.DateField()
+    status = models.CharField(max_length=16, choices=ChangeStatus.choices)
+    proration_billing = models.CharField(max_length=16, choices=_choices(ProrationBilling))
+    convention = models.CharField(max_length=24)  # the day count the figures were made with
+    # The unused part of the old period given back to credit, and the rest of the period at the new plan.
+    credited_invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    credit_description = models.CharField(max_length=300, blank=True)
+    credit_net = models.BigIntegerField(default=0)
+    credit_tax = models.BigIntegerField(default=0)
+    charge = models.BigIntegerField(default=0)  # gross, as the new plan charges it
+    unused_days = models.PositiveIntegerField(default=0)
+    period_days = models.PositiveIntegerField(default=0)
+    # The invoice that bills the charge (the proration invoice, or the next period's under next_invoice).
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    lines = models.JSONField(default=list)  # the invoice lines the preview showed: [{kind, description, net, …}]
+    sessions = models.JSONField(default=list)  # the new plan's benefits for the rest: [{service_ids, sessions}]
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["membership_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "idempotency_key"], name="membership_change_idempotency_unique"),
+            models.UniqueConstraint(
+                fields=["membership"], condition=Q(status="scheduled"), name="membership_change_one_scheduled"
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_net__gte=0) & Q(credit_tax__gte=0) & Q(charge__gte=0),
+                name="membership_change_amounts_non_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "effective_on"])]

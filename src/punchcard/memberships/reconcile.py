@@ -1,11 +1,12 @@
 """Memberships' invariants that `punchcard reconcile` proves (SPEC §10.3), registered with ledger.reconcile.
 
 Per invoice, from the journal's entries of its own events (the invoice, its payments, its void, its
-period's recognition):
+period's recognition, a change's credit of its unused part):
 - invoiced = paid (credit applied included) + open receivable + written off, to the minor unit: the
   receivable the journal holds for it is exactly what the invoice says is still owed;
-- its net = recognised + deferred (+ refunded, none yet): the deferred membership revenue the journal holds
-  for it is the net less what its period recognised, and the period's recognised cache agrees;
+- its net = recognised + deferred + credited (a change gave the unused part back to credit): the deferred
+  membership revenue the journal holds for it is the net less what was credited and what its period
+  recognised, and the period's recognised cache agrees;
 - its payments' rows add up to what the invoice says was paid; a void invoice holds nothing.
 """
 
@@ -21,9 +22,15 @@ from punchcard.ledger.models import Posting
 from punchcard.ledger.reconcile import Check, Problem
 from punchcard.tenancy.models import Tenant
 
-from .models import ChargeAttempt, Invoice, InvoicePayment, MembershipPeriod
+from .models import ChargeAttempt, Invoice, InvoicePayment, MembershipChange, MembershipPeriod
 
-EVENTS = ("membership_invoice", "membership_invoice_void", "membership_payment", "membership_period")
+EVENTS = (
+    "membership_invoice",
+    "membership_invoice_void",
+    "membership_payment",
+    "membership_period",
+    "membership_change_credit",
+)
 
 
 def _journal_by_invoice(tenant: Tenant | None) -> dict[int, dict[str, int]]:
@@ -31,15 +38,18 @@ def _journal_by_invoice(tenant: Tenant | None) -> dict[int, dict[str, int]]:
     postings = Posting.objects.filter(entry__event_type__in=EVENTS)
     payments = InvoicePayment.objects.all()
     periods = MembershipPeriod.objects.filter(invoice__isnull=False)
+    changes = MembershipChange.objects.filter(credited_invoice__isnull=False)
     if tenant is not None:
-        postings, payments, periods = (q.filter(tenant=tenant) for q in (postings, payments, periods))
+        postings, payments, periods, changes = (q.filter(tenant=tenant) for q in (postings, payments, periods, changes))
     payment_invoice = dict(payments.values_list("id", "invoice_id"))
     period_invoice = dict(periods.values_list("id", "invoice__id"))
+    change_invoice = dict(changes.values_list("id", "credited_invoice_id"))
     owner = {
         "membership_invoice": lambda pk: pk,
         "membership_invoice_void": lambda pk: pk,
         "membership_payment": payment_invoice.get,
         "membership_period": period_invoice.get,
+        "membership_change_credit": change_invoice.get,
     }
     sums: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = postings.values("entry__event_type", "entry__event_id", "account__role").annotate(s=Sum("amount"))
@@ -71,9 +81,9 @@ def invoices(tenant: Tenant | None) -> tuple[int, list[Problem]]:
         owed = 0 if void else invoice.gross - invoice.credit_applied - invoice.paid - invoice.written_off
         expected = {
             Role.RECEIVABLE: owed,
-            Role.MEMBERSHIP_DEFERRED: 0 if void else -(invoice.net - recognised),
+            Role.MEMBERSHIP_DEFERRED: 0 if void else -(invoice.net - invoice.credited_net - recognised),
             Role.MEMBERSHIP_REVENUE: -recognised,
-            Role.TAX_PAYABLE: 0 if void else -invoice.tax,
+            Role.TAX_PAYABLE: 0 if void else -(invoice.tax - invoice.credited_tax),
             Role.BAD_DEBT: invoice.written_off,
         }
         for role, want in expected.items():
@@ -93,7 +103,7 @@ def invoices(tenant: Tenant | None) -> tuple[int, list[Problem]]:
             )
         if not void and invoice.gross != invoice.credit_applied + invoice.paid + owed + invoice.written_off:
             problems.append(Problem("memberships", subject, "invoiced ≠ paid + open receivable + written off"))
-        if recognised > invoice.net or (recognised and invoice.status != InvoiceStatus.PAID):
+        if recognised > invoice.net - invoice.credited_net or (recognised and invoice.status != InvoiceStatus.PAID):
             problems.append(Problem("memberships", subject, f"recognised {recognised} of an invoice of {invoice.net}"))
     return count, problems
 

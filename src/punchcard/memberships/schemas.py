@@ -38,9 +38,18 @@ from punchcard.kernel.schemas import (
     patient_ref,
 )
 
-from .models import Invoice, Membership, MembershipPlan, MembershipPlanVersion, TierGroup
+from .models import (
+    ChangeEffective,
+    Invoice,
+    Membership,
+    MembershipChange,
+    MembershipPlan,
+    MembershipPlanVersion,
+    TierGroup,
+)
 from .selectors import Standing
 from .services import MembershipTerms, policies_of
+from .services.changes import ChangeQuote
 
 Small = Annotated[StrictInt, Field(ge=0, le=365)]
 
@@ -273,6 +282,15 @@ class MembershipPeriodOut(Schema):
     end: dt.date = Field(description="the period's last day")
 
 
+class ScheduledChangeOut(Schema):
+    id: int
+    kind: str
+    to_plan_id: int
+    to_plan_version: int
+    to_frequency: str
+    effective_on: dt.date
+
+
 class MembershipOut(Schema):
     id: int
     patient: PatientRef
@@ -294,6 +312,7 @@ class MembershipOut(Schema):
     failed_attempts: int
     next_retry_on: dt.date | None
     status_reason: str
+    scheduled_change: ScheduledChangeOut | None = Field(description="a plan change waiting for the period end")
     created_at: dt.datetime
 
     @classmethod
@@ -324,6 +343,18 @@ class MembershipOut(Schema):
             failed_attempts=membership.failed_attempts,
             next_retry_on=membership.next_retry_on,
             status_reason=membership.status_reason,
+            scheduled_change=(
+                ScheduledChangeOut(
+                    id=scheduled.id,
+                    kind=scheduled.kind,
+                    to_plan_id=scheduled.to_version.plan_id,
+                    to_plan_version=scheduled.to_version.number,
+                    to_frequency=scheduled.to_frequency,
+                    effective_on=scheduled.effective_on,
+                )
+                if (scheduled := standing.scheduled)
+                else None
+            ),
             created_at=membership.created_at,
         )
 
@@ -414,3 +445,128 @@ class InvoicePaymentIn(Input):
     method: Tender
     amount: PositiveAmount
     reference: Text(200) = Field("", description="card slip, transfer reference, …")
+
+
+class MembershipChangeIn(Input):
+    plan_id: BodyId = Field(description="the plan to move to: the member's own for a frequency change")
+    frequency: Frequency | None = Field(None, description="the member's frequency when omitted")
+    effective: ChangeEffective | None = Field(
+        None, description="upgrades default to now, downgrades and frequency changes to the period end"
+    )
+
+
+class ChangeBenefitOut(Schema):
+    service_ids: list[int]
+    sessions: int
+
+
+class MembershipChangeOut(Schema):
+    id: int | None = Field(description="none for a preview")
+    membership_id: int
+    kind: str = Field(description="upgrade, downgrade or frequency_change")
+    status: str = Field(description="preview, scheduled (for the period end) or applied")
+    effective: str
+    effective_on: dt.date
+    from_plan_id: int
+    from_plan_version: int
+    to_plan_id: int
+    to_plan_version: int
+    from_frequency: str
+    to_frequency: str
+    proration_billing: str = Field(description="now: an invoice at once; next_invoice: lines of the next invoice")
+    day_count: str
+    unused_days: int
+    period_days: int
+    credit: InvoiceLineOut | None = Field(description="the unused part of the paid period, to the patient's credit")
+    lines: list[InvoiceLineOut] = Field(description="the invoice lines the change produces")
+    invoiced_now: bool = Field(description="the lines are an invoice issued at once")
+    charge: Money
+    credit_applied: Money = Field(description="what the patient's credit pays of the invoice issued at once")
+    due_now: Money
+    sessions: list[ChangeBenefitOut] = Field(description="the new plan's benefits for the rest of the period")
+    invoice_id: int | None
+
+    @classmethod
+    def of_quote(cls, membership: Membership, q: ChangeQuote, ctx: Ctx) -> MembershipChangeOut:
+        return cls._make(
+            ctx,
+            id=None,
+            membership_id=membership.id,
+            status="preview",
+            kind=q.kind,
+            effective=q.effective,
+            effective_on=q.effective_on,
+            from_version=q.from_version,
+            to_version=q.to_version,
+            from_frequency=q.from_frequency,
+            to_frequency=q.to_frequency,
+            proration_billing=q.proration_billing,
+            day_count=q.convention,
+            unused_days=q.unused_days,
+            period_days=q.period_days,
+            credit=q.credit.to_dict() if q.credit else None,
+            lines=[line.to_dict() for line in q.lines],
+            invoiced_now=q.invoiced_now,
+            charge=q.charge,
+            credit_applied=q.credit_applied,
+            sessions=q.sessions,
+            invoice_id=None,
+        )
+
+    @classmethod
+    def of_change(cls, change: MembershipChange, ctx: Ctx) -> MembershipChangeOut:
+        invoice = change.invoice if change.effective == ChangeEffective.NOW else None
+        credit = None
+        if change.credit_description:
+            net, tax = change.credit_net, change.credit_tax
+            credit = {"kind": "credit", "description": change.credit_description, "net": net, "tax": tax}
+            credit["gross"] = net + tax
+        return cls._make(
+            ctx,
+            id=change.id,
+            membership_id=change.membership_id,
+            status=change.status,
+            kind=change.kind,
+            effective=change.effective,
+            effective_on=change.effective_on,
+            from_version=change.from_version,
+            to_version=change.to_version,
+            from_frequency=change.from_frequency,
+            to_frequency=change.to_frequency,
+            proration_billing=change.proration_billing,
+            day_count=change.convention,
+            unused_days=change.unused_days,
+            period_days=change.period_days,
+            credit=credit,
+            lines=change.lines,
+            invoiced_now=invoice is not None,
+            charge=change.charge,
+            credit_applied=invoice.credit_applied if invoice else 0,
+            sessions=change.sessions,
+            invoice_id=change.invoice_id,
+        )
+
+    @classmethod
+    def _make(cls, ctx: Ctx, *, from_version, to_version, credit, lines, charge, credit_applied, invoiced_now, **rest):
+        def line(d: dict) -> InvoiceLineOut:
+            return InvoiceLineOut(
+                kind=d["kind"],
+                description=d["description"],
+                net=ctx.money(d["net"]),
+                tax=ctx.money(d["tax"]),
+                gross=ctx.money(d["gross"]),
+            )
+
+        return cls(
+            from_plan_id=from_version.plan_id,
+            from_plan_version=from_version.number,
+            to_plan_id=to_version.plan_id,
+            to_plan_version=to_version.number,
+            credit=line(credit) if credit else None,
+            lines=[line(d) for d in lines],
+            invoiced_now=invoiced_now,
+            charge=ctx.money(charge),
+            credit_applied=ctx.money(credit_applied),
+            due_now=ctx.money(charge - credit_applied if invoiced_now else 0),
+            **rest,
+        )

@@ -11,8 +11,17 @@ from punchcard import clock
 from punchcard.tenancy.models import Tenant
 from punchcard.tenancy.selectors import local_date, scoped_get
 
-from .models import Invoice, Membership, MembershipPeriod, MembershipPlan, MembershipPlanVersion, TierGroup
+from .models import (
+    Invoice,
+    Membership,
+    MembershipChange,
+    MembershipPeriod,
+    MembershipPlan,
+    MembershipPlanVersion,
+    TierGroup,
+)
 from .services.invoicing import next_period_bounds
+from .services.prices import price_from
 
 ENDED = ("cancelled", "ended")
 
@@ -58,6 +67,11 @@ def invoice(tenant: Tenant, invoice_id) -> Invoice:
     return scoped_get(Invoice, tenant=tenant, pk=invoice_id, field="invoice_id", queryset=invoices(tenant))
 
 
+def change(tenant: Tenant, change_id) -> MembershipChange:
+    queryset = MembershipChange.objects.select_related("from_version", "to_version", "invoice")
+    return scoped_get(MembershipChange, tenant=tenant, pk=change_id, field="change_id", queryset=queryset)
+
+
 @dataclass(frozen=True)
 class Standing:
     """Where a membership stands today: its current period, the next billing date and amount, what is owed."""
@@ -67,13 +81,18 @@ class Standing:
     next_billing_date: dt.date | None
     next_amount: int | None
     owed: int
+    scheduled: MembershipChange | None = None  # a change waiting for the period end
 
 
 def standing(membership: Membership, now: dt.datetime | None = None) -> Standing:
     today = local_date(now or clock.now(), membership.centre)
-    current = membership.periods.filter(start__lte=today, end__gt=today).first()
+    # The newest: a change on a period's first day starts its rest of the period with the same start.
+    current = membership.periods.filter(start__lte=today, end__gt=today).order_by("-number").first()
     next_amount = None
+    scheduled = membership.changes.filter(status="scheduled").select_related("to_version").first()
     if membership.next_billing_date is not None and membership.status not in ENDED:
-        next_amount = next_period_bounds(membership)[3]
+        kind, start, _, next_amount = next_period_bounds(membership)
+        if kind == "paid":  # at a scheduled change's plan, or a new price whose notice has run
+            next_amount = price_from(membership, start)
     owed = sum(i.due for i in membership.invoices.filter(status__in=["open", "uncollectible"]))
-    return Standing(today, current, membership.next_billing_date, next_amount, owed)
+    return Standing(today, current, membership.next_billing_date, next_amount, owed, scheduled)

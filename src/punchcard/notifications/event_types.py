@@ -51,6 +51,7 @@ EVENT_TYPES = (
     "membership.resumed",
     "membership.cancelled",
     "membership.price_change_notice",
+    "membership.changed",
     "payment.webhook_received",
 )
 

@@ -1,7 +1,9 @@
 """Memberships' writes, a module per idea: plans (and tier groups), subscribing, invoicing, charging and
 dunning, desk payments, the daily renewals run, recognition, notices; status changes go through `status`.
-Pause/resume, changes with proration, cancellation and price-change notices will be modules of their own."""
+Changes with proration are `changes`; when a new plan price reaches a member is `prices` (applied by
+`changes.take_effect`, told by `notices`)."""
 
+from .changes import change_membership, preview_change
 from .charging import collect, record_outcome
 from .notices import tell_due_notices
 from .payments import pay_invoice
@@ -19,6 +21,7 @@ from .subscribing import subscribe
 
 __all__ = [
     "MembershipTerms",
+    "change_membership",
     "collect",
     "collect_due",
     "create_membership_plan",
@@ -26,6 +29,7 @@ __all__ = [
     "edit_membership_plan",
     "pay_invoice",
     "policies_of",
+    "preview_change",
     "recognise",
     "record_outcome",
     "run_billing",

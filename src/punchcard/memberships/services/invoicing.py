@@ -9,6 +9,7 @@ and a rolled-back issue gives its number back with the rollback.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict, dataclass
 
 from django.db import IntegrityError, transaction
 
@@ -18,7 +19,7 @@ from punchcard.billing.services.numbering import next_number
 from punchcard.domain import posting
 from punchcard.domain.invoice_status import InvoiceStatus
 from punchcard.domain.membership_status import MembershipStatus
-from punchcard.domain.money import split_tax
+from punchcard.domain.money import TaxSplit, split_tax
 from punchcard.domain.periods import Frequency, period_on
 from punchcard.domain.roles import Actor
 from punchcard.ledger import services as journal
@@ -26,10 +27,45 @@ from punchcard.tenancy.models import Patient
 from punchcard.tenancy.selectors import local_date
 from punchcard.tenancy.services import audit
 
-from ..models import Invoice, InvoiceLine, InvoiceLineKind, InvoicePayment, Membership, MembershipPeriod, PeriodKind
+from ..models import (
+    ChangeStatus,
+    Invoice,
+    InvoiceLine,
+    InvoiceLineKind,
+    InvoicePayment,
+    Membership,
+    MembershipPeriod,
+    MembershipPlanVersion,
+    PeriodKind,
+)
 from .status import change_status
 
 CREDIT = "credit"
+
+
+@dataclass(frozen=True)
+class LineQuote:
+    """An invoice line before it is written: what a preview shows is what the invoice gets."""
+
+    kind: str
+    description: str
+    net: int
+    tax: int
+    gross: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def line_of(version: MembershipPlanVersion, kind: str, description: str, amount: int) -> LineQuote:
+    """A line of `amount` as the version charges it (tax included or added, at its rate)."""
+    split = split_tax(amount, rate_bp=version.tax_rate_bp, inclusive=version.tax_inclusive)
+    return LineQuote(str(kind), description[:300], split.net, split.tax, split.gross)
+
+
+def pending_prorations(membership: Membership):
+    """Changes whose proration waits for the next invoice (the plan bills prorations `next_invoice`)."""
+    return membership.changes.filter(status=ChangeStatus.APPLIED, invoice__isnull=True, charge__gt=0).order_by("id")
 
 
 def next_period_bounds(membership: Membership) -> tuple[PeriodKind, dt.date, dt.date, int]:
@@ -56,9 +92,19 @@ def bill_next_period(membership: Membership, *, actor: Actor, now: dt.datetime) 
         return None  # this period has its row (and invoice) already
     membership.next_billing_date = end
     membership.save(update_fields=["next_billing_date"])
-    if amount:
-        issue_invoice(membership, period=period, amount=amount, actor=actor, now=now)
+    lines = period_lines(membership, period=period, amount=amount)
+    if lines:
+        issue_invoice(membership, period=period, lines=lines, actor=actor, now=now)
     return period
+
+
+def period_lines(membership: Membership, *, period: MembershipPeriod, amount: int) -> list[LineQuote]:
+    """The period's fee and the prorations waiting for this invoice (none at all: no invoice)."""
+    kind = InvoiceLineKind.TRIAL if period.kind == PeriodKind.TRIAL else InvoiceLineKind.PERIOD_FEE
+    lines = [line_of(membership.version, kind, _describe(membership, period), amount)] if amount else []
+    if period.kind == PeriodKind.PAID:
+        lines += [LineQuote(**line) for change in pending_prorations(membership) for line in change.lines]
+    return lines
 
 
 def _describe(membership: Membership, period: MembershipPeriod) -> str:
@@ -70,17 +116,18 @@ def _describe(membership: Membership, period: MembershipPeriod) -> str:
 
 
 def issue_invoice(
-    membership: Membership, *, period: MembershipPeriod, amount: int, actor: Actor, now: dt.datetime
+    membership: Membership, *, period: MembershipPeriod, lines: list[LineQuote], actor: Actor, now: dt.datetime
 ) -> Invoice:
     """The period's invoice: Dr receivable / Cr deferred membership revenue and tax payable; then the
-    patient's credit pays what it can (Dr patient credit / Cr receivable)."""
-    tenant, version = membership.tenant, membership.version
-    split = split_tax(amount, rate_bp=version.tax_rate_bp, inclusive=version.tax_inclusive)
+    patient's credit pays what it can (Dr patient credit / Cr receivable). Prorations waiting for it are
+    marked billed by it."""
+    tenant = membership.tenant
+    net, tax = sum(line.net for line in lines), sum(line.tax for line in lines)
+    split = TaxSplit(net=net, tax=tax)
     today = local_date(now, membership.centre)
     # Lock order: the patient after the membership, the invoice counter last.
     Patient.objects.select_for_update(no_key=True).filter(pk=membership.patient_id).first()
     credit = min(credit_balance(tenant, membership.patient_id), split.gross)
-    kind = InvoiceLineKind.TRIAL if period.kind == PeriodKind.TRIAL else InvoiceLineKind.PERIOD_FEE
     invoice = Invoice.objects.create(
         tenant=tenant,
         number=next_number(tenant, "invoice"),
@@ -97,14 +144,11 @@ def issue_invoice(
         issued_by=actor.label,
         status_changed_at=now,
     )
-    InvoiceLine.objects.create(
-        invoice=invoice,
-        kind=kind,
-        description=_describe(membership, period),
-        net=split.net,
-        tax=split.tax,
-        gross=split.gross,
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(invoice=invoice, position=i, **line.to_dict()) for i, line in enumerate(lines)
     )
+    if period.kind == PeriodKind.PAID:
+        pending_prorations(membership).update(invoice=invoice)
     journal.record(
         tenant=tenant,
         kind="membership_invoice",

@@ -29,7 +29,8 @@ def _recognise_period(period_id: int, *, as_of: dt.date, now: dt.datetime) -> in
         .get(pk=period_id)
     )
     invoice = period.invoice
-    amount = to_recognise(invoice.net, period.start, period.end, as_of, period.recognised)
+    # What a change gave back to credit is not earned; the period then ends on the change's day.
+    amount = to_recognise(invoice.net - invoice.credited_net, period.start, period.end, as_of, period.recognised)
     if not amount:
         return 0
     membership = period.membership
@@ -54,7 +55,7 @@ def recognise(*, as_of: dt.date, tenant_id: int | None = None, now: dt.datetime 
     the total recognised by this run, minor units."""
     now = now or clock.now()
     periods = MembershipPeriod.objects.filter(invoice__status=InvoiceStatus.PAID, start__lte=as_of).exclude(
-        recognised__gte=F("invoice__net")
+        recognised__gte=F("invoice__net") - F("invoice__credited_net")
     )
     if tenant_id is not None:
         periods = periods.filter(tenant_id=tenant_id)

@@ -1,7 +1,9 @@
 """The daily billing run (SPEC §10.2), as of an instant, each membership on its own centre's day:
 
 1. scheduled memberships whose start has come begin (trialing or active) and bill their first period;
-2. every period whose start has come is billed in advance (a missed day catches up, period by period);
+2. every period whose start has come is billed in advance (a missed day catches up, period by period), at
+   the plan and frequency a change scheduled for it asks, or at a newer version of the plan once its
+   notice has run;
 3. open invoices never charged are charged (one the desk collects, with no stored method, is past due
    from the day after its issue), and the retries the dunning schedule has made due; a failed
    last retry applies the plan's final action (cancel or suspend).
@@ -25,6 +27,7 @@ from punchcard.tenancy.selectors import local_date
 
 from ..models import Invoice, Membership
 from . import charging
+from .changes import take_effect
 from .invoicing import bill_next_period
 from .status import change_status, lock_membership
 
@@ -54,6 +57,7 @@ def bill_due(membership_id: int, *, now: dt.datetime) -> int:
         and membership.next_billing_date <= today
         and billed < MAX_CATCH_UP
     ):
+        take_effect(membership, now=now)  # a change scheduled for the period end, or a new price, first
         if bill_next_period(membership, actor=SYSTEM, now=now) is None:
             break
         billed += 1
