@@ -70,7 +70,10 @@ def membership_revenue(tenant: Tenant, *, date_from: dt.date, date_to: dt.date, 
                 "deferred": balance,
             }
         )
-    notes = ["Net of tax. Void invoices are left out; recognition is by day over each paid period."]
+    notes = [
+        "Net of tax. Void invoices are left out; recognition is by day over each paid period.",
+        "A plan change's credit for unused days lowers the deferred column, not the invoiced one.",
+    ]
     return Report(
         "membership-revenue",
         "Membership revenue by month",
