@@ -165,6 +165,25 @@ def membership_recognition(*, value: int) -> list[Posting]:
     return balanced([Posting(Role.MEMBERSHIP_DEFERRED, value), Posting(Role.MEMBERSHIP_REVENUE, -value)])
 
 
+def membership_refund(*, net: int, tax: int) -> list[Posting]:
+    """The unused days of a paid membership period given back as the patient's credit (SPEC §8, credit
+    first): their deferred fee is no longer owed as service, their tax no longer owed to the state."""
+    return balanced(
+        [
+            Posting(Role.MEMBERSHIP_DEFERRED, net),
+            Posting(Role.TAX_PAYABLE, tax),
+            Posting(Role.PATIENT_CREDIT, -(net + tax)),
+        ]
+    )
+
+
+def membership_fee(*, gross: int, tax: int) -> list[Posting]:
+    """A membership fee that is no period's (a pause fee): earned when invoiced, like a no-show fee."""
+    return balanced(
+        [Posting(Role.RECEIVABLE, gross), Posting(Role.TAX_PAYABLE, -tax), Posting(Role.FEE_REVENUE, -(gross - tax))]
+    )
+
+
 def to_credit(*, method: str, amount: int) -> list[Posting]:
     """Money taken with nothing left to settle (a charge landing on an invoice paid meanwhile): the patient's credit."""
     return balanced([Posting(PAYMENT_METHOD_ROLE[method], amount), Posting(Role.PATIENT_CREDIT, -amount)])

@@ -4,8 +4,9 @@ Per invoice, from the journal's entries of its own events (the invoice, its paym
 period's recognition):
 - invoiced = paid (credit applied included) + open receivable + written off, to the minor unit: the
   receivable the journal holds for it is exactly what the invoice says is still owed;
-- its net = recognised + deferred (+ refunded, none yet): the deferred membership revenue the journal holds
-  for it is the net less what its period recognised, and the period's recognised cache agrees;
+- its net = recognised + deferred + refunded: the deferred membership revenue the journal holds for it is
+  the net less what its period recognised and what an immediate cancellation gave back to credit, and the
+  period's recognised cache agrees; an invoice of no period (a pause fee) is fee revenue when issued;
 - its payments' rows add up to what the invoice says was paid; a void invoice holds nothing.
 """
 
@@ -23,7 +24,13 @@ from punchcard.tenancy.models import Tenant
 
 from .models import ChargeAttempt, Invoice, InvoicePayment, MembershipPeriod
 
-EVENTS = ("membership_invoice", "membership_invoice_void", "membership_payment", "membership_period")
+EVENTS = (
+    "membership_invoice",
+    "membership_invoice_void",
+    "membership_payment",
+    "membership_period",
+    "membership_refund",
+)
 
 
 def _journal_by_invoice(tenant: Tenant | None) -> dict[int, dict[str, int]]:
@@ -38,6 +45,7 @@ def _journal_by_invoice(tenant: Tenant | None) -> dict[int, dict[str, int]]:
     owner = {
         "membership_invoice": lambda pk: pk,
         "membership_invoice_void": lambda pk: pk,
+        "membership_refund": lambda pk: pk,
         "membership_payment": payment_invoice.get,
         "membership_period": period_invoice.get,
     }
@@ -69,11 +77,14 @@ def invoices(tenant: Tenant | None) -> tuple[int, list[Problem]]:
         void = invoice.status == InvoiceStatus.VOID
         recognised = invoice.period.recognised if invoice.period is not None else 0
         owed = 0 if void else invoice.gross - invoice.credit_applied - invoice.paid - invoice.written_off
+        fee = invoice.period is None
+        deferred = 0 if void or fee else invoice.net - recognised - invoice.refunded_net
         expected = {
             Role.RECEIVABLE: owed,
-            Role.MEMBERSHIP_DEFERRED: 0 if void else -(invoice.net - recognised),
+            Role.MEMBERSHIP_DEFERRED: -deferred,
             Role.MEMBERSHIP_REVENUE: -recognised,
-            Role.TAX_PAYABLE: 0 if void else -invoice.tax,
+            Role.FEE_REVENUE: -invoice.net if fee and not void else 0,
+            Role.TAX_PAYABLE: 0 if void else -(invoice.tax - invoice.refunded_tax),
             Role.BAD_DEBT: invoice.written_off,
         }
         for role, want in expected.items():
@@ -93,7 +104,10 @@ def invoices(tenant: Tenant | None) -> tuple[int, list[Problem]]:
             )
         if not void and invoice.gross != invoice.credit_applied + invoice.paid + owed + invoice.written_off:
             problems.append(Problem("memberships", subject, "invoiced ≠ paid + open receivable + written off"))
-        if recognised > invoice.net or (recognised and invoice.status != InvoiceStatus.PAID):
+        refunded = invoice.refunded_net + invoice.refunded_tax
+        if refunded and (invoice.status != InvoiceStatus.PAID or refunded > invoice.credit_applied + invoice.paid):
+            problems.append(Problem("memberships", subject, f"refunded {refunded} of what was paid on it"))
+        if recognised + invoice.refunded_net > invoice.net or (recognised and invoice.status != InvoiceStatus.PAID):
             problems.append(Problem("memberships", subject, f"recognised {recognised} of an invoice of {invoice.net}"))
     return count, problems
 

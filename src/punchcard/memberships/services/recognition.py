@@ -3,6 +3,9 @@
 Idempotent: a period's recognised amount is kept on its row (under its lock) and each run posts only what
 is earned through `as_of` beyond it; an earlier `as_of` posts nothing. Only paid periods earn: a period
 whose invoice is still open earns nothing until it is paid, and then catches up at the next run.
+
+A pause's days earn nothing (the pause stretched its period by as many days); a period stopped by an
+immediate cancellation earns what was not refunded over its days up to the stop.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from punchcard.domain.invoice_status import InvoiceStatus
 from punchcard.domain.recognition import to_recognise
 from punchcard.ledger import services as journal
 
-from ..models import MembershipPeriod
+from ..models import MembershipPause, MembershipPeriod
 
 
 @transaction.atomic
@@ -29,7 +32,9 @@ def _recognise_period(period_id: int, *, as_of: dt.date, now: dt.datetime) -> in
         .get(pk=period_id)
     )
     invoice = period.invoice
-    amount = to_recognise(invoice.net, period.start, period.end, as_of, period.recognised)
+    end = min(period.end, period.stopped_on) if period.stopped_on else period.end
+    gaps = [(p.start, p.back_on) for p in MembershipPause.objects.filter(membership_id=period.membership_id)]
+    amount = to_recognise(invoice.net - invoice.refunded_net, period.start, end, as_of, period.recognised, gaps)
     if not amount:
         return 0
     membership = period.membership
@@ -54,7 +59,7 @@ def recognise(*, as_of: dt.date, tenant_id: int | None = None, now: dt.datetime 
     the total recognised by this run, minor units."""
     now = now or clock.now()
     periods = MembershipPeriod.objects.filter(invoice__status=InvoiceStatus.PAID, start__lte=as_of).exclude(
-        recognised__gte=F("invoice__net")
+        recognised__gte=F("invoice__net") - F("invoice__refunded_net")
     )
     if tenant_id is not None:
         periods = periods.filter(tenant_id=tenant_id)
