@@ -13,10 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from enum import StrEnum
 
 from .errors import Conflict, InvalidInput
 from .membership_terms import PauseRules
 from .periods import Frequency, period_on, shifted
+
+
+class CancelWhen(StrEnum):
+    NOW = "now"
+    PERIOD_END = "period_end"
 
 
 def resume_day(

@@ -11,6 +11,7 @@ from punchcard.billing.models import Tender
 from punchcard.catalogue.models import PlanStatus
 from punchcard.catalogue.schemas import LineIn, PlanLineOut
 from punchcard.domain.dunning import MAX_OFFSET_DAYS, MAX_RETRIES, FinalAction
+from punchcard.domain.membership_lifecycle import CancelWhen
 from punchcard.domain.membership_status import MembershipStatus
 from punchcard.domain.membership_terms import (
     BenefitsOnCancel,
@@ -295,6 +296,8 @@ class MembershipOut(Schema):
     next_retry_on: dt.date | None
     status_reason: str
     created_at: dt.datetime
+    cancel_on: dt.date | None = Field(None, description="cancelling: its first day without the membership")
+    paused_until: dt.date | None = Field(None, description="paused: the day it resumes by itself")
 
     @classmethod
     def of(cls, membership: Membership, standing: Standing, ctx: Ctx) -> MembershipOut:
@@ -325,6 +328,8 @@ class MembershipOut(Schema):
             next_retry_on=membership.next_retry_on,
             status_reason=membership.status_reason,
             created_at=membership.created_at,
+            cancel_on=membership.cancel_on,
+            paused_until=standing.paused_until,
         )
 
 
@@ -414,3 +419,16 @@ class InvoicePaymentIn(Input):
     method: Tender
     amount: PositiveAmount
     reference: Text(200) = Field("", description="card slip, transfer reference, …")
+
+
+class PauseRequestIn(Input):
+    """A pause from today: `months` calendar months, or `until` a day (the first day back); one of the two."""
+
+    months: Annotated[StrictInt, Field(ge=1, le=6)] | None = None
+    until: Date | None = Field(None, description="the first day back")
+
+
+class CancelIn(Input):
+    when: CancelWhen | None = Field(None, description="now or period_end; not given: the plan's policy")
+    refund_unused: Flag = Field(False, description="now only: the paid period's unused days to the patient's credit")
+    reason: Text(500) = ""

@@ -67,6 +67,7 @@ class Standing:
     next_billing_date: dt.date | None
     next_amount: int | None
     owed: int
+    paused_until: dt.date | None = None
 
 
 def standing(membership: Membership, now: dt.datetime | None = None) -> Standing:
@@ -76,4 +77,7 @@ def standing(membership: Membership, now: dt.datetime | None = None) -> Standing
     if membership.next_billing_date is not None and membership.status not in ENDED:
         next_amount = next_period_bounds(membership)[3]
     owed = sum(i.due for i in membership.invoices.filter(status__in=["open", "uncollectible"]))
-    return Standing(today, current, membership.next_billing_date, next_amount, owed)
+    paused_until = None
+    if membership.status == "paused":
+        paused_until = membership.pauses.filter(resumed_on__isnull=True).values_list("until", flat=True).first()
+    return Standing(today, current, membership.next_billing_date, next_amount, owed, paused_until)

@@ -24,7 +24,7 @@ from punchcard import clock, events
 from punchcard.domain import posting
 from punchcard.domain.errors import Conflict, InvalidInput
 from punchcard.domain.invoice_status import InvoiceStatus
-from punchcard.domain.membership_lifecycle import earliest_end, first_billing_date_on_or_after
+from punchcard.domain.membership_lifecycle import CancelWhen, earliest_end, first_billing_date_on_or_after
 from punchcard.domain.membership_status import FINAL, MembershipStatus, ensure_transition
 from punchcard.domain.membership_terms import Cancellation
 from punchcard.domain.periods import Frequency, billing_date, period_on
@@ -41,7 +41,7 @@ from .charging import void_invoice
 from .status import change_status, lock_membership
 
 M = MembershipStatus
-WHEN = ("now", "period_end")
+WHEN = tuple(str(w) for w in CancelWhen)
 BOUND = (M.ACTIVE, M.PAUSED, M.CANCELLING)  # the statuses notice and minimum commitment bind (out of trial)
 UNPAID = (M.PAST_DUE, M.SUSPENDED)
 
