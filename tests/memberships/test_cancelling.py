@@ -178,3 +178,20 @@ def test_a_membership_that_has_not_started_is_cancelled_with_nothing_billed(prov
         0,
     )
     _refused("membership_transition_not_allowed", lambda: _cancel(clinic, member, local(2026, 3, 6)))
+
+
+@pytest.mark.django_db
+def test_withdrawing_a_trials_cancellation_goes_back_to_the_trial(provider):
+    clinic = Clinic.open(now=local(2026, 6, 1, 10))
+    gold = membership_plan(clinic, trial=Trial(length=14))
+    member = subscribe(clinic, gold, method=provider.method("tok_ok", clinic=clinic))
+    _cancel(clinic, member, local(2026, 6, 5), when="period_end")
+    member.refresh_from_db()
+    assert (member.status, member.cancel_on) == ("cancelling", D(2026, 6, 15))
+    services.keep(tenant=clinic.tenant, actor=clinic.front_desk, membership_id=member.id, now=local(2026, 6, 6))
+    member.refresh_from_db()
+    assert member.status == "trialing"
+    day_run(D(2026, 6, 15))
+    member.refresh_from_db()
+    assert (member.status, Invoice.objects.get(membership=member).status) == ("active", "paid")  # converted
+    assert_reconciled(clinic.tenant)

@@ -114,3 +114,21 @@ def test_the_same_idempotency_key_pauses_once(provider):
     again = _pause(clinic, member, months=1, idempotency_key="pause-1")
     assert first.pk == again.pk and MembershipPause.objects.count() == 1
     _refused("idempotency_conflict", lambda: _pause(clinic, member, months=2, idempotency_key="pause-1"))
+
+
+@pytest.mark.django_db
+def test_a_pause_asked_before_the_days_run_moves_the_renewal_that_was_due_today(provider):
+    clinic, member = _member(provider)
+    # 1 April, 08:00, before the daily run has billed April: nothing is running, so no period is stretched;
+    # the renewal due today moves by the pause (1 April to 1 May, 30 days) to 1 May.
+    _pause(clinic, member, local(2026, 4, 1, 8), months=1)
+    member.refresh_from_db()
+    assert (member.next_billing_date, member.periods.get().end) == (D(2026, 5, 1), D(2026, 4, 1))
+    for day in (D(2026, 4, 1), D(2026, 4, 30)):
+        day_run(day)
+    assert Invoice.objects.filter(membership=member).count() == 1
+    day_run(D(2026, 5, 1))
+    member.refresh_from_db()
+    assert (member.status, member.next_billing_date) == ("active", D(2026, 6, 1))
+    assert Invoice.objects.filter(membership=member).count() == 2
+    assert_reconciled(clinic.tenant)
