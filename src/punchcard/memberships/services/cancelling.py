@@ -91,10 +91,11 @@ def _refuse_before(membership: Membership, today: dt.date, earliest: dt.date) ->
     )
 
 
-def _refund_unused(membership: Membership, period: MembershipPeriod, today: dt.date, *, actor: Actor, now) -> int:
-    """Give the unused days (today on) of a paid period back as credit; what was given, gross."""
-    invoice = Invoice.objects.select_for_update(no_key=True).filter(period=period).first()
-    if invoice is None or invoice.status != InvoiceStatus.PAID:
+def _refund_unused(
+    membership: Membership, period: MembershipPeriod, invoice: Invoice, today: dt.date, *, actor: Actor, now
+) -> int:
+    """Give the unused days (today on) of a locked paid period back as credit; what was given, gross."""
+    if invoice.status != InvoiceStatus.PAID:
         return 0
     gaps = [(p.start, p.back_on) for p in membership.pauses.all()]
     whole = service_days(period.start, period.end, gaps)
@@ -136,15 +137,18 @@ def _cancel_now(membership: Membership, today: dt.date, *, refund_unused: bool, 
     if held is not None:  # the pause ends with the membership: its days up to today stay unearned
         held.resumed_on = max(today, held.start)
         held.save(update_fields=["resumed_on"])
-    running = (
-        MembershipPeriod.objects.select_for_update(no_key=True)
-        .filter(membership=membership, start__lte=today, end__gt=today)
+    running_id = (
+        MembershipPeriod.objects.filter(membership=membership, start__lte=today, end__gt=today)
+        .values_list("id", flat=True)
         .first()
     )
     refunded = 0
-    if running is not None:
-        if refund_unused:
-            refunded = _refund_unused(membership, running, today, actor=actor, now=now)
+    if running_id is not None:
+        # Lock order 3c: the period's invoice, then the period.
+        invoice = Invoice.objects.select_for_update(no_key=True).filter(period_id=running_id).first()
+        running = MembershipPeriod.objects.select_for_update(no_key=True).get(pk=running_id)
+        if refund_unused and invoice is not None:
+            refunded = _refund_unused(membership, running, invoice, today, actor=actor, now=now)
         running.stopped_on = today
         running.save(update_fields=["stopped_on"])
     change_status(membership, M.CANCELLED, actor=actor, now=now, reason=reason)
