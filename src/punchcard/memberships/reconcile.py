@@ -6,7 +6,7 @@ period's recognition):
   receivable the journal holds for it is exactly what the invoice says is still owed;
 - its net = recognised + deferred + refunded: the deferred membership revenue the journal holds for it is
   the net less what its period recognised and what an immediate cancellation gave back to credit, and the
-  period's recognised cache agrees; an invoice of no period (a pause fee) is fee revenue when issued;
+  period's recognised cache agrees; its fee lines (a pause fee) are fee revenue when issued;
 - its payments' rows add up to what the invoice says was paid; a void invoice holds nothing.
 """
 
@@ -22,7 +22,7 @@ from punchcard.ledger.models import Posting
 from punchcard.ledger.reconcile import Check, Problem
 from punchcard.tenancy.models import Tenant
 
-from .models import ChargeAttempt, Invoice, InvoicePayment, MembershipPeriod
+from .models import ChargeAttempt, Invoice, InvoiceLineKind, InvoicePayment, MembershipPeriod
 
 EVENTS = (
     "membership_invoice",
@@ -58,7 +58,7 @@ def _journal_by_invoice(tenant: Tenant | None) -> dict[int, dict[str, int]]:
 
 
 def invoices(tenant: Tenant | None) -> tuple[int, list[Problem]]:
-    rows = Invoice.objects.select_related("period")
+    rows = Invoice.objects.select_related("period").prefetch_related("lines")
     if tenant is not None:
         rows = rows.filter(tenant=tenant)
     journal = _journal_by_invoice(tenant)
@@ -77,13 +77,14 @@ def invoices(tenant: Tenant | None) -> tuple[int, list[Problem]]:
         void = invoice.status == InvoiceStatus.VOID
         recognised = invoice.period.recognised if invoice.period is not None else 0
         owed = 0 if void else invoice.gross - invoice.credit_applied - invoice.paid - invoice.written_off
-        fee = invoice.period is None
-        deferred = 0 if void or fee else invoice.net - recognised - invoice.refunded_net
+        # Fee lines (a pause fee) are earned when invoiced; the rest is deferred until its days pass.
+        fees = sum(line.net for line in invoice.lines.all() if line.kind == InvoiceLineKind.FEE)
+        deferred = 0 if void else invoice.net - fees - recognised - invoice.refunded_net
         expected = {
             Role.RECEIVABLE: owed,
             Role.MEMBERSHIP_DEFERRED: -deferred,
             Role.MEMBERSHIP_REVENUE: -recognised,
-            Role.FEE_REVENUE: -invoice.net if fee and not void else 0,
+            Role.FEE_REVENUE: 0 if void else -fees,
             Role.TAX_PAYABLE: 0 if void else -(invoice.tax - invoice.refunded_tax),
             Role.BAD_DEBT: invoice.written_off,
         }

@@ -1,9 +1,9 @@
 """The daily billing run (SPEC §10.2), as of an instant, each membership on its own centre's day:
 
 1. scheduled memberships whose start has come begin (trialing or active) and bill their first period; a
-   pause whose resume day has come ends; a cancellation at the period end whose day has come ends it;
+   pause whose resume day has come ends (the member is back that day);
 2. every period whose start has come is billed in advance (a missed day catches up, period by period), a
-   `cancelling` membership's only up to its end;
+   `cancelling` membership's only up to its end, and on that day it ends;
 3. open invoices never charged are charged (one the desk collects, with no stored method, is past due
    from the day after its issue), and the retries the dunning schedule has made due; a failed
    last retry applies the plan's final action (cancel or suspend).
