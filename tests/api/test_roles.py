@@ -304,6 +304,147 @@ WRITES = [
     ),
 ]
 
+
+def _membership_plan(clinic, **policies):
+    from punchcard.memberships import services as memberships
+    from punchcard.memberships.services.plans import policies_of
+
+    return memberships.create_membership_plan(
+        tenant=clinic.tenant,
+        actor=clinic.manager,
+        code=f"m{next(_n)}",
+        terms=memberships.MembershipTerms(
+            name="Gold", prices={"monthly": 0, "annual": 0}, policies=policies_of(policies)
+        ),
+    )
+
+
+def _member(clinic, *, status="active", **policies):
+    """A fresh membership (free, so nothing is owed) in `status`: active, paused or cancelling."""
+    from punchcard.memberships import services as memberships
+
+    plan = _membership_plan(clinic, pause={"allowed": True}, cancellation="immediate", **policies)
+    member = memberships.subscribe(
+        tenant=clinic.tenant,
+        actor=clinic.front_desk,
+        patient_id=clinic.priya.id,
+        plan_id=plan.plan_id,
+        frequency="monthly",
+        centre_id=clinic.centre.id,
+    )
+    if status == "paused":
+        memberships.pause(tenant=clinic.tenant, actor=clinic.front_desk, membership_id=member.id, months=1)
+    if status == "cancelling":
+        memberships.cancel(tenant=clinic.tenant, actor=clinic.front_desk, membership_id=member.id, when="period_end")
+    return member
+
+
+def _open_invoice(clinic):
+    from punchcard.memberships import services as memberships
+
+    plan = memberships.create_membership_plan(
+        tenant=clinic.tenant,
+        actor=clinic.manager,
+        code=f"m{next(_n)}",
+        terms=memberships.MembershipTerms(name="Silver", prices={"monthly": 1000}),
+    )
+    member = memberships.subscribe(
+        tenant=clinic.tenant,
+        actor=clinic.front_desk,
+        patient_id=clinic.priya.id,
+        plan_id=plan.plan_id,
+        frequency="monthly",
+        centre_id=clinic.centre.id,
+    )
+    return member.invoices.get()
+
+
+def _plan_body(clinic):
+    return {"code": f"m{next(_n)}", "name": "Gold", "prices": {"monthly": 300000}}
+
+
+# The memberships router's write routes (its own table: its reads are covered by tests/memberships).
+MEMBERSHIP_WRITES = [
+    (
+        "POST",
+        "/tier-groups",
+        Perm.MANAGE_MEMBERSHIP_PLANS,
+        lambda c, d: ("/tier-groups", {"code": f"g{next(_n)}", "name": "Aesthetics"}),
+    ),
+    ("POST", "/membership-plans", Perm.MANAGE_MEMBERSHIP_PLANS, lambda c, d: ("/membership-plans", _plan_body(c))),
+    (
+        "PUT",
+        "/membership-plans/{membership_plan_id}",
+        Perm.MANAGE_MEMBERSHIP_PLANS,
+        lambda c, d: (f"/membership-plans/{_membership_plan(c).plan_id}", {"name": "Gold", "prices": {"monthly": 1}}),
+    ),
+    (
+        "POST",
+        "/membership-plans/{membership_plan_id}/status",
+        Perm.MANAGE_MEMBERSHIP_PLANS,
+        lambda c, d: (f"/membership-plans/{_membership_plan(c).plan_id}/status", {"status": "retired"}),
+    ),
+    (
+        "POST",
+        "/memberships",
+        Perm.SELL_MEMBERSHIP,
+        lambda c, d: (
+            "/memberships",
+            {
+                "patient_id": c.priya.id,
+                "plan_id": _membership_plan(c).plan_id,
+                "frequency": "monthly",
+                "centre_id": c.centre.id,
+            },
+        ),
+    ),
+    (
+        "POST",
+        "/memberships/{membership_id}/pause",
+        Perm.SELL_MEMBERSHIP,
+        lambda c, d: (f"/memberships/{_member(c).id}/pause", {"months": 1}),
+    ),
+    (
+        "POST",
+        "/memberships/{membership_id}/resume",
+        Perm.SELL_MEMBERSHIP,
+        lambda c, d: (f"/memberships/{_member(c, status='paused').id}/resume", None),
+    ),
+    (
+        "POST",
+        "/memberships/{membership_id}/cancel",
+        Perm.SELL_MEMBERSHIP,
+        lambda c, d: (f"/memberships/{_member(c).id}/cancel", {"when": "now"}),
+    ),
+    (
+        "POST",
+        "/memberships/{membership_id}/keep",
+        Perm.SELL_MEMBERSHIP,
+        lambda c, d: (f"/memberships/{_member(c, status='cancelling').id}/keep", None),
+    ),
+    (
+        "POST",
+        "/memberships/{membership_id}/change-preview",
+        Perm.SELL_MEMBERSHIP,
+        lambda c, d: (
+            f"/memberships/{(m := _member(c)).id}/change-preview",
+            {"plan_id": m.plan_id, "frequency": "annual"},
+        ),
+    ),
+    (
+        "POST",
+        "/memberships/{membership_id}/change",
+        Perm.SELL_MEMBERSHIP,
+        lambda c, d: (f"/memberships/{(m := _member(c)).id}/change", {"plan_id": m.plan_id, "frequency": "annual"}),
+    ),
+    (
+        "POST",
+        "/invoices/{invoice_id}/payments",
+        Perm.SELL_MEMBERSHIP,
+        lambda c, d: (f"/invoices/{_open_invoice(c).id}/payments", {"method": "cash", "amount": 1000}),
+    ),
+]
+
 MONEY_READS = {"/packages/{package_id}/money", "/patients/{patient_id}/credit"}
 ADMIN_READS = {"/tenant", "/staff", "/api-keys"}
 # The routers this matrix covers (other apps' routes are covered by their own tests and the generated ones).
@@ -354,6 +495,24 @@ def test_write_route_by_role(clinic, matrix_data, keys, method, template, perm, 
         else:
             assert reply.status == 403, (role, reply.status, reply.body)
             assert reply.body["code"] == "forbidden" and reply.body["permission"] == str(perm), (role, reply.body)
+
+
+@pytest.mark.parametrize(
+    "method, template, perm, arrange", MEMBERSHIP_WRITES, ids=[f"{m} {t}" for m, t, _, _ in MEMBERSHIP_WRITES]
+)
+def test_membership_write_route_by_role(clinic, matrix_data, keys, method, template, perm, arrange):
+    test_write_route_by_role(clinic, matrix_data, keys, method, template, perm, arrange)
+
+
+def test_the_membership_table_covers_every_membership_write_route():
+    schema = api.get_openapi_schema(path_prefix="")
+    writes = {
+        (method.upper(), path.replace("{int:invoice_id}", "{invoice_id}"))
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if method != "get" and op["operationId"].startswith("punchcard_memberships_api_")
+    }
+    assert writes == {(m, t) for m, t, _, _ in MEMBERSHIP_WRITES}
 
 
 def test_read_routes_need_read_and_money_routes_need_read_money(clinic, data, keys):

@@ -65,11 +65,11 @@ def test_every_payment_method_has_an_account():
 def test_a_change_credits_the_unused_part_of_a_membership_period():
     # ₹1,161.29 back to credit: ₹984.14 net out of deferred membership revenue and ₹177.15 of tax no longer
     # owed; where the day count credits more than was still deferred, the rest comes out of revenue.
-    postings = posting.membership_change_credit(deferred=98414, revenue=0, tax=17715)
+    postings = posting.membership_unused_to_credit(deferred=98414, revenue=0, tax=17715)
     assert {role: amount for role, amount in amounts(postings).items() if amount} == {
         Role.MEMBERSHIP_DEFERRED: 98414,
         Role.TAX_PAYABLE: 17715,
         Role.PATIENT_CREDIT: -116129,
     }
-    late = posting.membership_change_credit(deferred=42857, revenue=37143, tax=0)
+    late = posting.membership_unused_to_credit(deferred=42857, revenue=37143, tax=0)
     assert sum(p.amount for p in late) == 0 and amounts(late)[Role.PATIENT_CREDIT] == -80000

@@ -72,10 +72,14 @@ def membership_plan(
     benefits: list[LineSpec] | None = None,
     trial: Trial | None = None,
     dunning: dict | None = None,
+    policies: dict | None = None,
     **terms,
 ):
     prices = {k: v for k, v in {"monthly": monthly, "quarterly": quarterly, "annual": annual}.items() if v is not None}
-    policies = policies_of({"dunning": dunning}) if dunning else Policies()
+    if dunning or policies:
+        policies = policies_of({**(policies or {}), **({"dunning": dunning} if dunning else {})})
+    else:
+        policies = Policies()
     return services.create_membership_plan(
         tenant=clinic.tenant,
         actor=clinic.manager,

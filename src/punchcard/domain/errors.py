@@ -98,6 +98,14 @@ CODES: dict[str, str] = {
     "change_proration_pending": "This period's last change waits for the next invoice; change again next period.",
     "invoice_not_open": "The invoice is paid, void or written off: it takes no payment.",
     "invoice_transition_not_allowed": "The invoice's status does not allow this change.",
+    "pause_not_allowed": "The membership's plan does not allow pauses.",
+    "pause_too_short": "The pause is shorter than the plan's shortest pause.",
+    "pause_too_long": "The pause is longer than the plan's longest pause.",
+    "pause_limit_reached": "The member has had as many pauses in the last twelve months as the plan allows.",
+    "membership_invoice_open": "The membership has an unpaid invoice: pay it first.",
+    "immediate_cancellation_not_allowed": "The plan cancels at the period end only.",
+    "notice_period": "The plan's notice period has not run yet: `context.earliest` is the first day it can end.",
+    "minimum_commitment": "The plan's minimum commitment has not been served: `context.earliest` says when it is.",
     # notifications (SPEC §12)
     "webhook_url_refused": (
         "The webhook URL is not an http(s) URL to a public address (loopback, private and link-local are refused)."

@@ -34,8 +34,9 @@ ALLOWED: dict[MembershipStatus, frozenset[MembershipStatus]] = {
     M.PAST_DUE: frozenset({M.ACTIVE, M.SUSPENDED, M.CANCELLED}),
     M.PAUSED: frozenset({M.ACTIVE, M.CANCELLED}),
     M.SUSPENDED: frozenset({M.ACTIVE, M.CANCELLED}),
-    # Withdrawing the request brings it back; a renewal is never attempted, so it cannot fall past due.
-    M.CANCELLING: frozenset({M.ACTIVE, M.ENDED, M.CANCELLED}),
+    # Withdrawing the request brings it back (to its trial, if still in it); no renewal after the end is
+    # attempted, so it cannot fall past due.
+    M.CANCELLING: frozenset({M.ACTIVE, M.TRIALING, M.ENDED, M.CANCELLED}),
     M.CANCELLED: frozenset(),
     M.ENDED: frozenset(),
 }

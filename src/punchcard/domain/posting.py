@@ -165,11 +165,11 @@ def membership_recognition(*, value: int) -> list[Posting]:
     return balanced([Posting(Role.MEMBERSHIP_DEFERRED, value), Posting(Role.MEMBERSHIP_REVENUE, -value)])
 
 
-def membership_change_credit(*, deferred: int, revenue: int, tax: int) -> list[Posting]:
-    """A mid-period change gives the unused part of a paid period back as the patient's credit: its net out
-    of deferred membership revenue (and out of revenue for what recognition had already earned of the
-    unused days, when the day-count convention credits more than the actual days left), its tax no longer
-    owed."""
+def membership_unused_to_credit(*, deferred: int, revenue: int, tax: int) -> list[Posting]:
+    """The unused part of a paid membership period given back as the patient's credit (SPEC §8, credit
+    first), by a plan change or an immediate cancellation: its net out of deferred membership revenue (and
+    out of revenue for what recognition had already earned of the unused days, when a change's day-count
+    convention credits more than the actual days left), its tax no longer owed."""
     return balanced(
         [
             Posting(Role.MEMBERSHIP_DEFERRED, deferred),
@@ -177,6 +177,13 @@ def membership_change_credit(*, deferred: int, revenue: int, tax: int) -> list[P
             Posting(Role.TAX_PAYABLE, tax),
             Posting(Role.PATIENT_CREDIT, -(deferred + revenue + tax)),
         ]
+    )
+
+
+def membership_fee(*, gross: int, tax: int) -> list[Posting]:
+    """A membership fee that is no period's (a pause fee): earned when invoiced, like a no-show fee."""
+    return balanced(
+        [Posting(Role.RECEIVABLE, gross), Posting(Role.TAX_PAYABLE, -tax), Posting(Role.FEE_REVENUE, -(gross - tax))]
     )
 
 

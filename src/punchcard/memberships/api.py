@@ -1,4 +1,5 @@
-"""HTTP routes for memberships (SPEC §10): tier groups, plans and their versions, subscribing, invoices."""
+"""HTTP routes for memberships (SPEC §10): tier groups, plans and their versions, subscribing, pausing and
+cancelling, invoices."""
 
 from django.http import HttpResponse
 from ninja import Query, Router
@@ -15,6 +16,7 @@ from punchcard.kernel.schemas import Ctx, Id, Page, PageParams
 
 from . import documents, selectors, services
 from .schemas import (
+    CancelIn,
     InvoiceOut,
     InvoicePaymentIn,
     MembershipChangeIn,
@@ -26,6 +28,7 @@ from .schemas import (
     MembershipPlanIn,
     MembershipPlanOut,
     MembershipTermsIn,
+    PauseRequestIn,
     TierGroupIn,
     TierGroupOut,
 )
@@ -161,6 +164,58 @@ def get_membership(request, membership_id: Id):
     """Status, the current period, the next billing date and amount, what is owed."""
     p = caller(request, Perm.READ)
     return _out(selectors.membership(p.tenant, membership_id), p)
+
+
+@router.post("/memberships/{membership_id}/pause", response={200: MembershipOut, **WRITE})
+@idempotent(perm=Perm.SELL_MEMBERSHIP)
+def pause_membership(request, membership_id: Id, payload: PauseRequestIn):
+    """Pause from today for `months` or `until` a day, within the plan's pause rules: no invoice while
+    paused, the next billing date moves by the pause, and it resumes by itself on its resume day."""
+    p = caller(request)
+    services.pause(
+        tenant=p.tenant,
+        actor=p.actor,
+        membership_id=membership_id,
+        months=payload.months,
+        until=payload.until,
+        idempotency_key=key_of(request),
+    )
+    return Status(200, _out(selectors.membership(p.tenant, membership_id), p))
+
+
+@router.post("/memberships/{membership_id}/resume", response={200: MembershipOut, **WRITE})
+@idempotent(perm=Perm.SELL_MEMBERSHIP)
+def resume_membership(request, membership_id: Id):
+    """Resume a paused membership today: the days of the pause not used come off the next billing date."""
+    p = caller(request)
+    services.resume(tenant=p.tenant, actor=p.actor, membership_id=membership_id)
+    return Status(200, _out(selectors.membership(p.tenant, membership_id), p))
+
+
+@router.post("/memberships/{membership_id}/cancel", response={200: MembershipOut, **WRITE})
+@idempotent(perm=Perm.SELL_MEMBERSHIP)
+def cancel_membership(request, membership_id: Id, payload: CancelIn):
+    """Cancel now or at the period end (not given: the plan's policy), honouring the notice period and the
+    minimum commitment; `refund_unused` (now only, a manager's) gives the unused days back as credit."""
+    p = caller(request)
+    services.cancel(
+        tenant=p.tenant,
+        actor=p.actor,
+        membership_id=membership_id,
+        when=payload.when.value if payload.when else None,
+        refund_unused=payload.refund_unused,
+        reason=payload.reason,
+    )
+    return Status(200, _out(selectors.membership(p.tenant, membership_id), p))
+
+
+@router.post("/memberships/{membership_id}/keep", response={200: MembershipOut, **WRITE})
+@idempotent(perm=Perm.SELL_MEMBERSHIP)
+def keep_membership(request, membership_id: Id):
+    """Withdraw a cancellation at the period end: the membership renews as before."""
+    p = caller(request)
+    services.keep(tenant=p.tenant, actor=p.actor, membership_id=membership_id)
+    return Status(200, _out(selectors.membership(p.tenant, membership_id), p))
 
 
 @router.get("/memberships/{membership_id}/invoices", response={200: Page[InvoiceOut], **READ})

@@ -189,6 +189,8 @@ class Membership(models.Model):
     failed_on = models.DateField(null=True, blank=True)
     failed_attempts = models.PositiveIntegerField(default=0)
     next_retry_on = models.DateField(null=True, blank=True)
+    # A cancellation asked for at a period end: its first day without the membership (status cancelling).
+    cancel_on = models.DateField(null=True, blank=True)
     status_changed_at = models.DateTimeField()
     status_changed_by = models.CharField(max_length=200)
     status_reason = models.TextField(blank=True)
@@ -228,6 +230,8 @@ class MembershipPeriod(models.Model):
     start = models.DateField()
     end = models.DateField()  # the next period's start
     recognised = models.BigIntegerField(default=0)  # membership revenue recognised so far (cache of the journal)
+    # Cancelled at once: the day its service stopped (the days from it on earn nothing; refunded or not).
+    stopped_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["membership_id", "number"]
@@ -266,7 +270,8 @@ class Invoice(models.Model):
     credit_applied = models.BigIntegerField(default=0)  # the patient's credit, applied first
     paid = models.BigIntegerField(default=0)  # payments other than credit
     written_off = models.BigIntegerField(default=0)
-    # Given back to the patient's credit by a change on a later day of the period (its unused part).
+    # The unused part of its period given back to the patient's credit: by a plan change on a later day of
+    # the period, or by an immediate cancellation with refund_unused.
     credited_net = models.BigIntegerField(default=0)
     credited_tax = models.BigIntegerField(default=0)
     issued_on = models.DateField()  # local date at the membership's centre
@@ -461,3 +466,36 @@ class MembershipChange(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["tenant", "status", "effective_on"])]
+
+
+class MembershipPause(models.Model):
+    """A pause (SPEC §10.2): from `start` to the day before `until`, or to `resumed_on` when the member came
+    back early. It stretched `period` (the one running when it began) by its length; its days earn nothing."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="pauses")
+    period = models.ForeignKey(MembershipPeriod, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    start = models.DateField()
+    until = models.DateField()  # the planned resume day
+    resumed_on = models.DateField(null=True, blank=True)  # the actual resume day, once back
+    fee_invoice = models.OneToOneField(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["membership_id", "start", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "idempotency_key"], name="membership_pause_idempotency_unique"),
+            models.CheckConstraint(condition=Q(until__gt=F("start")), name="membership_pause_not_empty"),
+            models.CheckConstraint(
+                condition=Q(resumed_on__isnull=True) | (Q(resumed_on__gte=F("start")) & Q(resumed_on__lte=F("until"))),
+                name="membership_pause_resumed_within",
+            ),
+        ]
+
+    @property
+    def back_on(self) -> dt.date:
+        """The first day back: the actual resume day, or the planned one while the pause runs."""
+        return self.resumed_on or self.until

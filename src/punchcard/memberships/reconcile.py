@@ -4,9 +4,9 @@ Per invoice, from the journal's entries of its own events (the invoice, its paym
 period's recognition, a change's credit of its unused part):
 - invoiced = paid (credit applied included) + open receivable + written off, to the minor unit: the
   receivable the journal holds for it is exactly what the invoice says is still owed;
-- its net = recognised + deferred + credited (a change gave the unused part back to credit): the deferred
-  membership revenue the journal holds for it is the net less what was credited and what its period
-  recognised, and the period's recognised cache agrees;
+- its net = recognised + deferred + credited (a change or an immediate cancellation gave the unused part
+  back to credit) + its fee lines (a pause fee: fee revenue when issued): the deferred membership revenue
+  the journal holds for it is the net less all those, and the period's recognised cache agrees;
 - its payments' rows add up to what the invoice says was paid; a void invoice holds nothing.
 """
 
@@ -22,7 +22,7 @@ from punchcard.ledger.models import Posting
 from punchcard.ledger.reconcile import Check, Problem
 from punchcard.tenancy.models import Tenant
 
-from .models import ChargeAttempt, Invoice, InvoicePayment, MembershipChange, MembershipPeriod
+from .models import ChargeAttempt, Invoice, InvoiceLineKind, InvoicePayment, MembershipChange, MembershipPeriod
 
 EVENTS = (
     "membership_invoice",
@@ -30,6 +30,7 @@ EVENTS = (
     "membership_payment",
     "membership_period",
     "membership_change_credit",
+    "membership_refund",
 )
 
 
@@ -47,6 +48,7 @@ def _journal_by_invoice(tenant: Tenant | None) -> dict[int, dict[str, int]]:
     owner = {
         "membership_invoice": lambda pk: pk,
         "membership_invoice_void": lambda pk: pk,
+        "membership_refund": lambda pk: pk,
         "membership_payment": payment_invoice.get,
         "membership_period": period_invoice.get,
         "membership_change_credit": change_invoice.get,
@@ -60,7 +62,7 @@ def _journal_by_invoice(tenant: Tenant | None) -> dict[int, dict[str, int]]:
 
 
 def invoices(tenant: Tenant | None) -> tuple[int, list[Problem]]:
-    rows = Invoice.objects.select_related("period")
+    rows = Invoice.objects.select_related("period").prefetch_related("lines")
     if tenant is not None:
         rows = rows.filter(tenant=tenant)
     journal = _journal_by_invoice(tenant)
@@ -79,10 +81,14 @@ def invoices(tenant: Tenant | None) -> tuple[int, list[Problem]]:
         void = invoice.status == InvoiceStatus.VOID
         recognised = invoice.period.recognised if invoice.period is not None else 0
         owed = 0 if void else invoice.gross - invoice.credit_applied - invoice.paid - invoice.written_off
+        # Fee lines (a pause fee) are earned when invoiced; the rest is deferred until its days pass.
+        fees = sum(line.net for line in invoice.lines.all() if line.kind == InvoiceLineKind.FEE)
+        deferred = 0 if void else invoice.net - fees - recognised - invoice.credited_net
         expected = {
             Role.RECEIVABLE: owed,
-            Role.MEMBERSHIP_DEFERRED: 0 if void else -(invoice.net - invoice.credited_net - recognised),
+            Role.MEMBERSHIP_DEFERRED: -deferred,
             Role.MEMBERSHIP_REVENUE: -recognised,
+            Role.FEE_REVENUE: 0 if void else -fees,
             Role.TAX_PAYABLE: 0 if void else -(invoice.tax - invoice.credited_tax),
             Role.BAD_DEBT: invoice.written_off,
         }
@@ -103,7 +109,10 @@ def invoices(tenant: Tenant | None) -> tuple[int, list[Problem]]:
             )
         if not void and invoice.gross != invoice.credit_applied + invoice.paid + owed + invoice.written_off:
             problems.append(Problem("memberships", subject, "invoiced ≠ paid + open receivable + written off"))
-        if recognised > invoice.net - invoice.credited_net or (recognised and invoice.status != InvoiceStatus.PAID):
+        credited = invoice.credited_net + invoice.credited_tax
+        if credited and (invoice.status != InvoiceStatus.PAID or credited > invoice.credit_applied + invoice.paid):
+            problems.append(Problem("memberships", subject, f"credited back {credited} of what was paid on it"))
+        if recognised + invoice.credited_net > invoice.net or (recognised and invoice.status != InvoiceStatus.PAID):
             problems.append(Problem("memberships", subject, f"recognised {recognised} of an invoice of {invoice.net}"))
     return count, problems
 

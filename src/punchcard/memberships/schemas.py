@@ -11,6 +11,7 @@ from punchcard.billing.models import Tender
 from punchcard.catalogue.models import PlanStatus
 from punchcard.catalogue.schemas import LineIn, PlanLineOut
 from punchcard.domain.dunning import MAX_OFFSET_DAYS, MAX_RETRIES, FinalAction
+from punchcard.domain.membership_lifecycle import CancelWhen
 from punchcard.domain.membership_status import MembershipStatus
 from punchcard.domain.membership_terms import (
     BenefitsOnCancel,
@@ -314,6 +315,8 @@ class MembershipOut(Schema):
     status_reason: str
     scheduled_change: ScheduledChangeOut | None = Field(description="a plan change waiting for the period end")
     created_at: dt.datetime
+    cancel_on: dt.date | None = Field(None, description="cancelling: its first day without the membership")
+    paused_until: dt.date | None = Field(None, description="paused: the day it resumes by itself")
 
     @classmethod
     def of(cls, membership: Membership, standing: Standing, ctx: Ctx) -> MembershipOut:
@@ -356,6 +359,8 @@ class MembershipOut(Schema):
                 else None
             ),
             created_at=membership.created_at,
+            cancel_on=membership.cancel_on,
+            paused_until=standing.paused_until,
         )
 
 
@@ -570,3 +575,16 @@ class MembershipChangeOut(Schema):
             due_now=ctx.money(charge - credit_applied if invoiced_now else 0),
             **rest,
         )
+
+
+class PauseRequestIn(Input):
+    """A pause from today: `months` calendar months, or `until` a day (the first day back); one of the two."""
+
+    months: Annotated[StrictInt, Field(ge=1, le=6)] | None = None
+    until: Date | None = Field(None, description="the first day back")
+
+
+class CancelIn(Input):
+    when: CancelWhen | None = Field(None, description="now or period_end; not given: the plan's policy")
+    refund_unused: Flag = Field(False, description="now only: the paid period's unused days to the patient's credit")
+    reason: Text(500) = ""

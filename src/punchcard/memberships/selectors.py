@@ -82,6 +82,7 @@ class Standing:
     next_amount: int | None
     owed: int
     scheduled: MembershipChange | None = None  # a change waiting for the period end
+    paused_until: dt.date | None = None
 
 
 def standing(membership: Membership, now: dt.datetime | None = None) -> Standing:
@@ -95,4 +96,7 @@ def standing(membership: Membership, now: dt.datetime | None = None) -> Standing
         if kind == "paid":  # at a scheduled change's plan, or a new price whose notice has run
             next_amount = price_from(membership, start)
     owed = sum(i.due for i in membership.invoices.filter(status__in=["open", "uncollectible"]))
-    return Standing(today, current, membership.next_billing_date, next_amount, owed, scheduled)
+    paused_until = None
+    if membership.status == "paused":
+        paused_until = membership.pauses.filter(resumed_on__isnull=True).values_list("until", flat=True).first()
+    return Standing(today, current, membership.next_billing_date, next_amount, owed, scheduled, paused_until)

@@ -410,7 +410,7 @@ def _credit_unused(membership: Membership, change: MembershipChange, q: ChangeQu
         centre=membership.centre,
         patient=membership.patient,
         memo=f"membership invoice {invoice.number}: {credit.description}"[:300],
-        postings=posting.membership_change_credit(deferred=deferred, revenue=revenue, tax=credit.tax),
+        postings=posting.membership_unused_to_credit(deferred=deferred, revenue=revenue, tax=credit.tax),
     )
     invoice.credited_net += credit.net
     invoice.credited_tax += credit.tax

@@ -173,6 +173,63 @@ def issue_invoice(
     return invoice
 
 
+def issue_fee_invoice(
+    membership: Membership, *, amount: int, description: str, actor: Actor, now: dt.datetime
+) -> Invoice:
+    """An invoice of one fee line and no period (a pause fee): Dr receivable / Cr fee revenue and tax
+    payable, earned when issued; the patient's credit pays what it can, as for a period's invoice."""
+    tenant, version = membership.tenant, membership.version
+    split = split_tax(amount, rate_bp=version.tax_rate_bp, inclusive=version.tax_inclusive)
+    today = local_date(now, membership.centre)
+    Patient.objects.select_for_update(no_key=True).filter(pk=membership.patient_id).first()
+    credit = min(credit_balance(tenant, membership.patient_id), split.gross)
+    invoice = Invoice.objects.create(
+        tenant=tenant,
+        number=next_number(tenant, "invoice"),
+        membership=membership,
+        patient=membership.patient,
+        centre=membership.centre,
+        currency=tenant.currency,
+        net=split.net,
+        tax=split.tax,
+        gross=split.gross,
+        issued_on=today,
+        issued_at=now,
+        issued_by=actor.label,
+        status_changed_at=now,
+    )
+    InvoiceLine.objects.create(
+        invoice=invoice,
+        kind=InvoiceLineKind.FEE,
+        description=description,
+        net=split.net,
+        tax=split.tax,
+        gross=split.gross,
+    )
+    journal.record(
+        tenant=tenant,
+        kind="membership_invoice",
+        event=("membership_invoice", invoice.id),
+        at=now,
+        date=today,
+        centre=membership.centre,
+        patient=membership.patient,
+        memo=f"membership invoice {invoice.number}: {description}"[:300],
+        postings=posting.membership_fee(gross=split.gross, tax=split.tax),
+    )
+    audit(
+        tenant=tenant,
+        actor=actor,
+        action="invoice.issue",
+        subject=invoice,
+        now=now,
+        data={"number": invoice.number, "membership_id": membership.id, "gross": split.gross, "kind": "fee"},
+    )
+    if credit:
+        receive_payment(invoice, method=CREDIT, amount=credit, reference="", actor=actor, now=now)
+    return invoice
+
+
 def receive_payment(
     invoice: Invoice,
     *,

@@ -3,6 +3,9 @@
 Idempotent: a period's recognised amount is kept on its row (under its lock) and each run posts only what
 is earned through `as_of` beyond it; an earlier `as_of` posts nothing. Only paid periods earn: a period
 whose invoice is still open earns nothing until it is paid, and then catches up at the next run.
+
+A pause's days earn nothing (the pause stretched its period by as many days); a period stopped by an
+immediate cancellation earns what was not refunded over its days up to the stop.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from punchcard.domain.invoice_status import InvoiceStatus
 from punchcard.domain.recognition import to_recognise
 from punchcard.ledger import services as journal
 
-from ..models import MembershipPeriod
+from ..models import MembershipPause, MembershipPeriod
 
 
 @transaction.atomic
@@ -29,8 +32,10 @@ def _recognise_period(period_id: int, *, as_of: dt.date, now: dt.datetime) -> in
         .get(pk=period_id)
     )
     invoice = period.invoice
-    # What a change gave back to credit is not earned; the period then ends on the change's day.
-    amount = to_recognise(invoice.net - invoice.credited_net, period.start, period.end, as_of, period.recognised)
+    end = min(period.end, period.stopped_on) if period.stopped_on else period.end
+    gaps = [(p.start, p.back_on) for p in MembershipPause.objects.filter(membership_id=period.membership_id)]
+    # What a change or a cancellation gave back to credit is not earned.
+    amount = to_recognise(invoice.net - invoice.credited_net, period.start, end, as_of, period.recognised, gaps)
     if not amount:
         return 0
     membership = period.membership

@@ -1,9 +1,10 @@
 """The daily billing run (SPEC §10.2), as of an instant, each membership on its own centre's day:
 
-1. scheduled memberships whose start has come begin (trialing or active) and bill their first period;
+1. scheduled memberships whose start has come begin (trialing or active) and bill their first period; a
+   pause whose resume day has come ends (the member is back that day);
 2. every period whose start has come is billed in advance (a missed day catches up, period by period), at
    the plan and frequency a change scheduled for it asks, or at a newer version of the plan once its
-   notice has run;
+   notice has run; a `cancelling` membership's only up to its end, and on that day it ends;
 3. open invoices never charged are charged (one the desk collects, with no stored method, is past due
    from the day after its issue), and the retries the dunning schedule has made due; a failed
    last retry applies the plan's final action (cancel or suspend).
@@ -27,12 +28,20 @@ from punchcard.tenancy.selectors import local_date
 
 from ..models import Invoice, Membership
 from . import charging
+from .cancelling import end_if_due
 from .changes import take_effect
 from .invoicing import bill_next_period
+from .pausing import resume_if_due
 from .status import change_status, lock_membership
 
 BILLABLE = (MembershipStatus.ACTIVE, MembershipStatus.TRIALING, MembershipStatus.PAST_DUE)
 MAX_CATCH_UP = 400  # periods billed for one membership in one run: a bound on a bad date, not a business rule
+
+
+def _billable(membership: Membership) -> bool:
+    if membership.status == MembershipStatus.CANCELLING:
+        return membership.next_billing_date < membership.cancel_on  # periods before its end only
+    return membership.status in BILLABLE
 
 
 def _memberships(tenant_id: int | None):
@@ -50,10 +59,11 @@ def bill_due(membership_id: int, *, now: dt.datetime) -> int:
         target = MembershipStatus.TRIALING if membership.trial_end else MembershipStatus.ACTIVE
         change_status(membership, target, actor=SYSTEM, now=now, reason="start date reached")
         membership.save()
+    resume_if_due(membership, today=today, now=now)
     billed = 0
     while (
-        membership.status in BILLABLE
-        and membership.next_billing_date is not None
+        membership.next_billing_date is not None
+        and _billable(membership)
         and membership.next_billing_date <= today
         and billed < MAX_CATCH_UP
     ):
@@ -61,15 +71,22 @@ def bill_due(membership_id: int, *, now: dt.datetime) -> int:
         if bill_next_period(membership, actor=SYSTEM, now=now) is None:
             break
         billed += 1
+    end_if_due(membership, today=today, now=now)
     return billed
 
 
 def run_billing(*, now: dt.datetime, tenant_id: int | None = None) -> dict[str, int]:
     """The whole run for every tenant (or one); counts of what it did."""
     horizon = now.date() + dt.timedelta(days=1)  # no zone is more than a day ahead of UTC
-    due = _memberships(tenant_id).filter(
-        Q(status=MembershipStatus.SCHEDULED, start_date__lte=horizon)
-        | Q(status__in=BILLABLE, next_billing_date__lte=horizon)
+    due = (
+        _memberships(tenant_id)
+        .filter(
+            Q(status=MembershipStatus.SCHEDULED, start_date__lte=horizon)
+            | Q(status__in=(*BILLABLE, MembershipStatus.CANCELLING), next_billing_date__lte=horizon)
+            | Q(status=MembershipStatus.CANCELLING, cancel_on__lte=horizon)
+            | Q(status=MembershipStatus.PAUSED, pauses__resumed_on__isnull=True, pauses__until__lte=horizon)
+        )
+        .distinct()
     )
     billed = sum(bill_due(pk, now=now) for pk in due.order_by("id").values_list("id", flat=True))
     charged = collect_due(now=now, tenant_id=tenant_id)
