@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from punchcard import clock
+
 # No per-example deadline: the machine is shared and a slow example is not a wrong one (performance is
 # measured in bench/, never by timed tests). Derandomized, so a failure reproduces in CI.
 settings.register_profile("punchcard", deadline=None, derandomize=True)
@@ -136,6 +138,15 @@ def django_db_modify_db_settings(
     db = _default_db()
     if _vendor() == "sqlite" and not db.get("TEST", {}).get("NAME"):
         db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
+
+
+@pytest.fixture(autouse=True)
+def _restore_clock():
+    """Clinic.open and many tests freeze the one clock: put it back afterwards (to a module fixture's freeze,
+    or none), so the next test sees its own time."""
+    previous = clock._frozen
+    yield
+    clock.set_now(previous)
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from punchcard import clock
 from punchcard.domain.roles import ROLES, Actor, Role
 from punchcard.tenancy.services import create_api_key
 
@@ -86,14 +85,6 @@ class Api:
 def api_key(clinic: Clinic, role: str, name: str | None = None) -> str:
     _, secret = create_api_key(tenant=clinic.tenant, actor=ADMIN, name=name or f"{role} key", role=role)
     return secret
-
-
-@pytest.fixture(autouse=True)
-def _restore_clock():
-    """Clinic.open freezes the one clock; put it back afterwards so other tests see their own time."""
-    previous = clock._frozen
-    yield
-    clock.set_now(previous)
 
 
 def seed(clinic: Clinic) -> dict:

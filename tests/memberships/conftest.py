@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from punchcard import clock
 from punchcard.domain.roles import Role
 from punchcard.memberships.services import charging
 
 from ..api.conftest import Api, api_key
 from ..clinic import Clinic
 from .support import StandInProvider
-
-
-@pytest.fixture(autouse=True)
-def _restore_clock():
-    previous = clock._frozen
-    yield
-    clock.set_now(previous)
 
 
 @pytest.fixture

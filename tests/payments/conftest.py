@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from punchcard import clock
 from punchcard.billing import services as billing
 
 from ..clinic import Clinic
-
-
-@pytest.fixture(autouse=True)
-def _restore_clock():
-    previous = clock._frozen
-    yield
-    clock.set_now(previous)
 
 
 @pytest.fixture
