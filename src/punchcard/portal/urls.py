@@ -10,6 +10,7 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("receipts/<int:receipt_id>/pdf/", pages.receipt_pdf, name="receipt_pdf"),
     path("orders/<int:order_id>/invoice/", pages.invoice, name="invoice"),
+    path("memberships/invoices/<int:invoice_id>/", pages.membership_invoice, name="membership_invoice"),
     path("claim/", actions.claim, name="claim"),
     path("buy/", buying.buy, name="buy"),
     path("buy/paid/", buying.paid, name="paid"),

@@ -11,6 +11,9 @@ from punchcard.billing import receipts as billing_receipts
 from punchcard.billing import selectors as billing_selectors
 from punchcard.billing.models import OrderStatus, ReceiptKind
 from punchcard.domain.errors import DomainError, NotFound, RateLimited
+from punchcard.memberships import documents as membership_documents
+from punchcard.memberships import selectors as membership_selectors
+from punchcard.memberships.cards import membership_cards
 from punchcard.packages import wording
 from punchcard.packages.cards import package_cards
 from punchcard.tenancy import portal_links
@@ -67,8 +70,7 @@ def home(request):
     context = {
         "visit": visit,
         "cards": package_cards(tenant, person, receipts),
-        # Memberships join here once the memberships app offers a patient's memberships to read.
-        "memberships": [],
+        "memberships": membership_cards(tenant, person.id),
         "credit": wording.money(tenant, billing_selectors.credit_balance(tenant, person.id)),
         "receipts": [r for r in receipts if r.kind != ReceiptKind.SALE],
         "invoices": _invoices(visit, sale_receipts),
@@ -92,6 +94,19 @@ def receipt_pdf(request, receipt_id: int):
     except NotFound:
         return missing(request)
     return _pdf(found)
+
+
+@portal_view
+def membership_invoice(request, invoice_id: int):
+    """One of the patient's membership invoices, as the clinic issued it; anyone else's is missing."""
+    visit = request.visit
+    try:
+        found = membership_selectors.invoice(visit.tenant, invoice_id)
+    except NotFound:
+        return missing(request)
+    if found.patient_id != visit.patient.id:
+        return missing(request)
+    return private(HttpResponse(membership_documents.render_html(found)))
 
 
 @require_POST
