@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..api.conftest import Api, _restore_clock, admin, clinic, data, desk, keys, manager  # noqa: F401
+from ..api.conftest import Api, admin, clinic, data, desk, keys, manager  # noqa: F401
 from .receiver import Receiver
 
 
