@@ -11,11 +11,13 @@ from django.core.management import call_command
 
 from punchcard.imports.models import ImportedRecord
 from punchcard.imports.services import import_packages
+from punchcard.memberships import services as memberships
 from punchcard.packages import services as packages
 from punchcard.packages.models import Package
 from punchcard.reports.definitions.liability import deferred_balance
 
 from ..clinic import Clinic, local
+from ..memberships.support import membership_plan, subscribe
 from ..scenario import assert_reconciled
 
 FILES = {
@@ -30,6 +32,9 @@ FILES = {
     "invoices.csv",
     "invoice_lines.csv",
     "payments.csv",
+    "memberships.csv",
+    "membership_invoices.csv",
+    "membership_payments.csv",
     "journal.csv",
 }
 
@@ -69,7 +74,7 @@ def test_export_then_import_into_an_empty_tenant_gives_the_same_balances(tmp_pat
     call_command("export", tenant=clinic.tenant.slug, to=str(out))
     assert {p.name for p in out.iterdir()} == FILES
     readme = (out / "README.md").read_text()
-    assert "## packages.csv" in readme and "| deferred_value |" in readme and "Memberships: none" in readme
+    assert "## packages.csv" in readme and "| deferred_value |" in readme and "## memberships.csv" in readme
     rows = list(csv.DictReader((out / "packages.csv").open(encoding="utf-8")))
     assert [(r["source_id"], r["lines"], r["sessions_used"], r["amount_paid"], r["deferred_value"]) for r in rows] == [
         (str(asha.id), "physio:10; doctor:2", "2; 1", "8000.00", "5846.14"),
@@ -94,3 +99,43 @@ def test_export_then_import_into_an_empty_tenant_gives_the_same_balances(tmp_pat
     assert made[str(asha.id)].holder.external_ref == clinic.asha.external_ref
     assert deferred_balance(elsewhere.tenant, local(2026, 3, 2).date()) == 584614 + 75000 + 100000
     assert_reconciled(elsewhere.tenant)
+
+
+@pytest.mark.django_db
+def test_memberships_their_invoices_and_payments_are_exported(tmp_path: Path):
+    # Asha joins Gold at ₹3,000 a month on 1 March and pays the first invoice in cash at the desk.
+    clinic = Clinic.open(now=local(2026, 3, 1, 10))
+    member = subscribe(clinic, membership_plan(clinic, "gold", monthly=300000))
+    invoice = member.invoices.get()
+    memberships.pay_invoice(
+        tenant=clinic.tenant, actor=clinic.front_desk, invoice_id=invoice.id, method="cash", amount=300000
+    )
+    call_command("export", tenant=clinic.tenant.slug, to=str(tmp_path))
+
+    def rows(name):
+        with open(tmp_path / name, encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+
+    (row,) = rows("memberships.csv")
+    assert (row["patient_ref"], row["plan_code"], row["frequency"], row["status"]) == (
+        clinic.asha.external_ref,
+        "gold",
+        "monthly",
+        "active",
+    )
+    assert (row["billing_anchor"], row["next_billing_date"], row["price"], row["card_on_file"]) == (
+        "2026-03-01",
+        "2026-04-01",
+        "3000.00",
+        "no",
+    )
+    (billed,) = rows("membership_invoices.csv")
+    assert (billed["number"], billed["status"], billed["period_start"], billed["period_end"], billed["paid"]) == (
+        "1",
+        "paid",
+        "2026-03-01",
+        "2026-03-31",
+        "3000.00",
+    )
+    (paid,) = rows("membership_payments.csv")
+    assert (paid["invoice"], paid["method"], paid["amount"]) == ("1", "cash", "3000.00")

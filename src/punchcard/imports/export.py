@@ -4,7 +4,8 @@
 another Punchcard tenant as it is (`punchcard import packages packages.csv`): the same sessions left and
 the same deferred value per line. Amounts are exact major units ("6000.00"); instants are UTC ISO 8601;
 dates are local to the centre. Every cell goes through the spreadsheet guard (domain.spreadsheet).
-Memberships are not in Punchcard yet: the file list says so.
+Memberships come as three files: the memberships, their invoices (numbered apart from orders) and the
+payments of those invoices.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from punchcard.domain import spreadsheet
 from punchcard.domain.roles import Actor, Perm
 from punchcard.ledger.exports import export_csv, major
 from punchcard.ledger.models import JournalEntry, Posting
+from punchcard.memberships.models import Invoice as MembershipInvoice
+from punchcard.memberships.models import InvoicePayment as MembershipPayment
+from punchcard.memberships.models import Membership
 from punchcard.packages.models import EntryKind, Package, SessionEntry
 from punchcard.packages.selectors import status_of, today_for
 from punchcard.tenancy.models import Centre, Patient, Service, Tenant
@@ -222,6 +226,63 @@ def _payments(tenant):
         yield [f"payout-{out.id}", "", out.method, major(-out.amount, tenant.currency), out.reference]
 
 
+def _memberships(tenant):
+    members = Membership.objects.filter(tenant=tenant).select_related("patient", "plan", "version", "centre")
+    for m in members.order_by("id"):
+        yield [
+            m.id,
+            m.patient.external_ref,
+            m.plan.code,
+            m.version.number,
+            m.frequency,
+            m.centre.code,
+            m.status,
+            _iso(m.start_date),
+            _iso(m.trial_end),
+            _iso(m.anchor),
+            _iso(m.next_billing_date),
+            _iso(m.cancel_on),
+            major(m.price, m.version.currency),
+            "yes" if m.payment_method_id else "no",
+            m.version.currency,
+        ]
+
+
+def _membership_invoices(tenant):
+    invoices = MembershipInvoice.objects.filter(tenant=tenant).select_related("period")
+    for i in invoices.order_by("number"):
+        c = i.currency
+        yield [
+            i.number,
+            i.membership_id,
+            _iso(i.issued_on),
+            i.status,
+            _iso(i.period.start) if i.period else "",
+            _iso(i.period.last_day) if i.period else "",
+            major(i.net, c),
+            major(i.tax, c),
+            major(i.gross, c),
+            major(i.credit_applied, c),
+            major(i.paid, c),
+            major(i.written_off, c),
+            major(i.credited_net + i.credited_tax, c),
+            c,
+        ]
+
+
+def _membership_payments(tenant):
+    payments = MembershipPayment.objects.filter(tenant=tenant).select_related("invoice")
+    for pay in payments.order_by("id"):
+        yield [
+            pay.id,
+            pay.invoice.number,
+            pay.method,
+            major(pay.amount, tenant.currency),
+            pay.reference,
+            _iso(pay.received_at),
+        ]
+
+
 FILES: list[ExportFile] = [
     ExportFile("centres.csv", "the clinic's centres", [("code", ""), ("name", ""), ("time_zone", "IANA")], _centres),
     ExportFile(
@@ -345,6 +406,62 @@ FILES: list[ExportFile] = [
         [("id", ""), ("invoice", "the order's number"), ("method", ""), ("amount", ""), ("reference", "")],
         _payments,
     ),
+    ExportFile(
+        "memberships.csv",
+        "every membership",
+        [
+            ("id", ""),
+            ("patient_ref", ""),
+            ("plan_code", "the membership plan"),
+            ("plan_version", "the version it is billed at"),
+            ("frequency", "monthly, quarterly, annual"),
+            ("centre", "where it was sold: its days"),
+            ("status", "scheduled, trialing, active, past_due, paused, suspended, cancelling, cancelled, ended"),
+            ("start_date", ""),
+            ("trial_end", "the first day after the trial"),
+            ("billing_anchor", "the first paid period's start; periods start on this day of the month"),
+            ("next_billing_date", ""),
+            ("cancel_on", "cancelling: its first day without the membership"),
+            ("price", "per period"),
+            ("card_on_file", "yes: renewals are charged to a stored payment method"),
+            ("currency", ""),
+        ],
+        _memberships,
+    ),
+    ExportFile(
+        "membership_invoices.csv",
+        "membership invoices (numbered 1…n apart from orders)",
+        [
+            ("number", ""),
+            ("membership", "the membership's id"),
+            ("issued_on", ""),
+            ("status", "open, paid, uncollectible, void"),
+            ("period_start", ""),
+            ("period_end", "its last day"),
+            ("net", ""),
+            ("tax", ""),
+            ("gross", ""),
+            ("credit_applied", ""),
+            ("paid", ""),
+            ("written_off", ""),
+            ("credited_back", "the unused part given back to credit (a plan change, a cancellation)"),
+            ("currency", ""),
+        ],
+        _membership_invoices,
+    ),
+    ExportFile(
+        "membership_payments.csv",
+        "payments of membership invoices (the patient's credit, a card charge, the desk)",
+        [
+            ("id", ""),
+            ("invoice", "the membership invoice's number"),
+            ("method", ""),
+            ("amount", ""),
+            ("reference", ""),
+            ("received_at", ""),
+        ],
+        _membership_payments,
+    ),
 ]
 
 
@@ -360,8 +477,6 @@ def readme(tenant: Tenant) -> str:
         "UTF-8 CSV, one header row. Amounts are exact major units of the clinic's currency "
         f"({tenant.currency}); instants are UTC (ISO 8601); dates are local to the centre. A cell that would "
         "start a spreadsheet formula begins with a quote (').",
-        "",
-        "Memberships: none (Punchcard does not sell memberships yet).",
         "",
     ]
     for f in FILES:
