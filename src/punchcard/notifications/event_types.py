@@ -46,7 +46,6 @@ EVENT_TYPES = (
     "membership.payment_failed",
     "membership.past_due",
     "membership.ended",
-    # declared for the memberships' pause, cancellation and price-change work to come
     "membership.paused",
     "membership.resumed",
     "membership.cancelled",
