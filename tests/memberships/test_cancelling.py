@@ -195,3 +195,54 @@ def test_withdrawing_a_trials_cancellation_goes_back_to_the_trial(provider):
     member.refresh_from_db()
     assert (member.status, Invoice.objects.get(membership=member).status) == ("active", "paid")  # converted
     assert_reconciled(clinic.tenant)
+
+
+@pytest.mark.django_db
+def test_a_period_end_cancellation_withdraws_a_change_scheduled_for_the_period_end(provider):
+    # Found in review: Asha schedules a move to the annual price for 1 April, then cancels at the period end
+    # with 30 days' notice (ends 1 May). Without the withdrawal, 1 April would bill a whole year.
+    clinic, member = _member(provider, policies={"notice_days": 30}, annual=3000000)
+    services.change_membership(
+        tenant=clinic.tenant,
+        actor=clinic.front_desk,
+        membership_id=member.id,
+        plan_id=member.plan_id,
+        frequency="annual",
+        effective="period_end",
+        now=local(2026, 3, 10),
+    )
+    _cancel(clinic, member, local(2026, 3, 10), when="period_end")
+    member.refresh_from_db()
+    assert (member.status, member.cancel_on) == ("cancelling", D(2026, 5, 1))
+    assert member.changes.get().status == "withdrawn"
+    for day in (D(2026, 4, 1), D(2026, 5, 1)):
+        day_run(day)
+    # March and April at ₹3,100 a month, nothing more; ended on 1 May.
+    assert list(Invoice.objects.filter(membership=member).order_by("number").values_list("gross", flat=True)) == [
+        310000,
+        310000,
+    ]
+    assert Membership.objects.get(pk=member.pk).status == "ended"
+    assert_reconciled(clinic.tenant)
+
+
+@pytest.mark.django_db
+def test_cancelling_a_paused_member_refunds_the_real_unused_days(provider):
+    # Found in review: March (31 days, ₹3,100 with 18 % GST included: net ₹2,627.12, tax ₹472.88) paused on
+    # 11 March for a month stretches the period to 11 April; cancelled on 20 March with a refund, the days
+    # the pause added are never served. By hand: served 1–10 March; the 21 days left are unused:
+    # net 21/31 × ₹2,627.12 = ₹1,779.66, tax 21/31 × ₹472.88 = ₹320.34, ₹2,100.00 to credit.
+    clinic, member = _member(provider, policies={**IMMEDIATE, "pause": {"allowed": True}}, tax_rate_bp=1800)
+    day_run(D(2026, 3, 11))
+    services.pause(
+        tenant=clinic.tenant, actor=clinic.front_desk, membership_id=member.id, months=1, now=local(2026, 3, 11, 9)
+    )
+    _cancel(clinic, member, local(2026, 3, 20), when="now", refund_unused=True)
+    invoice = Invoice.objects.get(membership=member)
+    assert (invoice.net, invoice.tax) == (262712, 47288)
+    assert (invoice.credited_net, invoice.credited_tax) == (177966, 32034)
+    assert credit_balance(clinic.tenant, clinic.asha.id) == 210000
+    for day in (D(2026, 3, 21), D(2026, 4, 15)):
+        day_run(day)
+    assert MembershipPeriod.objects.get(membership=member).recognised == 262712 - 177966
+    assert_reconciled(clinic.tenant)

@@ -417,6 +417,7 @@ class ChangeEffective(models.TextChoices):
 class ChangeStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled for the period end"
     APPLIED = "applied", "Applied"
+    WITHDRAWN = "withdrawn", "Withdrawn (the membership was cancelled first)"
 
 
 class MembershipChange(models.Model):

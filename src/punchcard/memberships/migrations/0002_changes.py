@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('to_frequency', models.CharField(choices=[('monthly', 'monthly'), ('quarterly', 'quarterly'), ('annual', 'annual')], max_length=16)),
                 ('effective', models.CharField(choices=[('now', 'Now'), ('period_end', 'At the period end')], max_length=16)),
                 ('effective_on', models.DateField()),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled for the period end'), ('applied', 'Applied')], max_length=16)),
+                ('status', models.CharField(choices=[('scheduled', 'Scheduled for the period end'), ('applied', 'Applied'), ('withdrawn', 'Withdrawn (the membership was cancelled first)')], max_length=16)),
                 ('proration_billing', models.CharField(choices=[('now', 'now'), ('next_invoice', 'next invoice')], max_length=16)),
                 ('convention', models.CharField(max_length=24)),
                 ('credit_description', models.CharField(blank=True, max_length=300)),

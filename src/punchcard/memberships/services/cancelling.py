@@ -36,7 +36,7 @@ from punchcard.tenancy.models import Tenant
 from punchcard.tenancy.selectors import local_date, scoped_get
 from punchcard.tenancy.services import audit
 
-from ..models import Invoice, Membership, MembershipPeriod, PeriodKind
+from ..models import ChangeStatus, Invoice, Membership, MembershipPeriod, PeriodKind
 from .charging import void_invoice
 from .status import change_status, lock_membership
 
@@ -135,11 +135,15 @@ def _cancel_now(membership: Membership, today: dt.date, *, refund_unused: bool, 
     for unpaid in membership.invoices.select_for_update(no_key=True).filter(status=InvoiceStatus.OPEN).order_by("id"):
         void_invoice(unpaid, actor=actor, now=now, reason=reason)
     held = membership.pauses.filter(resumed_on__isnull=True).first()
+    unserved = dt.timedelta(0)
     if held is not None:  # the pause ends with the membership: its days up to today stay unearned
         held.resumed_on = max(today, held.start)
         held.save(update_fields=["resumed_on"])
+        unserved = held.until - held.resumed_on  # the stretch the pause gave the period, never to be served
+    # The newest: a change on a period's first day leaves the old period with the same dates.
     running_id = (
         MembershipPeriod.objects.filter(membership=membership, start__lte=today, end__gt=today)
+        .order_by("-number")
         .values_list("id", flat=True)
         .first()
     )
@@ -148,10 +152,12 @@ def _cancel_now(membership: Membership, today: dt.date, *, refund_unused: bool, 
         # Lock order 3c: the period's invoice, then the period.
         invoice = Invoice.objects.select_for_update(no_key=True).filter(period_id=running_id).first()
         running = MembershipPeriod.objects.select_for_update(no_key=True).get(pk=running_id)
+        if held is not None and held.period_id == running.id:
+            running.end -= unserved  # as an early resume does: the unused days are the period's own
         if refund_unused and invoice is not None:
             refunded = _refund_unused(membership, running, invoice, today, actor=actor, now=now)
         running.stopped_on = today
-        running.save(update_fields=["stopped_on"])
+        running.save(update_fields=["stopped_on", "end"])
     change_status(membership, M.CANCELLED, actor=actor, now=now, reason=reason)
     membership.next_billing_date, membership.cancel_on = None, None
     membership.failed_on, membership.next_retry_on = None, None
@@ -169,6 +175,22 @@ def _cancel_now(membership: Membership, today: dt.date, *, refund_unused: bool, 
         currency=membership.tenant.currency,
         reason=reason,
     )
+
+
+def _withdraw_scheduled_change(membership: Membership, *, actor: Actor, now) -> None:
+    """A plan change waiting for the period end never takes effect once the membership is cancelled: else a
+    `cancelling` membership would be billed at the new plan (a whole year, for a change to annual)."""
+    for change in membership.changes.filter(status=ChangeStatus.SCHEDULED):
+        change.status = ChangeStatus.WITHDRAWN
+        change.save(update_fields=["status"])
+        audit(
+            tenant=membership.tenant,
+            actor=actor,
+            action="membership.change_withdrawn",
+            subject=membership,
+            now=now,
+            data={"change_id": change.id, "effective_on": change.effective_on.isoformat()},
+        )
 
 
 @transaction.atomic
@@ -202,6 +224,7 @@ def cancel(
         when = "now"  # nothing running to wait for
     when = when or ("now" if policy == Cancellation.IMMEDIATE else "period_end")
     reason = reason or "cancelled at the member's request"
+    _withdraw_scheduled_change(membership, actor=actor, now=now)
     if when == "period_end":
         if refund_unused:
             raise InvalidInput("a cancellation at the period end leaves no unused days", field="refund_unused")

@@ -45,10 +45,12 @@ def ensure_nothing_owed(membership: Membership) -> None:
 
 
 def _running_period(membership: Membership, today: dt.date) -> MembershipPeriod | None:
-    """The membership's period that contains today, under its lock (README lock order 3c)."""
+    """The membership's period that contains today, under its lock (README lock order 3c): the newest, as a
+    change on a period's first day leaves the old period with the same dates."""
     return (
         MembershipPeriod.objects.select_for_update(no_key=True)
         .filter(membership=membership, start__lte=today, end__gt=today)
+        .order_by("-number")
         .first()
     )
 
