@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from punchcard import clock
 from punchcard.domain.errors import DomainError
-from punchcard.domain.membership_terms import Policies
+from punchcard.domain.membership_terms import PauseRules, Policies
 from punchcard.domain.posting import Role
 from punchcard.domain.roles import Role as StaffRole
 from punchcard.ledger.models import Posting
@@ -445,3 +445,37 @@ def hyp_clinic(db):
         1800: tiers(clinic, billing="next_invoice", tax_rate_bp=1800, prefix="taxed-"),  # 18 % tax included
     }
     return {"clinic": clinic, "plans": plans, "serial": itertools.count(1)}
+
+
+def test_a_change_now_in_a_period_that_was_paused_is_refused_and_the_period_end_is_offered(provider):
+    # Found in review: a pause stretches its period's end, and its days are no service days, so a day-count
+    # proration of the stretched period would credit and charge the wrong share: refused, with the way out.
+    clinic = Clinic.open(now=local(2027, 1, 1, 11))
+    group = services.create_tier_group(tenant=clinic.tenant, actor=clinic.manager, code="club", name="Club")
+    plans = [
+        services.create_membership_plan(
+            tenant=clinic.tenant,
+            actor=clinic.manager,
+            code=code,
+            tier_group_id=group.id,
+            rank=rank,
+            terms=services.MembershipTerms(
+                name=code.title(),
+                prices={"monthly": price},
+                policies=Policies(pause=PauseRules(allowed=True)),
+            ),
+        )
+        for code, rank, price in (("gold", 1, 300000), ("platinum", 2, 600000))
+    ]
+    member = subscribe(clinic, plans[0], method=provider.method("tok_ok", clinic=clinic))
+    day_run(D(2027, 1, 1), hour=12)
+    services.pause(
+        tenant=clinic.tenant, actor=clinic.front_desk, membership_id=member.id, months=1, now=local(2027, 1, 11)
+    )
+    services.resume(tenant=clinic.tenant, actor=clinic.front_desk, membership_id=member.id, now=local(2027, 1, 15))
+    with pytest.raises(DomainError) as refused:
+        _change(clinic, member, plans[1], effective="now", now=local(2027, 1, 20))
+    assert refused.value.code == "change_in_paused_period"
+    scheduled = _change(clinic, member, plans[1], effective="period_end", now=local(2027, 1, 20))
+    assert scheduled.status == "scheduled"
+    assert_reconciled(clinic.tenant)

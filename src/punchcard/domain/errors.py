@@ -96,6 +96,7 @@ CODES: dict[str, str] = {
     "change_already_scheduled": "A change is already scheduled for the period end.",
     "change_invoice_unpaid": "The current period's invoice is not paid: pay it before changing now.",
     "change_proration_pending": "This period's last change waits for the next invoice; change again next period.",
+    "change_in_paused_period": "This period was paused; change at the period end instead.",
     "invoice_not_open": "The invoice is paid, void or written off: it takes no payment.",
     "invoice_transition_not_allowed": "The invoice's status does not allow this change.",
     "pause_not_allowed": "The membership's plan does not allow pauses.",

@@ -226,6 +226,12 @@ def quote(
         )
     if invoice is not None and invoice.status != InvoiceStatus.PAID:
         raise Conflict(f"invoice {invoice.number} of this period is not paid", code="change_invoice_unpaid")
+    if membership.pauses.filter(period=current).exists():
+        # Its end was stretched by the pause, whose days are no service days: a day-count proration of
+        # the stretched period would credit and charge the wrong share.
+        raise Conflict(
+            "this period was paused: change at the period end (effective period_end)", code="change_in_paused_period"
+        )
     old = BillingPeriod(0, current.start, current.end)
     proration = prorate_change(
         old_price=invoice.gross if invoice else 0, new_price=price, period=old, day=today, convention=convention
