@@ -121,9 +121,51 @@ def issue_invoice(
     """The period's invoice: Dr receivable / Cr deferred membership revenue and tax payable; then the
     patient's credit pays what it can (Dr patient credit / Cr receivable). Prorations waiting for it are
     marked billed by it."""
+    split = TaxSplit(net=sum(line.net for line in lines), tax=sum(line.tax for line in lines))
+    return _write_invoice(
+        membership,
+        period=period,
+        lines=lines,
+        what=_describe(membership, period),
+        postings=posting.membership_invoice(gross=split.gross, tax=split.tax),
+        audit_data={},
+        actor=actor,
+        now=now,
+    )
+
+
+def issue_fee_invoice(
+    membership: Membership, *, amount: int, description: str, actor: Actor, now: dt.datetime
+) -> Invoice:
+    """An invoice of one fee line and no period (a pause fee): Dr receivable / Cr fee revenue and tax
+    payable, earned when issued; the patient's credit pays what it can, as for a period's invoice."""
+    fee = line_of(membership.version, InvoiceLineKind.FEE, description, amount)
+    return _write_invoice(
+        membership,
+        period=None,
+        lines=[fee],
+        what=description,
+        postings=posting.membership_fee(gross=fee.gross, tax=fee.tax),
+        audit_data={"kind": "fee"},
+        actor=actor,
+        now=now,
+    )
+
+
+def _write_invoice(
+    membership: Membership,
+    *,
+    period: MembershipPeriod | None,
+    lines: list[LineQuote],
+    what: str,
+    postings,
+    audit_data: dict,
+    actor: Actor,
+    now: dt.datetime,
+) -> Invoice:
+    """One invoice of `lines`, numbered, journaled with `postings` and audited; the credit pays first."""
     tenant = membership.tenant
-    net, tax = sum(line.net for line in lines), sum(line.tax for line in lines)
-    split = TaxSplit(net=net, tax=tax)
+    split = TaxSplit(net=sum(line.net for line in lines), tax=sum(line.tax for line in lines))
     today = local_date(now, membership.centre)
     # Lock order: the patient after the membership, the invoice counter last.
     Patient.objects.select_for_update(no_key=True).filter(pk=membership.patient_id).first()
@@ -147,7 +189,7 @@ def issue_invoice(
     InvoiceLine.objects.bulk_create(
         InvoiceLine(invoice=invoice, position=i, **line.to_dict()) for i, line in enumerate(lines)
     )
-    if period.kind == PeriodKind.PAID:
+    if period is not None and period.kind == PeriodKind.PAID:
         pending_prorations(membership).update(invoice=invoice)
     journal.record(
         tenant=tenant,
@@ -157,8 +199,8 @@ def issue_invoice(
         date=today,
         centre=membership.centre,
         patient=membership.patient,
-        memo=f"membership invoice {invoice.number}: {_describe(membership, period)}"[:300],
-        postings=posting.membership_invoice(gross=split.gross, tax=split.tax),
+        memo=f"membership invoice {invoice.number}: {what}"[:300],
+        postings=postings,
     )
     audit(
         tenant=tenant,
@@ -166,64 +208,7 @@ def issue_invoice(
         action="invoice.issue",
         subject=invoice,
         now=now,
-        data={"number": invoice.number, "membership_id": membership.id, "gross": split.gross},
-    )
-    if credit:
-        receive_payment(invoice, method=CREDIT, amount=credit, reference="", actor=actor, now=now)
-    return invoice
-
-
-def issue_fee_invoice(
-    membership: Membership, *, amount: int, description: str, actor: Actor, now: dt.datetime
-) -> Invoice:
-    """An invoice of one fee line and no period (a pause fee): Dr receivable / Cr fee revenue and tax
-    payable, earned when issued; the patient's credit pays what it can, as for a period's invoice."""
-    tenant, version = membership.tenant, membership.version
-    split = split_tax(amount, rate_bp=version.tax_rate_bp, inclusive=version.tax_inclusive)
-    today = local_date(now, membership.centre)
-    Patient.objects.select_for_update(no_key=True).filter(pk=membership.patient_id).first()
-    credit = min(credit_balance(tenant, membership.patient_id), split.gross)
-    invoice = Invoice.objects.create(
-        tenant=tenant,
-        number=next_number(tenant, "invoice"),
-        membership=membership,
-        patient=membership.patient,
-        centre=membership.centre,
-        currency=tenant.currency,
-        net=split.net,
-        tax=split.tax,
-        gross=split.gross,
-        issued_on=today,
-        issued_at=now,
-        issued_by=actor.label,
-        status_changed_at=now,
-    )
-    InvoiceLine.objects.create(
-        invoice=invoice,
-        kind=InvoiceLineKind.FEE,
-        description=description,
-        net=split.net,
-        tax=split.tax,
-        gross=split.gross,
-    )
-    journal.record(
-        tenant=tenant,
-        kind="membership_invoice",
-        event=("membership_invoice", invoice.id),
-        at=now,
-        date=today,
-        centre=membership.centre,
-        patient=membership.patient,
-        memo=f"membership invoice {invoice.number}: {description}"[:300],
-        postings=posting.membership_fee(gross=split.gross, tax=split.tax),
-    )
-    audit(
-        tenant=tenant,
-        actor=actor,
-        action="invoice.issue",
-        subject=invoice,
-        now=now,
-        data={"number": invoice.number, "membership_id": membership.id, "gross": split.gross, "kind": "fee"},
+        data={"number": invoice.number, "membership_id": membership.id, "gross": split.gross, **audit_data},
     )
     if credit:
         receive_payment(invoice, method=CREDIT, amount=credit, reference="", actor=actor, now=now)
